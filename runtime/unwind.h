@@ -1,0 +1,36 @@
+/*
+ * The unwinder interface: how the allocation hooks get the call stack.
+ * An unwinder captures its caller's context itself, skips every frame whose
+ * PC lies in the runtime's own text (so hooks never appear), stores at most
+ * `max` return addresses innermost first into `pcs`, sets `*total` to the
+ * full depth of the stack (frames beyond `max` counted, not stored) and
+ * returns how many it stored. Every memory load is checked against the
+ * current thread's stack bounds; an unwinder stops cleanly, never guesses.
+ * Two implementations: the frame-pointer walk (unwind_fp.c) and the CFA
+ * walk over .eh_frame rules (unwind_dwarf.c). The runtime picks one at
+ * start-up (MEMSNAP_UNWIND) and reports it in root.unwinder.
+ */
+#ifndef MEMSNAP_RUNTIME_UNWIND_H
+#define MEMSNAP_RUNTIME_UNWIND_H
+
+#include <stdint.h>
+
+typedef unsigned (*unwind_fn)(uint64_t *pcs, unsigned max, uint32_t *total);
+
+/* Bounds [lo, hi) of the calling thread's stack; 0 on success, -errno. */
+struct stack_bounds {
+    uint64_t lo;
+    uint64_t hi;
+};
+int thread_stack_bounds(struct stack_bounds *out);
+
+/* Nonzero when pc is inside libmemsnap.so's own code. */
+int runtime_owns_pc(uint64_t pc);
+
+unsigned unwind_fp(uint64_t *pcs, unsigned max, uint32_t *total);
+
+/* 0 when the DWARF unwinder can be used in this process, else -errno. */
+int unwind_dwarf_init(void);
+unsigned unwind_dwarf(uint64_t *pcs, unsigned max, uint32_t *total);
+
+#endif /* MEMSNAP_RUNTIME_UNWIND_H */
