@@ -51,3 +51,10 @@ class BadAddressError(MemsnapError):
 
 class NotLiveError(MemsnapError):
     """An operation that needs a live process was asked of a core dump."""
+
+
+class InvalidArgumentError(UsageError, ValueError):
+    """A bad argument to an API function (e.g. an unknown key_type).
+
+    Also a ValueError, so code written for tracemalloc that catches
+    ValueError keeps working."""

@@ -1,0 +1,144 @@
+"""GDB command registration for memsnap: one gdb.Command per core command.
+
+Each name in memsnap.commands.NAMES becomes a GDB command whose help is the
+core's help text and whose completion is the core's. Running one calls
+memsnap.commands.run with the GDB backend and writes its output; a
+MemsnapError becomes a one-line GDB error, and a Python traceback is shown
+only in debug mode (`set memsnap debug on`, or MEMSNAP_DEBUG=1 in the
+environment). memwhere also accepts a GDB expression (`memwhere obj->data`).
+"""
+
+import os
+import traceback
+
+import gdb
+
+import memsnap
+import memsnap.commands
+from memsnap.errors import MemsnapError
+
+
+class _DebugParameter(gdb.Parameter):
+    """Show Python tracebacks when a memsnap command fails."""
+
+    set_doc = "Set whether memsnap commands show Python tracebacks on errors."
+    show_doc = "Show whether memsnap commands show Python tracebacks on errors."
+
+    def __init__(self):
+        super().__init__("memsnap debug", gdb.COMMAND_DATA, gdb.PARAM_BOOLEAN)
+        self.value = os.environ.get("MEMSNAP_DEBUG", "") not in ("", "0")
+
+    def get_show_string(self, svalue):
+        return "memsnap debug mode is %s." % svalue
+
+
+class _MemsnapPrefix(gdb.Command):
+    """Settings of memsnap (tracemalloc for C and C++)."""
+
+    def __init__(self, command):
+        super().__init__(command, gdb.COMMAND_DATA, gdb.COMPLETE_NONE, True)
+
+
+_debug = None
+
+
+def debug_enabled():
+    """True when memsnap shows tracebacks (parameter or MEMSNAP_DEBUG)."""
+    if _debug is not None and _debug.value:
+        return True
+    return os.environ.get("MEMSNAP_DEBUG", "") not in ("", "0")
+
+
+class _MemsnapCommand(gdb.Command):
+    """Base of the memsnap commands; subclasses set command_name and __doc__."""
+
+    command_name = None
+
+    def __init__(self, backend):
+        self._backend = backend
+        super().__init__(self.command_name, gdb.COMMAND_DATA)
+
+    def invoke(self, argument, from_tty):
+        self.dont_repeat()
+        if self.command_name in _ADDRESS_COMMANDS:
+            argument = _evaluate_address(argument)
+        try:
+            output = memsnap.commands.run(self.command_name, argument, self._backend)
+        except MemsnapError as e:
+            if debug_enabled():
+                traceback.print_exc()
+            raise gdb.GdbError(_one_line(str(e))) from None
+        except KeyboardInterrupt:
+            raise gdb.GdbError("%s: interrupted" % self.command_name) from None
+        except gdb.GdbError:
+            raise
+        except Exception as e:
+            if debug_enabled():
+                traceback.print_exc()
+            raise gdb.GdbError("%s: internal error: %s: %s (set memsnap debug on "
+                               "for a traceback)" % (self.command_name,
+                                                     type(e).__name__, _one_line(str(e))))
+        if output:
+            gdb.write(output if output.endswith("\n") else output + "\n")
+
+    def complete(self, text, word):
+        try:
+            candidates = memsnap.commands.complete(self.command_name, text)
+        except Exception:
+            return gdb.COMPLETE_NONE
+        # The core completes whole tokens; gdb replaces only `word`, the end
+        # of the token after gdb's own word breaks (e.g. "k" of "--k").
+        token = "" if not text or text[-1].isspace() else text.split()[-1]
+        word = word or ""
+        cut = len(token) - len(word) if token.endswith(word) else 0
+        return [c[cut:] for c in candidates if c.startswith(token)]
+
+
+# Commands whose argument is an address: GDB users may type an expression.
+_ADDRESS_COMMANDS = ("memwhere",)
+
+
+def _evaluate_address(argument):
+    """`memwhere obj->data`: a lone argument that is not an option or a number
+    is evaluated as a GDB expression and passed on as hex; anything gdb
+    cannot evaluate is passed unchanged (the core then says it is not an
+    address)."""
+    text = argument.strip()
+    if not text or text.startswith("-"):
+        return argument
+    try:
+        int(text, 0)
+        return argument
+    except ValueError:
+        pass
+    try:
+        value = gdb.parse_and_eval(text)
+        if value.type.strip_typedefs().code == gdb.TYPE_CODE_ARRAY:
+            value = value.address
+        return "0x%x" % (int(value.cast(gdb.lookup_type("unsigned long"))) & (2**64 - 1))
+    except (gdb.error, RuntimeError, ValueError, OverflowError):
+        return argument
+
+
+def _one_line(message):
+    lines = [line for line in message.splitlines() if line.strip()]
+    return lines[0] if lines else "error"
+
+
+def register(backend):
+    """Register the debug parameter and every core command; return the command objects."""
+    global _debug
+    if _debug is None:
+        _MemsnapPrefix("set memsnap")
+        _MemsnapPrefix("show memsnap")
+        _debug = _DebugParameter()
+    registered = []
+    for name in memsnap.commands.NAMES:
+        try:
+            help_text = memsnap.commands.help_text(name)
+        except Exception:
+            help_text = "memsnap command %s." % name
+        command_class = type("Memsnap_" + name, (_MemsnapCommand,),
+                             {"command_name": name, "__doc__": help_text})
+        registered.append(command_class(backend))
+    return registered

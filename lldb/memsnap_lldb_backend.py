@@ -1,0 +1,553 @@
+"""memsnap's LLDB backend: the python/memsnap/backend.py protocol over LLDB's SB API.
+
+One LLDBBackend per debugger; every call looks at the debugger's selected
+target and process, so it follows `target select`, re-runs and new cores.
+Memory of a live local process is read straight from /proc/PID/mem (one
+pread per request, far faster than lldb-server packets) after a check that
+the file shows the same bytes as LLDB; otherwise, and for cores, through
+SBProcess.ReadMemory with short-read checks. Code addresses are symbolized
+by LLDB (inlined levels, source-map) and the answers are shaped like GDB's
+(full source paths, symlinked directories resolved, C++ names demangled
+GNU-style without template return types) so both debuggers print the same
+text. Everything raised is a memsnap.errors exception.
+"""
+
+import ctypes
+import ctypes.util
+import os
+import re
+import shlex
+
+import lldb
+
+from memsnap import errors
+from memsnap.backend import Backend, Location, Region, ThreadState
+
+# x86-64 general registers reported by threads() (the GDB backend's set).
+_REGISTERS = ("rip", "rsp", "rbp", "rax", "rbx", "rcx", "rdx", "rsi", "rdi",
+              "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15")
+
+_STOPPED_STATES = (lldb.eStateStopped, lldb.eStateCrashed, lldb.eStateSuspended)
+_CORE_PLUGINS = ("elf-core", "mach-core", "minidump")
+_EXPRESSION_TIMEOUT_US = 10 * 1000 * 1000
+_C_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class _GnuDemangler:
+    """Itanium names demangled as GNU tools (GDB) spell them.
+
+    Uses libstdc++'s __cxa_demangle (the same libiberty demangler GDB uses)
+    and, like GDB's DWARF reader, drops the return type GNU prints for
+    template functions.
+    """
+
+    def __init__(self):
+        self._demangle = None
+        path = ctypes.util.find_library("stdc++") or "libstdc++.so.6"
+        try:
+            lib = ctypes.CDLL(path)
+            fn = lib.__cxa_demangle
+        except (OSError, AttributeError):
+            return
+        fn.restype = ctypes.c_void_p
+        fn.argtypes = [ctypes.c_char_p, ctypes.c_void_p, ctypes.c_void_p,
+                       ctypes.POINTER(ctypes.c_int)]
+        self._demangle = fn
+        self._free = ctypes.CDLL(None).free
+        self._free.argtypes = [ctypes.c_void_p]
+        self._cache = {}
+
+    def demangle(self, mangled):
+        """The GNU demangling of `mangled`, or None if it is not a C++ name."""
+        if self._demangle is None or not mangled.startswith("_Z"):
+            return None
+        if mangled in self._cache:
+            return self._cache[mangled]
+        status = ctypes.c_int(0)
+        ptr = self._demangle(mangled.encode(), None, None, ctypes.byref(status))
+        text = None
+        if ptr and status.value == 0:
+            text = ctypes.string_at(ptr).decode("utf-8", "replace")
+            self._free(ptr)
+            text = _drop_template_return_type(text)
+        self._cache[mangled] = text
+        return text
+
+
+def _drop_template_return_type(name):
+    """'int* f<int>(int)' -> 'f<int>(int)' (GDB's DMGL_RET_DROP).
+
+    GNU prints a return type only for template functions: whatever precedes
+    the last space outside brackets before the argument list. Operator
+    names and "(anonymous namespace)" are skipped as units.
+    """
+    depth = 0
+    split = -1
+    i = 0
+    n = len(name)
+    while i < n:
+        if name.startswith("(anonymous namespace)", i):
+            i += len("(anonymous namespace)")
+            continue
+        if name.startswith("operator", i) and (i == 0 or not (name[i - 1].isalnum() or name[i - 1] == "_")):
+            i += len("operator")
+            if name.startswith(("()", "[]"), i):
+                i += 2
+            elif i < n and name[i] == " ":
+                match = re.match(r" [A-Za-z_][A-Za-z0-9_]*(\[\])?", name[i:])
+                i += match.end() if match else 1
+            else:
+                while i < n and name[i] in "<>=!+-*/%^&|~,":
+                    i += 1
+                if name.startswith(" <", i):   # "operator< <T>"
+                    i += 1
+            continue
+        ch = name[i]
+        if ch == "(" and depth == 0:
+            break
+        if ch in "<({[":
+            depth += 1
+        elif ch in ">)}]":
+            depth -= 1
+        elif ch == " " and depth == 0:
+            split = i
+        i += 1
+    if split < 0:
+        return name
+    head = name[split + 1:]
+    if head.startswith(("const", "volatile", "&", "*", "[")):
+        return name
+    return head
+
+
+def _llvm_to_gnu(name):
+    """Respell an LLVM-demangled C++ name as GNU does (for inlined names,
+    which LLDB hands over only demangled)."""
+    name = re.sub(r"operator<<(?=[A-Za-z_:(]|$)", "operator< <", name) \
+        if "operator<<<" not in name else name.replace("operator<<<", "operator<< <")
+    return _drop_template_return_type(name)
+
+
+class LLDBBackend(Backend):
+    """Backend over one lldb.SBDebugger (its selected target and process)."""
+
+    name = "lldb"
+
+    def __init__(self, debugger):
+        self._debugger = debugger
+        self._demangler = _GnuDemangler()
+        self._mem_key = None        # (process unique id, pid) the file below is for
+        self._mem_file = None       # open /proc/PID/mem, or None
+        self._symbol_key = None     # (process unique id, module count)
+        self._symbol_cache = {}
+        self._source_cache = {}
+
+    # ---- target and process ----
+
+    def _target(self):
+        target = self._debugger.GetSelectedTarget()
+        return target if target.IsValid() else None
+
+    def _process(self):
+        target = self._target()
+        if target is None:
+            return None
+        process = target.GetProcess()
+        if not process.IsValid() or process.GetState() not in _STOPPED_STATES:
+            return None
+        return process
+
+    def _require_process(self):
+        process = self._process()
+        if process is None:
+            target = self._target()
+            if target is not None and target.GetProcess().IsValid() \
+                    and target.GetProcess().GetState() == lldb.eStateRunning:
+                raise errors.NoTargetError("the process is running: stop it first")
+            raise errors.NoTargetError("no process: start one or open a core")
+        return process
+
+    def has_target(self):
+        return self._process() is not None
+
+    def is_live(self):
+        process = self._require_process()
+        return process.GetPluginName() not in _CORE_PLUGINS
+
+    def pid(self):
+        process = self._process()
+        if process is None:
+            return None
+        pid = process.GetProcessID()
+        return pid if pid and pid != lldb.LLDB_INVALID_PROCESS_ID else None
+
+    # ---- memory ----
+
+    def read_memory(self, address, size):
+        if size < 0 or address < 0 or address + size > 1 << 64:
+            raise errors.UnreadableMemory(address, max(size, 0))
+        if size == 0:
+            return b""
+        process = self._require_process()
+        mem = self._proc_mem(process)
+        if mem is not None:
+            return self._pread(mem, address, size)
+        return self._sb_read(process, address, size)
+
+    def _pread(self, mem, address, size):
+        chunks = []
+        done = 0
+        while done < size:
+            try:
+                data = os.pread(mem.fileno(), size - done, address + done)
+            except (OSError, OverflowError, ValueError):
+                data = b""
+            if not data:
+                raise errors.UnreadableMemory(address, size)
+            chunks.append(data)
+            done += len(data)
+        return b"".join(chunks)
+
+    def _sb_read(self, process, address, size):
+        error = lldb.SBError()
+        data = process.ReadMemory(address, size, error)
+        if error.Success() and data is not None and len(data) == size:
+            return bytes(data)
+        if process.GetPluginName() in _CORE_PLUGINS:
+            # Like GDB: bytes a core lacks may be in a mapped file's sections.
+            target = process.GetTarget()
+            error = lldb.SBError()
+            data = target.ReadMemory(lldb.SBAddress(address, target), size, error)
+            if error.Success() and data is not None and len(data) == size:
+                return bytes(data)
+        raise errors.UnreadableMemory(address, size)
+
+    def _proc_mem(self, process):
+        """An open /proc/PID/mem for a live local process, once it is known
+        to show what LLDB shows; None when it cannot be used."""
+        if process.GetPluginName() in _CORE_PLUGINS:
+            return None
+        key = (process.GetUniqueID(), process.GetProcessID())
+        if key == self._mem_key:
+            return self._mem_file
+        if self._mem_file is not None:
+            self._mem_file.close()
+        self._mem_key, self._mem_file = key, None
+        if process.GetTarget().GetPlatform().GetName() != "host":
+            return None
+        try:
+            mem = open("/proc/%d/mem" % key[1], "rb", buffering=0)
+        except OSError:
+            return None
+        if not self._same_bytes(process, mem):
+            mem.close()
+            return None
+        self._mem_file = mem
+        return mem
+
+    def _same_bytes(self, process, mem):
+        """True when /proc/PID/mem and LLDB agree on the stack top of the
+        selected thread (a stale pid or a remote process would not)."""
+        thread = process.GetSelectedThread()
+        if not thread.IsValid():
+            thread = process.GetThreadAtIndex(0)
+        sp = thread.GetFrameAtIndex(0).GetSP() if thread.IsValid() else 0
+        if not sp or sp == lldb.LLDB_INVALID_ADDRESS:
+            return False
+        error = lldb.SBError()
+        expected = process.ReadMemory(sp, 64, error)
+        if not error.Success() or expected is None:
+            return False
+        try:
+            return os.pread(mem.fileno(), 64, sp) == bytes(expected)
+        except OSError:
+            return False
+
+    # ---- symbols ----
+
+    def lookup_symbol(self, name):
+        target = self._target()
+        if target is None:
+            raise errors.NoTargetError("no process: start one or open a core")
+        found = None
+        contexts = target.FindSymbols(name)
+        for i in range(contexts.GetSize()):
+            symbol = contexts.GetContextAtIndex(i).GetSymbol()
+            if not symbol.IsValid():
+                continue
+            address = symbol.GetStartAddress().GetLoadAddress(target)
+            if address == lldb.LLDB_INVALID_ADDRESS:
+                continue
+            if symbol.IsExternal():
+                return address
+            if found is None:
+                found = address
+        if found is None:
+            self._check_core_complete()
+        return found
+
+    def _check_core_complete(self):
+        """Raise if the target is a core that lacks writable memory (which
+        kernel cores and gcore always hold): a truncated core, whose
+        missing link map also hides the libraries and their symbols."""
+        process = self._process()
+        if process is None or process.GetPluginName() not in _CORE_PLUGINS:
+            return
+        regions = self.regions()
+        missing = [r for r in regions if r.writable and not r.in_core]
+        if missing:
+            raise errors.UnreadableMemory(
+                missing[0].start, missing[0].end - missing[0].start,
+                "the core file is truncated or incomplete: %d of its %d memory "
+                "regions are missing, from 0x%x" % (
+                    len(missing), len(regions), missing[0].start))
+
+    def symbolize(self, address):
+        target = self._target()
+        if target is None:
+            raise errors.NoTargetError("no process: start one or open a core")
+        key = (target.GetProcess().GetUniqueID(), target.GetNumModules())
+        if key != self._symbol_key:
+            self._symbol_key, self._symbol_cache = key, {}
+            self._source_map_rules = None
+        cached = self._symbol_cache.get(address)
+        if cached is None:
+            cached = self._symbolize(target, address)
+            self._symbol_cache[address] = cached
+        return list(cached)
+
+    def _symbolize(self, target, address):
+        sbaddr = target.ResolveLoadAddress(address)
+        context = target.ResolveSymbolContextForAddress(
+            sbaddr, lldb.eSymbolContextModule | lldb.eSymbolContextCompUnit
+            | lldb.eSymbolContextFunction | lldb.eSymbolContextBlock
+            | lldb.eSymbolContextLineEntry | lldb.eSymbolContextSymbol)
+        module = context.GetModule()
+        module_path = None
+        module_offset = 0
+        if module.IsValid():
+            module_path = module.GetFileSpec().fullpath
+            # The base is where the object's ELF header is mapped: its
+            # lowest mapping, as in /proc/PID/maps.
+            base = module.GetObjectFileHeaderAddress().GetLoadAddress(target)
+            if base != lldb.LLDB_INVALID_ADDRESS and base <= address:
+                module_offset = address - base
+            else:
+                file_address = sbaddr.GetFileAddress()
+                if file_address != lldb.LLDB_INVALID_ADDRESS:
+                    module_offset = file_address
+
+        line_entry = context.GetLineEntry()
+        filename, lineno = None, 0
+        if line_entry.IsValid() and line_entry.GetLine():
+            filename = self._source_path(line_entry.GetFileSpec())
+            lineno = line_entry.GetLine()
+
+        levels = []
+        function = context.GetFunction()
+        cplusplus = self._is_cplusplus(context)
+        block = context.GetBlock()
+        inlined = block.GetContainingInlinedBlock() if block.IsValid() else None
+        while inlined is not None and inlined.IsValid():
+            levels.append((self._inlined_name(inlined, cplusplus), filename, lineno))
+            call_file = inlined.GetInlinedCallSiteFile()
+            filename = self._source_path(call_file) if call_file.IsValid() else None
+            lineno = inlined.GetInlinedCallSiteLine() if filename else 0
+            parent = inlined.GetParent()
+            inlined = parent.GetContainingInlinedBlock() if parent.IsValid() else None
+        if function.IsValid():
+            outer = self._function_name(function, cplusplus)
+        else:
+            outer = self._symbol_name(context.GetSymbol())
+        levels.append((outer, filename, lineno))
+        return tuple(Location(function=fn, filename=path, lineno=line,
+                              module=module_path, module_offset=module_offset,
+                              address=address)
+                     for fn, path, line in levels)
+
+    @staticmethod
+    def _is_cplusplus(context):
+        unit = context.GetCompileUnit()
+        if not unit.IsValid():
+            return False
+        return unit.GetLanguage() in (lldb.eLanguageTypeC_plus_plus,
+                                      lldb.eLanguageTypeC_plus_plus_03,
+                                      lldb.eLanguageTypeC_plus_plus_11,
+                                      lldb.eLanguageTypeC_plus_plus_14)
+
+    def _function_name(self, function, cplusplus):
+        mangled = function.GetMangledName()
+        if mangled:
+            gnu = self._demangler.demangle(mangled)
+            if gnu:
+                return gnu
+        name = function.GetName()
+        if not name:
+            return None
+        if cplusplus and "(" not in name:
+            # GDB names C++ functions that have no linkage name (main,
+            # extern "C") with their parameter types.
+            name += self._parameter_list(function.GetType())
+        return _llvm_to_gnu(name) if cplusplus else name
+
+    def _inlined_name(self, block, cplusplus):
+        name = block.GetInlinedName()
+        if not name:
+            return None
+        if name.startswith("_Z"):
+            return self._demangler.demangle(name) or name
+        return _llvm_to_gnu(name) if cplusplus else name
+
+    def _symbol_name(self, symbol):
+        if not symbol.IsValid():
+            return None
+        mangled = symbol.GetMangledName()
+        if mangled:
+            gnu = self._demangler.demangle(mangled)
+            if gnu:
+                return gnu
+        return symbol.GetName() or None
+
+    @staticmethod
+    def _parameter_list(function_type):
+        if not function_type.IsValid():
+            return ""
+        types = function_type.GetFunctionArgumentTypes()
+        names = [re.sub(r" (?=[*&])", "", types.GetTypeAtIndex(i).GetName())
+                 for i in range(types.GetSize())]
+        return "(%s)" % ", ".join(names) if names else "()"
+
+    # ---- source ----
+
+    def _source_map(self):
+        rules = getattr(self, "_source_map_rules", None)
+        if rules is None:
+            rules = []
+            result = lldb.SBCommandReturnObject()
+            self._debugger.GetCommandInterpreter().HandleCommand(
+                "settings show target.source-map", result)
+            for line in (result.GetOutput() or "").splitlines():
+                match = re.match(r'\s*\[\d+\]\s+(".*")\s+->\s+(".*")\s*$', line)
+                if match:
+                    try:
+                        rules.append((shlex.split(match.group(1))[0],
+                                      shlex.split(match.group(2))[0]))
+                    except ValueError:
+                        continue
+            self._source_map_rules = rules
+        return rules
+
+    def _remap(self, path):
+        for old, new in self._source_map():
+            if path == old or path.startswith(old.rstrip("/") + "/"):
+                return new.rstrip("/") + path[len(old.rstrip("/")):]
+        return path
+
+    def _source_path(self, filespec):
+        """The full path GDB would print: source-map applied, and for an
+        existing file its directory's symlinks resolved."""
+        path = filespec.fullpath
+        if not path:
+            return None
+        path = self._remap(path)
+        if os.path.exists(path):
+            path = os.path.join(os.path.realpath(os.path.dirname(path)),
+                                os.path.basename(path))
+        return path
+
+    def source_line(self, filename, lineno):
+        if lineno <= 0 or not filename:
+            return None
+        lines = self._source_cache.get(filename)
+        if lines is None:
+            lines = []
+            for candidate in (filename, self._remap(filename)):
+                try:
+                    with open(candidate, "rb") as source:
+                        lines = source.read().decode("utf-8", "replace").splitlines()
+                    break
+                except OSError:
+                    continue
+            self._source_cache[filename] = lines
+        if lineno > len(lines):
+            return None
+        return lines[lineno - 1].rstrip("\r\n")
+
+    # ---- threads and regions ----
+
+    def threads(self):
+        process = self._require_process()
+        states = []
+        for thread in process:
+            registers = {}
+            frame = thread.GetFrameAtIndex(0)
+            if frame.IsValid():
+                for regset in frame.GetRegisters():
+                    for reg in regset:
+                        name = reg.GetName()
+                        if name in _REGISTERS and name not in registers:
+                            error = lldb.SBError()
+                            value = reg.GetValueAsUnsigned(error, 0)
+                            if error.Success():
+                                registers[name] = value
+            states.append(ThreadState(tid=thread.GetThreadID(),
+                                      registers=registers,
+                                      name=thread.GetName() or ""))
+        return states
+
+    def regions(self):
+        process = self._require_process()
+        core = process.GetPluginName() in _CORE_PLUGINS
+        infos = process.GetMemoryRegions()
+        out = []
+        for i in range(infos.GetSize()):
+            info = lldb.SBMemoryRegionInfo()
+            if not infos.GetMemoryRegionAtIndex(i, info) or not info.IsMapped():
+                continue
+            start, end = info.GetRegionBase(), info.GetRegionEnd()
+            if end <= start:
+                continue
+            in_core = True
+            if core:
+                error = lldb.SBError()
+                data = process.ReadMemory(start, 1, error)
+                in_core = error.Success() and data is not None and len(data) == 1
+            out.append(Region(start=start, end=end,
+                              readable=info.IsReadable(),
+                              writable=info.IsWritable(),
+                              executable=info.IsExecutable(),
+                              name=info.GetName() or "",
+                              in_core=in_core))
+        return out
+
+    # ---- calls ----
+
+    def call_function(self, name, *args):
+        process = self._require_process()
+        if process.GetPluginName() in _CORE_PLUGINS:
+            raise errors.NotLiveError("%s needs a live process, not a core dump" % name)
+        if not _C_IDENTIFIER.match(name):
+            raise errors.UsageError("not a function name: %r" % name)
+        if self.lookup_symbol(name) is None:
+            raise errors.RuntimeNotLoadedError(
+                "%s is not in the process: is libmemsnap.so loaded?" % name)
+        values = []
+        for arg in args:
+            if not isinstance(arg, int):
+                raise errors.UsageError("function arguments must be integers")
+            values.append("%dL" % arg if arg >= 0 else "(%dL)" % arg)
+        expression = "((int(*)(%s))%s)(%s)" % (
+            ", ".join(["long"] * len(values)) or "void", name, ", ".join(values))
+        options = lldb.SBExpressionOptions()
+        options.SetUnwindOnError(True)
+        options.SetIgnoreBreakpoints(True)
+        options.SetTryAllThreads(True)
+        options.SetTimeoutInMicroSeconds(_EXPRESSION_TIMEOUT_US)
+        options.SetLanguage(lldb.eLanguageTypeC)
+        value = process.GetTarget().EvaluateExpression(expression, options)
+        error = value.GetError()
+        if not value.IsValid() or (error.IsValid() and error.Fail()):
+            message = (error.GetCString() or "unknown error").strip().splitlines()
+            raise errors.MemsnapError("calling %s failed: %s" % (
+                name, message[0] if message else "unknown error"))
+        return value.GetValueAsSigned()

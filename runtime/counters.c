@@ -1,0 +1,67 @@
+/*
+ * The runtime's counters. A site's (count, bytes) pairs are changed with one
+ * 16-byte compare-and-swap (lock cmpxchg16b, inline: no libatomic), so a
+ * reader never sees a count from one update and bytes from another.
+ * root.current_bytes is an atomic add; root.peak_bytes an atomic maximum.
+ */
+#include "internal.h"
+
+#if !defined(__x86_64__)
+#error "memsnap's runtime supports x86-64 only (16-byte CAS for the site counters)"
+#endif
+
+/* Replaces {*pair, *(pair+1)} == {*lo, *hi} with {new_lo, new_hi}; on
+ * failure, stores the current value into *lo, *hi and returns 0. */
+static inline int cas16(uint64_t *pair, uint64_t *lo, uint64_t *hi, uint64_t new_lo,
+                        uint64_t new_hi)
+{
+    unsigned char ok;
+    uint64_t a = *lo, d = *hi;
+    __asm__ __volatile__("lock cmpxchg16b %[mem]\n\tsete %[ok]"
+                         : [ok] "=q"(ok), [mem] "+m"(*(volatile uint64_t(*)[2])pair), "+a"(a),
+                           "+d"(d)
+                         : "b"(new_lo), "c"(new_hi)
+                         : "memory", "cc");
+    *lo = a;
+    *hi = d;
+    return ok;
+}
+
+void pair_add(uint64_t *pair, uint64_t count, uint64_t bytes)
+{
+    uint64_t lo = __atomic_load_n(&pair[0], __ATOMIC_RELAXED);
+    uint64_t hi = __atomic_load_n(&pair[1], __ATOMIC_RELAXED);
+    while (!cas16(pair, &lo, &hi, lo + count, hi + bytes))
+        ;
+}
+
+void pair_sub(uint64_t *pair, uint64_t count, uint64_t bytes)
+{
+    uint64_t lo = __atomic_load_n(&pair[0], __ATOMIC_RELAXED);
+    uint64_t hi = __atomic_load_n(&pair[1], __ATOMIC_RELAXED);
+    while (!cas16(pair, &lo, &hi, lo - count, hi - bytes))
+        ;
+}
+
+void pair_zero(uint64_t *pair)
+{
+    uint64_t lo = __atomic_load_n(&pair[0], __ATOMIC_RELAXED);
+    uint64_t hi = __atomic_load_n(&pair[1], __ATOMIC_RELAXED);
+    while (!cas16(pair, &lo, &hi, 0, 0))
+        ;
+}
+
+void current_add(uint64_t bytes)
+{
+    uint64_t now = __atomic_add_fetch(&memsnap_root.current_bytes, bytes, __ATOMIC_RELAXED);
+    uint64_t peak = __atomic_load_n(&memsnap_root.peak_bytes, __ATOMIC_RELAXED);
+    while (now > peak &&
+           !__atomic_compare_exchange_n(&memsnap_root.peak_bytes, &peak, now, 1,
+                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        ;
+}
+
+void current_sub(uint64_t bytes)
+{
+    __atomic_sub_fetch(&memsnap_root.current_bytes, bytes, __ATOMIC_RELAXED);
+}

@@ -1,0 +1,180 @@
+/*
+ * The stack depot: every distinct (domain, call stack) is interned once as a
+ * memsnap_site record appended to DEPOT mappings, never moved or freed, and
+ * given a dense id (1..MEMSNAP_SITE_ID_MAX) that block slots refer to.
+ * Lookup is lock-free (a bucket array of chain heads + each site's `next`);
+ * only a new stack takes the depot lock. A runtime-private two-level index
+ * (INDEX mappings) turns an id back into its site on the free path.
+ */
+#include <errno.h>
+
+#include "internal.h"
+#include "spinlock.h"
+
+#define BUCKET_BITS 15u
+#define BUCKETS (1u << BUCKET_BITS)
+#define LEAF_BITS 12u
+#define LEAF_SLOTS (1u << LEAF_BITS)
+#define TOP_SLOTS (1u << (MEMSNAP_SITE_ID_BITS - LEAF_BITS))
+#define CHUNK_BYTES (256u * 1024u)
+
+static uint64_t *buckets;         /* site addresses, 0 = empty chain */
+static struct memsnap_site ***index_top; /* [TOP_SLOTS] -> leaf[LEAF_SLOTS] */
+static struct memsnap_mapping *chunk; /* DEPOT mapping being filled */
+static uint32_t depot_lock_word;
+
+int depot_init(void)
+{
+    struct memsnap_mapping *map = pool_map(MEMSNAP_MAP_MISC, 64 + BUCKETS * sizeof(uint64_t));
+    if (!map)
+        return -ENOMEM;
+    map->used = 64 + BUCKETS * sizeof(uint64_t);
+    buckets = (uint64_t *)((char *)map + 64);
+    map = pool_map(MEMSNAP_MAP_INDEX, 64 + TOP_SLOTS * sizeof(void *));
+    if (!map)
+        return -ENOMEM;
+    map->used = 64 + TOP_SLOTS * sizeof(void *);
+    index_top = (struct memsnap_site ***)((char *)map + 64);
+    return 0;
+}
+
+/* Each pc is rotated by its position and folded in with xor/add (no
+ * dependency chain of multiplies), then the sum is mixed once. */
+static uint64_t stack_hash(uint32_t domain, const uint64_t *pcs, unsigned nframes, uint32_t total)
+{
+    uint64_t a = 0x9e3779b97f4a7c15ULL ^ ((uint64_t)domain << 32) ^ total;
+    uint64_t b = nframes;
+    unsigned i = 0;
+    for (; i + 1 < nframes; i += 2) {
+        a ^= (pcs[i] << (i % 61)) | (pcs[i] >> (64 - i % 61 - 1) >> 1);
+        b += pcs[i + 1] ^ (pcs[i + 1] >> (i % 29 + 3));
+    }
+    if (i < nframes)
+        a += pcs[i];
+    uint64_t h = a ^ (b * 0xff51afd7ed558ccdULL);
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    return h ^ (h >> 29);
+}
+
+static inline int site_matches(const struct memsnap_site *site, uint64_t hash, uint32_t domain,
+                               const uint64_t *pcs, unsigned nframes, uint32_t total)
+{
+    if (site->hash != hash || site->domain != domain || site->nframes != nframes ||
+        site->total_nframes != total)
+        return 0;
+    for (unsigned i = 0; i < nframes; i++)
+        if (site->pcs[i] != pcs[i])
+            return 0;
+    return 1;
+}
+
+static struct memsnap_site *find(uint64_t head, uint64_t hash, uint32_t domain,
+                                 const uint64_t *pcs, unsigned nframes, uint32_t total)
+{
+    for (uint64_t at = head; at;) {
+        struct memsnap_site *site = (struct memsnap_site *)(uintptr_t)at;
+        if (site_matches(site, hash, domain, pcs, nframes, total))
+            return site;
+        at = __atomic_load_n(&site->next, __ATOMIC_ACQUIRE);
+    }
+    return NULL;
+}
+
+struct memsnap_site *depot_site(uint32_t id)
+{
+    if (id == 0 || id > MEMSNAP_SITE_ID_MAX)
+        return NULL;
+    struct memsnap_site **leaf = __atomic_load_n(&index_top[id >> LEAF_BITS], __ATOMIC_ACQUIRE);
+    return leaf ? __atomic_load_n(&leaf[id & (LEAF_SLOTS - 1)], __ATOMIC_ACQUIRE) : NULL;
+}
+
+/* Appends a new site; called with the depot lock held. */
+static struct memsnap_site *append(uint64_t hash, uint32_t domain, const uint64_t *pcs,
+                                   unsigned nframes, uint32_t total, uint64_t head)
+{
+    uint64_t id = memsnap_root.nsites + 1;
+    if (id > MEMSNAP_SITE_ID_MAX)
+        return NULL;
+    struct memsnap_site ***top = &index_top[id >> LEAF_BITS];
+    if (!*top) {
+        struct memsnap_mapping *map = pool_map(MEMSNAP_MAP_INDEX, 64 + LEAF_SLOTS * sizeof(void *));
+        if (!map)
+            return NULL;
+        map->used = 64 + LEAF_SLOTS * sizeof(void *);
+        __atomic_store_n(top, (struct memsnap_site **)((char *)map + 64), __ATOMIC_RELEASE);
+    }
+    uint64_t bytes = (sizeof(struct memsnap_site) + 8u * nframes + 15u) & ~(uint64_t)15u;
+    if (!chunk || chunk->used + bytes > chunk->size) {
+        struct memsnap_mapping *map = pool_map(MEMSNAP_MAP_DEPOT, CHUNK_BYTES);
+        if (!map)
+            return NULL;
+        /* records start right after the header (used = 32: 16-aligned) */
+        chunk = map;
+    }
+    struct memsnap_site *site = (struct memsnap_site *)((char *)chunk + chunk->used);
+    site->live_count = site->live_bytes = 0;
+    site->total_count = site->total_bytes = 0;
+    site->next = head;
+    site->hash = hash;
+    site->id = (uint32_t)id;
+    site->domain = domain;
+    site->nframes = (uint16_t)nframes;
+    site->reserved = 0;
+    site->total_nframes = total;
+    for (unsigned i = 0; i < nframes; i++)
+        site->pcs[i] = pcs[i];
+    __atomic_store_n(&chunk->used, chunk->used + bytes, __ATOMIC_RELEASE);
+    __atomic_store_n(&index_top[id >> LEAF_BITS][id & (LEAF_SLOTS - 1)], site, __ATOMIC_RELEASE);
+    __atomic_store_n(&memsnap_root.nsites, id, __ATOMIC_RELEASE);
+    return site;
+}
+
+struct memsnap_site *depot_intern(uint32_t domain, const uint64_t *pcs, unsigned nframes,
+                                  uint32_t total_nframes)
+{
+    uint64_t hash = stack_hash(domain, pcs, nframes, total_nframes);
+    uint64_t *bucket = &buckets[hash & (BUCKETS - 1)];
+    uint64_t head = __atomic_load_n(bucket, __ATOMIC_ACQUIRE);
+    struct memsnap_site *site = find(head, hash, domain, pcs, nframes, total_nframes);
+    if (site)
+        return site;
+    spin_lock(&depot_lock_word);
+    uint64_t now = __atomic_load_n(bucket, __ATOMIC_ACQUIRE);
+    if (now != head)
+        site = find(now, hash, domain, pcs, nframes, total_nframes);
+    if (!site) {
+        site = append(hash, domain, pcs, nframes, total_nframes, now);
+        if (site)
+            __atomic_store_n(bucket, (uint64_t)(uintptr_t)site, __ATOMIC_RELEASE);
+    }
+    spin_unlock(&depot_lock_word);
+    return site;
+}
+
+void depot_zero_counters(void)
+{
+    uint64_t n = __atomic_load_n(&memsnap_root.nsites, __ATOMIC_ACQUIRE);
+    for (uint64_t id = 1; id <= n; id++) {
+        struct memsnap_site *site = depot_site((uint32_t)id);
+        if (site) {
+            pair_zero(&site->live_count);
+            pair_zero(&site->total_count);
+        }
+    }
+}
+
+void depot_lock(void)
+{
+    spin_lock(&depot_lock_word);
+}
+
+void depot_unlock(void)
+{
+    spin_unlock(&depot_lock_word);
+}
+
+void depot_reset_lock(void)
+{
+    depot_lock_word = 0;
+}

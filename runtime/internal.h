@@ -1,0 +1,171 @@
+/*
+ * Declarations shared by the runtime's files (never installed, never
+ * exported: the library is built with -fvisibility=hidden). Each group below
+ * names the file that implements it: the reentrancy guard and per-thread
+ * state, the real allocator, the runtime's mmap pool, the block table, the
+ * stack depot, the tracer that ties them together, the flags and start-up.
+ */
+#ifndef MEMSNAP_RUNTIME_INTERNAL_H
+#define MEMSNAP_RUNTIME_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "memsnap/layout.h"
+
+#define MEMSNAP_LIKELY(x) __builtin_expect(!!(x), 1)
+#define MEMSNAP_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* ---- guard.c: per-thread state (initial-exec TLS) ---- */
+
+/* Nonzero while this thread runs runtime code: allocations made meanwhile
+ * (by libc called from the runtime, or by a signal handler interrupting a
+ * hook) go straight to the real allocator, untraced. */
+extern __thread int memsnap_in_runtime __attribute__((tls_model("initial-exec")));
+/* The calling thread's kernel tid (cached; reset in a fork child). */
+uint32_t current_tid(void);
+void forget_cached_tid(void);
+
+/* ---- real_alloc.c: the allocator we interpose on (dlsym RTLD_NEXT) ---- */
+
+struct real_allocator {
+    void *(*malloc)(size_t);
+    void (*free)(void *);
+    void *(*calloc)(size_t, size_t);
+    void *(*realloc)(void *, size_t);
+    int (*posix_memalign)(void **, size_t, size_t);
+    void *(*aligned_alloc)(size_t, size_t);
+    void *(*memalign)(size_t, size_t);
+    void *(*valloc)(size_t);
+    void *(*pvalloc)(size_t);
+    size_t (*malloc_usable_size)(void *);
+};
+extern struct real_allocator real;
+/* Resolves `real` once (thread-safe); until it is done, the resolving
+ * thread's allocations come from a static bootstrap arena. */
+void resolve_real_allocator(void);
+/* Bootstrap arena: allocation while resolving, and recognition of its
+ * pointers (which are never freed). */
+int bootstrap_owns(const void *ptr);
+void *bootstrap_alloc(size_t size, size_t align);
+size_t bootstrap_usable_size(const void *ptr);
+/* True while the calling thread is inside resolve_real_allocator(). */
+int resolving_here(void);
+/* Address of the next definition of a symbol (e.g. the real operator new). */
+void *next_symbol(const char *name);
+
+/* ---- mmap_pool.c: every byte the runtime uses ---- */
+
+/* Maps `size` bytes (rounded up to pages) of kind MEMSNAP_MAP_*, header
+ * filled in (used = sizeof header), linked into root.mappings, counted in
+ * root.runtime_bytes. NULL when out of memory (the caller stops tracing). */
+struct memsnap_mapping *pool_map(uint32_t kind, uint64_t size);
+/* Unlinks and unmaps a mapping from pool_map. */
+void pool_unmap(struct memsnap_mapping *mapping);
+/* Test-only failure injection: fail after `n` more successful mappings
+ * (-1 = never). */
+void pool_fail_after(long n);
+void pool_lock_all(void);   /* fork: taken last */
+void pool_unlock_all(void);
+void pool_reset_lock(void);
+
+/* ---- spinlock.h is used by table.c and depot.c ---- */
+
+/* ---- table.c: the sharded block table ---- */
+
+int table_init(uint32_t nshards);
+/* Records a block (addr, size, site); replaces an existing record with the
+ * same (addr, domain). Updates the site's live pair, its total pair when
+ * count_total, and current/peak. 0 or -ENOMEM. */
+int table_insert(uint64_t addr, uint64_t size, struct memsnap_site *site, int count_total);
+/* Removes the record (addr, domain) and updates the counters; stores the
+ * removed slot's meta in *meta when meta != NULL. 0, or -ENOENT. */
+int table_remove(uint64_t addr, uint32_t domain, uint64_t *meta);
+/* Empties every shard and zeroes all counters (site pairs, current, peak). */
+void table_clear_all(void);
+void table_lock_all(void);
+void table_unlock_all(void);
+void table_reset_locks(void);
+/* Shard index and first probe slot of an address (docs/layout.md). */
+uint64_t table_hash(uint64_t addr);
+
+/* ---- depot.c: interned (domain, stack) sites ---- */
+
+int depot_init(void);
+/* The site of (domain, pcs[0..nframes), total); created if new. NULL when
+ * the runtime is out of memory or of site ids. */
+struct memsnap_site *depot_intern(uint32_t domain, const uint64_t *pcs, unsigned nframes,
+                                  uint32_t total_nframes);
+struct memsnap_site *depot_site(uint32_t id);
+/* Zeroes every site's live and total pairs (under all shard locks). */
+void depot_zero_counters(void);
+void depot_lock(void);
+void depot_unlock(void);
+void depot_reset_lock(void);
+
+/* ---- counters.c: 16-byte pairs and root.current/peak ---- */
+
+void pair_add(uint64_t *pair, uint64_t count, uint64_t bytes);
+void pair_sub(uint64_t *pair, uint64_t count, uint64_t bytes);
+void pair_zero(uint64_t *pair);
+void current_add(uint64_t bytes);
+void current_sub(uint64_t bytes);
+
+/* ---- tracer.c: what a hook does ---- */
+
+/* Called by the hooks with the real result (ptr != NULL). */
+void trace_alloc(void *ptr, size_t size);
+/* Called before the real free: forgets the heap block at ptr. Returns its
+ * slot meta (MEMSNAP_SLOT_META) or 0 when the block was not traced. */
+uint64_t trace_free(void *ptr);
+/* Puts back a block trace_free removed (a failed realloc). */
+void trace_restore(void *ptr, uint64_t meta);
+/* Stops tracing for good after an out-of-memory; prints one line once. */
+void trace_out_of_memory(void);
+/* Stack capture with the selected unwinder (root.unwinder). */
+unsigned capture_stack(uint64_t *pcs, unsigned max, uint32_t *total);
+int tracer_track(uint32_t domain, uint64_t addr, uint64_t size);
+int tracer_untrack(uint32_t domain, uint64_t addr);
+
+/* ---- api.c: the root ---- */
+
+extern struct memsnap_root memsnap_root;
+void root_fill_header(void);
+static inline int tracing_enabled(void)
+{
+    return (__atomic_load_n(&memsnap_root.state, __ATOMIC_RELAXED) & MEMSNAP_STATE_TRACING) != 0;
+}
+
+/* ---- flags.c: environment variables (flags.def) ---- */
+
+enum unwind_choice { UNWIND_AUTO, UNWIND_FP, UNWIND_DWARF };
+struct runtime_flags {
+#define MEMSNAP_FLAG_FIELD(env, field, kind, dflt, help) long field;
+#include "flags.def"
+#undef MEMSNAP_FLAG_FIELD
+};
+extern struct runtime_flags flags;
+/* Parses the environment; on a bad value prints one line and returns -EINVAL
+ * (the caller leaves tracing off). */
+int flags_parse(void);
+void flags_print_help(void);
+/* One line on stderr ("memsnap: " + parts + "\n"), without stdio or malloc. */
+void say(const char *a, const char *b, const char *c, const char *d);
+
+/* ---- stack_bounds.c: fast inline views of its caches ---- */
+
+/* The runtime's own code [runtime_text_lo, runtime_text_hi), filled at
+ * start-up (runtime_owns_pc() fills it on first use otherwise). */
+extern uint64_t runtime_text_lo, runtime_text_hi;
+static inline int runtime_owns_pc_fast(uint64_t pc)
+{
+    return pc - runtime_text_lo < runtime_text_hi - runtime_text_lo;
+}
+
+/* ---- init.c ---- */
+
+/* Runs the runtime's start-up once; cheap after the first call. */
+void ensure_initialized(void);
+extern int memsnap_ready; /* start-up finished */
+
+#endif /* MEMSNAP_RUNTIME_INTERNAL_H */

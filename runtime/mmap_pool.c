@@ -1,0 +1,78 @@
+/*
+ * The runtime's memory: every byte it uses for itself comes from anonymous
+ * mmap (so it is in core dumps and never disturbs the program's heap). Each
+ * mapping starts with struct memsnap_mapping and is linked from
+ * root.mappings; root.runtime_bytes is the exact sum of their sizes.
+ * Tests can inject an mmap failure (MEMSNAP_TEST_MMAP_FAIL_AFTER).
+ */
+#define _GNU_SOURCE
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "spinlock.h"
+
+static uint32_t pool_lock_word;
+static long fail_after = -1;
+
+void pool_fail_after(long n)
+{
+    __atomic_store_n(&fail_after, n, __ATOMIC_RELAXED);
+}
+
+static uint64_t page_round(uint64_t size)
+{
+    return (size + 4095) & ~(uint64_t)4095;
+}
+
+struct memsnap_mapping *pool_map(uint32_t kind, uint64_t size)
+{
+    size = page_round(size);
+    long budget = __atomic_load_n(&fail_after, __ATOMIC_RELAXED);
+    if (budget == 0)
+        return NULL;
+    if (budget > 0)
+        __atomic_fetch_sub(&fail_after, 1, __ATOMIC_RELAXED);
+    void *mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED)
+        return NULL;
+    struct memsnap_mapping *mapping = mem;
+    mapping->size = size;
+    mapping->kind = kind;
+    mapping->used = sizeof *mapping;
+    spin_lock(&pool_lock_word);
+    mapping->next = memsnap_root.mappings;
+    __atomic_store_n(&memsnap_root.mappings, (uint64_t)(uintptr_t)mapping, __ATOMIC_RELEASE);
+    __atomic_fetch_add(&memsnap_root.runtime_bytes, size, __ATOMIC_RELAXED);
+    spin_unlock(&pool_lock_word);
+    return mapping;
+}
+
+void pool_unmap(struct memsnap_mapping *mapping)
+{
+    uint64_t target = (uint64_t)(uintptr_t)mapping;
+    spin_lock(&pool_lock_word);
+    uint64_t *link = &memsnap_root.mappings;
+    while (*link && *link != target)
+        link = &((struct memsnap_mapping *)(uintptr_t)*link)->next;
+    if (*link == target)
+        __atomic_store_n(link, mapping->next, __ATOMIC_RELEASE);
+    __atomic_fetch_sub(&memsnap_root.runtime_bytes, mapping->size, __ATOMIC_RELAXED);
+    spin_unlock(&pool_lock_word);
+    munmap(mapping, mapping->size);
+}
+
+void pool_lock_all(void)
+{
+    spin_lock(&pool_lock_word);
+}
+
+void pool_unlock_all(void)
+{
+    spin_unlock(&pool_lock_word);
+}
+
+void pool_reset_lock(void)
+{
+    pool_lock_word = 0;
+}

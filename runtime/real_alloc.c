@@ -1,0 +1,119 @@
+/*
+ * The allocator the runtime interposes on, found with dlsym(RTLD_NEXT) the
+ * first time a hook runs. dlsym may itself allocate (its error buffer), so
+ * while the resolving thread is inside dlsym its allocations come from a
+ * static bootstrap arena; pointers into the arena are recognised by every
+ * hook and never handed to the real allocator (free ignores them).
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <string.h>
+
+#include "internal.h"
+
+struct real_allocator real;
+
+/* 0 = not resolved, 1 = being resolved, 2 = done */
+static int real_state;
+static __thread int resolving __attribute__((tls_model("initial-exec")));
+
+/* glibc's own entry points: used if RTLD_NEXT finds nothing. */
+extern void *__libc_malloc(size_t);
+extern void __libc_free(void *);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void *__libc_memalign(size_t, size_t);
+extern void *__libc_valloc(size_t);
+extern void *__libc_pvalloc(size_t);
+
+#define BOOTSTRAP_BYTES (256 * 1024)
+#define BOOTSTRAP_HEADER 16
+static unsigned char bootstrap_arena[BOOTSTRAP_BYTES] __attribute__((aligned(4096)));
+static size_t bootstrap_used;
+
+int bootstrap_owns(const void *ptr)
+{
+    const unsigned char *p = ptr;
+    return p >= bootstrap_arena && p < bootstrap_arena + BOOTSTRAP_BYTES;
+}
+
+void *bootstrap_alloc(size_t size, size_t align)
+{
+    if (align < BOOTSTRAP_HEADER)
+        align = BOOTSTRAP_HEADER;
+    if (align & (align - 1))
+        return NULL;
+    for (;;) {
+        size_t used = __atomic_load_n(&bootstrap_used, __ATOMIC_RELAXED);
+        size_t start = (used + BOOTSTRAP_HEADER + align - 1) & ~(align - 1);
+        size_t end = start + ((size + 15) & ~(size_t)15);
+        if (size > BOOTSTRAP_BYTES || end > BOOTSTRAP_BYTES)
+            return NULL;
+        if (__atomic_compare_exchange_n(&bootstrap_used, &used, end, 0, __ATOMIC_RELAXED,
+                                        __ATOMIC_RELAXED)) {
+            memcpy(bootstrap_arena + start - sizeof(size_t), &size, sizeof size);
+            return bootstrap_arena + start; /* static storage: already zero */
+        }
+    }
+}
+
+size_t bootstrap_usable_size(const void *ptr)
+{
+    size_t size;
+    memcpy(&size, (const unsigned char *)ptr - sizeof(size_t), sizeof size);
+    return size;
+}
+
+int resolving_here(void)
+{
+    return resolving;
+}
+
+void *next_symbol(const char *name)
+{
+    int was = memsnap_in_runtime;
+    memsnap_in_runtime = 1;
+    void *sym = dlsym(RTLD_NEXT, name);
+    memsnap_in_runtime = was;
+    return sym;
+}
+
+#define RESOLVE(field, fallback)                                   \
+    do {                                                           \
+        void *sym_ = dlsym(RTLD_NEXT, #field);                     \
+        if (sym_)                                                  \
+            memcpy(&resolved.field, &sym_, sizeof sym_);           \
+        else                                                       \
+            resolved.field = (fallback);                           \
+    } while (0)
+
+void resolve_real_allocator(void)
+{
+    int expected = 0;
+    if (__atomic_load_n(&real_state, __ATOMIC_ACQUIRE) == 2)
+        return;
+    if (!__atomic_compare_exchange_n(&real_state, &expected, 1, 0, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE)) {
+        while (__atomic_load_n(&real_state, __ATOMIC_ACQUIRE) != 2)
+            __builtin_ia32_pause();
+        return;
+    }
+    int was = memsnap_in_runtime;
+    memsnap_in_runtime = 1;
+    resolving = 1;
+    struct real_allocator resolved = {0};
+    RESOLVE(malloc, __libc_malloc);
+    RESOLVE(free, __libc_free);
+    RESOLVE(calloc, __libc_calloc);
+    RESOLVE(realloc, __libc_realloc);
+    RESOLVE(posix_memalign, NULL);
+    RESOLVE(aligned_alloc, __libc_memalign);
+    RESOLVE(memalign, __libc_memalign);
+    RESOLVE(valloc, __libc_valloc);
+    RESOLVE(pvalloc, __libc_pvalloc);
+    RESOLVE(malloc_usable_size, NULL);
+    real = resolved;
+    resolving = 0;
+    memsnap_in_runtime = was;
+    __atomic_store_n(&real_state, 2, __ATOMIC_RELEASE);
+}

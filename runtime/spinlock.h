@@ -1,0 +1,36 @@
+/*
+ * The runtime's spin lock: a 32-bit word holding 0 (free) or the owner's
+ * kernel tid, so a reader of a stopped process or a core sees who holds it.
+ * Acquire spins with `pause`, then yields. Callers hold the reentrancy guard,
+ * so a signal handler on the same thread can never try to take it again.
+ */
+#ifndef MEMSNAP_RUNTIME_SPINLOCK_H
+#define MEMSNAP_RUNTIME_SPINLOCK_H
+
+#include <sched.h>
+#include <stdint.h>
+
+#include "internal.h"
+
+static inline void spin_lock(uint32_t *word)
+{
+    uint32_t tid = current_tid();
+    for (unsigned spins = 0;; spins++) {
+        uint32_t expected = 0;
+        if (__atomic_load_n(word, __ATOMIC_RELAXED) == 0 &&
+            __atomic_compare_exchange_n(word, &expected, tid, 0, __ATOMIC_ACQUIRE,
+                                        __ATOMIC_RELAXED))
+            return;
+        if (spins < 64)
+            __builtin_ia32_pause();
+        else
+            sched_yield();
+    }
+}
+
+static inline void spin_unlock(uint32_t *word)
+{
+    __atomic_store_n(word, 0, __ATOMIC_RELEASE);
+}
+
+#endif /* MEMSNAP_RUNTIME_SPINLOCK_H */

@@ -1,0 +1,82 @@
+/*
+ * Where an unwinder may read: the calling thread's stack bounds (from
+ * pthread_getattr_np, once per thread, cached in TLS; it may allocate, which
+ * is fine because the caller holds the reentrancy guard), and the runtime's
+ * own code range (from its ELF program headers, found through the linker's
+ * __ehdr_start), so hook frames are never recorded.
+ */
+#define _GNU_SOURCE
+#include <elf.h>
+#include <link.h>
+#include <errno.h>
+#include <pthread.h>
+
+#include "internal.h"
+#include "unwind.h"
+
+static __thread uint64_t stack_lo __attribute__((tls_model("initial-exec")));
+static __thread uint64_t stack_hi __attribute__((tls_model("initial-exec")));
+static __thread int stack_state __attribute__((tls_model("initial-exec"))); /* 0 unknown, 1 ok, -errno */
+
+int thread_stack_bounds(struct stack_bounds *out)
+{
+    if (MEMSNAP_UNLIKELY(stack_state == 0)) {
+        pthread_attr_t attr;
+        void *addr = NULL;
+        size_t size = 0;
+        int was = memsnap_in_runtime;
+        memsnap_in_runtime = 1;
+        int rc = pthread_getattr_np(pthread_self(), &attr);
+        if (rc == 0) {
+            rc = pthread_attr_getstack(&attr, &addr, &size);
+            pthread_attr_destroy(&attr);
+        }
+        memsnap_in_runtime = was;
+        if (rc == 0 && size != 0) {
+            stack_lo = (uint64_t)(uintptr_t)addr;
+            stack_hi = stack_lo + size;
+            stack_state = 1;
+        } else {
+            stack_state = rc ? -rc : -EINVAL;
+        }
+    }
+    if (stack_state < 0)
+        return stack_state;
+    out->lo = stack_lo;
+    out->hi = stack_hi;
+    return 0;
+}
+
+extern const ElfW(Ehdr) __ehdr_start __attribute__((visibility("hidden")));
+
+uint64_t runtime_text_lo = UINT64_MAX, runtime_text_hi;
+
+static void find_own_text(void)
+{
+    const ElfW(Ehdr) *ehdr = &__ehdr_start;
+    const ElfW(Phdr) *phdr = (const ElfW(Phdr) *)((const char *)ehdr + ehdr->e_phoff);
+    uint64_t bias = UINT64_MAX;
+    for (unsigned i = 0; i < ehdr->e_phnum; i++)
+        if (phdr[i].p_type == PT_LOAD && phdr[i].p_offset == 0)
+            bias = (uint64_t)(uintptr_t)ehdr - phdr[i].p_vaddr;
+    if (bias == UINT64_MAX)
+        return;
+    uint64_t lo = UINT64_MAX, hi = 0;
+    for (unsigned i = 0; i < ehdr->e_phnum; i++) {
+        if (phdr[i].p_type != PT_LOAD || !(phdr[i].p_flags & PF_X))
+            continue;
+        if (bias + phdr[i].p_vaddr < lo)
+            lo = bias + phdr[i].p_vaddr;
+        if (bias + phdr[i].p_vaddr + phdr[i].p_memsz > hi)
+            hi = bias + phdr[i].p_vaddr + phdr[i].p_memsz;
+    }
+    runtime_text_hi = hi;
+    __atomic_store_n(&runtime_text_lo, lo, __ATOMIC_RELEASE);
+}
+
+int runtime_owns_pc(uint64_t pc)
+{
+    if (MEMSNAP_UNLIKELY(runtime_text_lo == UINT64_MAX))
+        find_own_text();
+    return pc >= runtime_text_lo && pc < runtime_text_hi;
+}

@@ -1,0 +1,251 @@
+/*
+ * The block table: address -> (requested size, site), split into
+ * root.nshards shards, each an open-addressing array with linear probing
+ * behind a spin lock. Keys are (address, domain of the site): the same
+ * address may be live once per domain (a pool's first object and the
+ * malloc'd pool itself). docs/layout.md gives the hash, the probe sequence
+ * and the order of writes that lets a reader of a stopped process skip the
+ * one record a locked shard is changing.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "internal.h"
+#include "spinlock.h"
+
+#define INITIAL_CAPACITY 128u
+
+static struct memsnap_shard *shards;
+static uint32_t shard_mask;
+static unsigned shard_bits;
+
+uint64_t table_hash(uint64_t addr)
+{
+    /* murmur3's 64-bit finalizer */
+    addr ^= addr >> 33;
+    addr *= 0xff51afd7ed558ccdULL;
+    addr ^= addr >> 33;
+    addr *= 0xc4ceb9fe1a85ec53ULL;
+    addr ^= addr >> 33;
+    return addr;
+}
+
+int table_init(uint32_t nshards)
+{
+    struct memsnap_mapping *map =
+        pool_map(MEMSNAP_MAP_MISC, 64 + (uint64_t)nshards * sizeof(struct memsnap_shard));
+    if (!map)
+        return -ENOMEM;
+    shards = (struct memsnap_shard *)((char *)map + 64);
+    map->used = 64 + (uint64_t)nshards * sizeof(struct memsnap_shard);
+    shard_mask = nshards - 1;
+    shard_bits = (unsigned)__builtin_ctz(nshards);
+    memsnap_root.nshards = nshards;
+    __atomic_store_n(&memsnap_root.shards, (uint64_t)(uintptr_t)shards, __ATOMIC_RELEASE);
+    return 0;
+}
+
+static inline struct memsnap_slots *slots_of(const struct memsnap_shard *shard)
+{
+    return (struct memsnap_slots *)(uintptr_t)shard->slots;
+}
+
+static inline void set_pending(struct memsnap_shard *shard, uint32_t op, uint64_t addr)
+{
+    __atomic_store_n(&shard->pending_addr, addr, __ATOMIC_RELAXED);
+    __atomic_store_n(&shard->pending_op, op, __ATOMIC_RELEASE);
+}
+
+static inline uint32_t slot_domain(uint64_t meta)
+{
+    struct memsnap_site *site = depot_site(MEMSNAP_SLOT_SITE(meta));
+    return site ? site->domain : UINT32_MAX;
+}
+
+/* Moves every live slot into a new array of a capacity that leaves the load
+ * at most 1/2; publishes it with one store, then unmaps the old one. */
+static int rehash(struct memsnap_shard *shard)
+{
+    struct memsnap_slots *old = slots_of(shard);
+    uint64_t capacity = old ? old->capacity : INITIAL_CAPACITY;
+    if (old && shard->count + 1 > capacity / 2)
+        capacity *= 2;
+    struct memsnap_slots *fresh = (struct memsnap_slots *)pool_map(
+        MEMSNAP_MAP_SLOTS, sizeof(struct memsnap_slots) + capacity * sizeof(struct memsnap_slot));
+    if (!fresh)
+        return -ENOMEM;
+    fresh->capacity = capacity;
+    fresh->map.used = sizeof(struct memsnap_slots) + capacity * sizeof(struct memsnap_slot);
+    uint64_t mask = capacity - 1;
+    if (old) {
+        uint32_t pending = shard->pending_op;
+        set_pending(shard, MEMSNAP_OP_RESIZE, shard->pending_addr);
+        for (uint64_t i = 0; i < old->capacity; i++) {
+            uint64_t addr = old->slot[i].addr;
+            if (addr == MEMSNAP_SLOT_EMPTY || addr == MEMSNAP_SLOT_TOMBSTONE)
+                continue;
+            uint64_t j = (table_hash(addr) >> shard_bits) & mask;
+            while (fresh->slot[j].addr != MEMSNAP_SLOT_EMPTY)
+                j = (j + 1) & mask;
+            fresh->slot[j] = old->slot[i];
+        }
+        __atomic_store_n(&shard->slots, (uint64_t)(uintptr_t)fresh, __ATOMIC_RELEASE);
+        shard->tombstones = 0;
+        set_pending(shard, pending, shard->pending_addr);
+        pool_unmap(&old->map);
+    } else {
+        __atomic_store_n(&shard->slots, (uint64_t)(uintptr_t)fresh, __ATOMIC_RELEASE);
+    }
+    return 0;
+}
+
+int table_insert(uint64_t addr, uint64_t size, struct memsnap_site *site, int count_total)
+{
+    uint64_t hash = table_hash(addr);
+    struct memsnap_shard *shard = &shards[hash & shard_mask];
+    spin_lock(&shard->lock);
+    set_pending(shard, MEMSNAP_OP_INSERT, addr);
+    struct memsnap_slots *slots = slots_of(shard);
+    if (!slots || (shard->count + shard->tombstones + 1) * 4 > slots->capacity * 3) {
+        if (rehash(shard) != 0) {
+            set_pending(shard, MEMSNAP_OP_NONE, 0);
+            spin_unlock(&shard->lock);
+            return -ENOMEM;
+        }
+        slots = slots_of(shard);
+    }
+    uint64_t mask = slots->capacity - 1;
+    uint64_t i = (hash >> shard_bits) & mask;
+    uint64_t free_at = UINT64_MAX;
+    uint64_t meta = MEMSNAP_SLOT_META(size, site->id);
+    for (;; i = (i + 1) & mask) {
+        uint64_t here = slots->slot[i].addr;
+        if (here == MEMSNAP_SLOT_EMPTY)
+            break;
+        if (here == MEMSNAP_SLOT_TOMBSTONE) {
+            if (free_at == UINT64_MAX)
+                free_at = i;
+        } else if (here == addr && slot_domain(slots->slot[i].meta) == site->domain) {
+            /* Same block recorded again (its free was not seen): replace. */
+            uint64_t old_meta = slots->slot[i].meta;
+            struct memsnap_site *old_site = depot_site(MEMSNAP_SLOT_SITE(old_meta));
+            if (old_site)
+                pair_sub(&old_site->live_count, 1, MEMSNAP_SLOT_SIZE(old_meta));
+            current_sub(MEMSNAP_SLOT_SIZE(old_meta));
+            __atomic_store_n(&slots->slot[i].meta, meta, __ATOMIC_RELEASE);
+            goto counted;
+        }
+    }
+    if (free_at != UINT64_MAX) {
+        i = free_at;
+        shard->tombstones--;
+    }
+    __atomic_store_n(&slots->slot[i].meta, meta, __ATOMIC_RELAXED);
+    __atomic_store_n(&slots->slot[i].addr, addr, __ATOMIC_RELEASE);
+    shard->count++;
+counted:
+    pair_add(&site->live_count, 1, size);
+    if (count_total)
+        pair_add(&site->total_count, 1, size);
+    current_add(size);
+    set_pending(shard, MEMSNAP_OP_NONE, 0);
+    spin_unlock(&shard->lock);
+    return 0;
+}
+
+int table_remove(uint64_t addr, uint32_t domain, uint64_t *meta_out)
+{
+    if (MEMSNAP_UNLIKELY(!shards))
+        return -ENOENT;
+    uint64_t hash = table_hash(addr);
+    struct memsnap_shard *shard = &shards[hash & shard_mask];
+    if (__atomic_load_n(&shard->count, __ATOMIC_RELAXED) == 0)
+        return -ENOENT;
+    spin_lock(&shard->lock);
+    struct memsnap_slots *slots = slots_of(shard);
+    if (!slots || shard->count == 0) {
+        spin_unlock(&shard->lock);
+        return -ENOENT;
+    }
+    set_pending(shard, MEMSNAP_OP_REMOVE, addr);
+    uint64_t mask = slots->capacity - 1;
+    uint64_t i = (hash >> shard_bits) & mask;
+    int rc = -ENOENT;
+    for (;; i = (i + 1) & mask) {
+        uint64_t here = slots->slot[i].addr;
+        if (here == MEMSNAP_SLOT_EMPTY)
+            break;
+        if (here != addr)
+            continue;
+        uint64_t meta = slots->slot[i].meta;
+        struct memsnap_site *site = depot_site(MEMSNAP_SLOT_SITE(meta));
+        if ((site ? site->domain : UINT32_MAX) != domain)
+            continue;
+        /* A slot followed by an empty one ends every probe chain through it:
+         * it (and the tombstones just before it) can become empty. */
+        if (slots->slot[(i + 1) & mask].addr == MEMSNAP_SLOT_EMPTY) {
+            __atomic_store_n(&slots->slot[i].addr, MEMSNAP_SLOT_EMPTY, __ATOMIC_RELEASE);
+            uint64_t j = (i - 1) & mask;
+            while (slots->slot[j].addr == MEMSNAP_SLOT_TOMBSTONE) {
+                __atomic_store_n(&slots->slot[j].addr, MEMSNAP_SLOT_EMPTY, __ATOMIC_RELEASE);
+                shard->tombstones--;
+                j = (j - 1) & mask;
+            }
+        } else {
+            __atomic_store_n(&slots->slot[i].addr, MEMSNAP_SLOT_TOMBSTONE, __ATOMIC_RELEASE);
+            shard->tombstones++;
+        }
+        shard->count--;
+        if (site)
+            pair_sub(&site->live_count, 1, MEMSNAP_SLOT_SIZE(meta));
+        current_sub(MEMSNAP_SLOT_SIZE(meta));
+        if (meta_out)
+            *meta_out = meta;
+        rc = 0;
+        break;
+    }
+    set_pending(shard, MEMSNAP_OP_NONE, 0);
+    spin_unlock(&shard->lock);
+    return rc;
+}
+
+void table_lock_all(void)
+{
+    for (uint32_t s = 0; shards && s <= shard_mask; s++)
+        spin_lock(&shards[s].lock);
+}
+
+void table_unlock_all(void)
+{
+    for (uint32_t s = 0; shards && s <= shard_mask; s++)
+        spin_unlock(&shards[s].lock);
+}
+
+void table_reset_locks(void)
+{
+    for (uint32_t s = 0; shards && s <= shard_mask; s++)
+        shards[s].lock = 0;
+}
+
+void table_clear_all(void)
+{
+    if (!shards)
+        return;
+    table_lock_all();
+    for (uint32_t s = 0; s <= shard_mask; s++) {
+        struct memsnap_shard *shard = &shards[s];
+        struct memsnap_slots *slots = slots_of(shard);
+        if (!slots)
+            continue;
+        set_pending(shard, MEMSNAP_OP_CLEAR, 0);
+        __atomic_store_n(&shard->slots, 0, __ATOMIC_RELEASE);
+        shard->count = 0;
+        shard->tombstones = 0;
+        pool_unmap(&slots->map);
+        set_pending(shard, MEMSNAP_OP_NONE, 0);
+    }
+    depot_zero_counters();
+    __atomic_store_n(&memsnap_root.current_bytes, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&memsnap_root.peak_bytes, 0, __ATOMIC_RELAXED);
+    table_unlock_all();
+}

@@ -1,0 +1,423 @@
+/*
+ * The leak scan proper (see memsnap_scan.h): turn fed memory into root hits
+ * and a points-to graph between blocks, then classify the blocks with
+ * memcheck's rules. Phase 1 marks from the roots: a start pointer from a
+ * root or from a reachable block makes a block reachable, any other pointer
+ * makes it possibly lost, and a block is rescanned whenever its state rises.
+ * Phase 2 walks the unreached blocks in address order: each one still
+ * unreached leads a clique, and every unreached block it reaches becomes
+ * indirectly lost (a former leader included, whose clique joins the new
+ * one). Leaders left at the end are definitely lost.
+ */
+#include "memsnap_scan.h"
+
+#include "block_index.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* An edge or root hit: target block index, and this bit for an interior pointer. */
+#define EDGE_INTERIOR 0x80000000u
+#define EDGE_BLOCK(e) ((e) & ~EDGE_INTERIOR)
+
+/* root_hit bits */
+#define HIT_START 1u
+#define HIT_INTERIOR 2u
+
+/* block flags */
+#define FED 1u
+
+struct memsnap_scan {
+    struct block_index ix;
+    uint8_t *root_hit;      /* per block: HIT_* seen in root memory */
+    uint8_t *flags;         /* per block: FED */
+    uint64_t *edge_begin;   /* per block + 1: first edge of the block */
+    uint32_t *edge;         /* targets, grouped by source block in block order */
+    uint64_t nedge, edge_cap;
+    uint64_t opened;        /* blocks whose edge_begin is set */
+    uint64_t cursor;        /* first block the next memsnap_scan_blocks call may touch */
+    uint64_t fed_until;     /* end address of the last memsnap_scan_blocks call */
+    int marked;
+    unsigned options;
+    struct memsnap_scan_stats stats;
+};
+
+/* Offset from a block's start of the glibc chunk header that follows it:
+ * chunk = start - 16, chunk size = max(32, round_up(size + 8, 16)). */
+static inline uint64_t glibc_next_chunk_offset(uint64_t size)
+{
+    uint64_t chunk = (size + 8 + 15) & ~15ULL;
+    return (chunk < 32 ? 32 : chunk) - 16;
+}
+
+/* Whether a word pointing into block b is the allocator's own (see
+ * memsnap_scan_set_options). */
+static inline int is_allocator_word(const struct memsnap_scan *scan, int64_t b, uint64_t value)
+{
+    const struct block_extent *e = &scan->ix.blk[b];
+    return (scan->options & MEMSNAP_SCAN_GLIBC_CHUNK_HEADERS) &&
+           value - e->start == glibc_next_chunk_offset(e->end - e->start);
+}
+
+/* The block `value` points into, or -1. */
+static inline int64_t pointed_block(const struct memsnap_scan *scan, uint64_t value)
+{
+    int64_t b = block_index_find(&scan->ix, value);
+    return b >= 0 && is_allocator_word(scan, b, value) ? -1 : b;
+}
+
+int memsnap_scan_set_options(struct memsnap_scan *scan, unsigned options)
+{
+    if (options & ~MEMSNAP_SCAN_GLIBC_CHUNK_HEADERS)
+        return -EINVAL;
+    scan->options = options;
+    return 0;
+}
+
+int memsnap_scan_abi(void)
+{
+    return MEMSNAP_SCAN_ABI;
+}
+
+int memsnap_scan_new(const struct memsnap_scan_block *blocks, uint64_t n,
+                     struct memsnap_scan **out, uint64_t *bad_index)
+{
+    struct memsnap_scan *scan = calloc(1, sizeof(*scan));
+    if (!scan)
+        return -ENOMEM;
+    int rc = block_index_init(&scan->ix, blocks, n, bad_index);
+    if (rc) {
+        free(scan);
+        return rc;
+    }
+    scan->root_hit = calloc(n + 1, 1);
+    scan->flags = calloc(n + 1, 1);
+    scan->edge_begin = calloc(n + 1, sizeof(uint64_t));
+    scan->edge_cap = 1024;
+    scan->edge = malloc(scan->edge_cap * sizeof(uint32_t));
+    if (!scan->root_hit || !scan->flags || !scan->edge_begin || !scan->edge) {
+        memsnap_scan_free(scan);
+        return -ENOMEM;
+    }
+    *out = scan;
+    return 0;
+}
+
+void memsnap_scan_free(struct memsnap_scan *scan)
+{
+    if (!scan)
+        return;
+    block_index_destroy(&scan->ix);
+    free(scan->root_hit);
+    free(scan->flags);
+    free(scan->edge_begin);
+    free(scan->edge);
+    free(scan);
+}
+
+static inline void note_root(struct memsnap_scan *scan, uint64_t value)
+{
+    int64_t b = pointed_block(scan, value);
+    if (b >= 0) {
+        scan->root_hit[b] |= value == scan->ix.blk[b].start ? HIT_START : HIT_INTERIOR;
+        scan->stats.root_hits++;
+    }
+}
+
+int memsnap_scan_root_value(struct memsnap_scan *scan, uint64_t value)
+{
+    if (scan->marked)
+        return -EINVAL;
+    note_root(scan, value);
+    return 0;
+}
+
+/* The aligned words of [base, base + len) that lie in the buffer. */
+static void word_range(uint64_t base, uint64_t len, uint64_t lo, uint64_t hi,
+                       uint64_t *first, uint64_t *count)
+{
+    if (lo < base)
+        lo = base;
+    if (hi > base + len)
+        hi = base + len;
+    lo = (lo + 7) & ~7ULL;
+    hi &= ~7ULL;
+    *first = lo;
+    *count = hi > lo ? (hi - lo) / 8 : 0;
+}
+
+static void note_root_batch(struct memsnap_scan *scan, const uint64_t *value, unsigned n)
+{
+    int64_t found[BLOCK_INDEX_BATCH];
+    block_index_find_batch(&scan->ix, value, found, n);
+    for (unsigned k = 0; k < n; k++) {
+        int64_t b = found[k];
+        if (b < 0 || is_allocator_word(scan, b, value[k]))
+            continue;
+        scan->root_hit[b] |= value[k] == scan->ix.blk[b].start ? HIT_START : HIT_INTERIOR;
+        scan->stats.root_hits++;
+    }
+}
+
+int memsnap_scan_roots(struct memsnap_scan *scan, uint64_t base, const void *buf, uint64_t len)
+{
+    if (scan->marked || base + len < base)
+        return -EINVAL;
+    uint64_t first, count;
+    word_range(base, len, base, base + len, &first, &count);
+    const unsigned char *p = (const unsigned char *)buf + (first - base);
+    const uint64_t lo = scan->ix.lo, span = scan->ix.span;
+    uint64_t batch[BLOCK_INDEX_BATCH];
+    unsigned n = 0;
+    for (uint64_t k = 0; k < count; k++) {
+        uint64_t w;
+        memcpy(&w, p + 8 * k, 8);
+        if (w - lo >= span)
+            continue;
+        batch[n++] = w;
+        if (n == BLOCK_INDEX_BATCH) {
+            note_root_batch(scan, batch, n);
+            n = 0;
+        }
+    }
+    note_root_batch(scan, batch, n);
+    scan->stats.root_bytes += len;
+    return 0;
+}
+
+static int grow_edges(struct memsnap_scan *scan)
+{
+    uint64_t cap = scan->edge_cap * 2;
+    uint32_t *e = realloc(scan->edge, cap * sizeof(uint32_t));
+    if (!e)
+        return -ENOMEM;
+    scan->edge = e;
+    scan->edge_cap = cap;
+    return 0;
+}
+
+/* Start the edge lists of blocks [opened, upto). */
+static void open_blocks(struct memsnap_scan *scan, uint64_t upto)
+{
+    for (uint64_t j = scan->opened; j < upto; j++)
+        scan->edge_begin[j] = scan->nedge;
+    if (upto > scan->opened)
+        scan->opened = upto;
+}
+
+/* First block whose extent ends above `address`. */
+static uint64_t first_block_ending_above(const struct block_index *ix, uint64_t from,
+                                         uint64_t address)
+{
+    uint64_t a = from, b = ix->n;
+    while (a < b) {
+        uint64_t m = a + (b - a) / 2;
+        if (ix->blk[m].end <= address)
+            a = m + 1;
+        else
+            b = m;
+    }
+    return a;
+}
+
+/* Resolve a batch of candidate words found in blocks source[k] and append
+ * the edges, in order (so each block's edges stay together). */
+static int add_edges(struct memsnap_scan *scan, const uint64_t *value, const uint32_t *source,
+                     unsigned n)
+{
+    int64_t found[BLOCK_INDEX_BATCH];
+    block_index_find_batch(&scan->ix, value, found, n);
+    for (unsigned k = 0; k < n; k++) {
+        int64_t b = found[k];
+        if (b < 0 || is_allocator_word(scan, b, value[k]))
+            continue;
+        if (scan->nedge == scan->edge_cap && grow_edges(scan))
+            return -ENOMEM;
+        open_blocks(scan, (uint64_t)source[k] + 1);
+        scan->edge[scan->nedge++] =
+            (uint32_t)b | (value[k] == scan->ix.blk[b].start ? 0 : EDGE_INTERIOR);
+    }
+    return 0;
+}
+
+int memsnap_scan_blocks(struct memsnap_scan *scan, uint64_t base, const void *buf, uint64_t len)
+{
+    if (scan->marked || base < scan->fed_until || base + len < base)
+        return -EINVAL;
+    scan->fed_until = base + len;
+    const struct block_index *ix = &scan->ix;
+    uint64_t i = first_block_ending_above(ix, scan->cursor, base);
+    const uint64_t lo = ix->lo, span = ix->span;
+    uint64_t batch[BLOCK_INDEX_BATCH];
+    uint32_t source[BLOCK_INDEX_BATCH];
+    unsigned n = 0;
+    for (; i < ix->n && ix->blk[i].start < base + len; i++) {
+        scan->flags[i] |= FED;
+        scan->cursor = i;
+        uint64_t first, count;
+        word_range(base, len, ix->blk[i].start, ix->blk[i].start + ix->size[i], &first, &count);
+        const unsigned char *p = (const unsigned char *)buf + (first - base);
+        for (uint64_t k = 0; k < count; k++) {
+            uint64_t w;
+            memcpy(&w, p + 8 * k, 8);
+            if (w - lo >= span)
+                continue;
+            batch[n] = w;
+            source[n++] = (uint32_t)i;
+            if (n == BLOCK_INDEX_BATCH) {
+                if (add_edges(scan, batch, source, n))
+                    return -ENOMEM;
+                n = 0;
+            }
+        }
+        scan->stats.block_bytes += count * 8;
+    }
+    return add_edges(scan, batch, source, n);
+}
+
+/* Phase 1 state (stored in category[] while marking). */
+#define UNREACHED 0
+
+struct worklist {
+    uint32_t *item;
+    uint64_t top;
+};
+
+/* memcheck's rule for a pointer found in a root or in a block whose state is
+ * `from_reachable` or not: raise the target's state, rescan it if raised. */
+static inline void reach(uint8_t *state, struct worklist *wl, uint32_t target, int is_start,
+                         int from_reachable)
+{
+    if (state[target] == MEMSNAP_SCAN_REACHABLE)
+        return;
+    if (is_start && from_reachable) {
+        state[target] = MEMSNAP_SCAN_REACHABLE;
+        wl->item[wl->top++] = target;
+    } else if (state[target] == UNREACHED) {
+        state[target] = MEMSNAP_SCAN_POSSIBLE;
+        wl->item[wl->top++] = target;
+    }
+}
+
+static void mark_from_roots(struct memsnap_scan *scan, uint8_t *state, struct worklist *wl)
+{
+    const uint64_t n = scan->ix.n;
+    for (uint64_t i = 0; i < n; i++) {
+        if (scan->root_hit[i] & HIT_START)
+            reach(state, wl, (uint32_t)i, 1, 1);
+        else if (scan->root_hit[i] & HIT_INTERIOR)
+            reach(state, wl, (uint32_t)i, 0, 1);
+    }
+    while (wl->top) {
+        uint32_t b = wl->item[--wl->top];
+        int from_reachable = state[b] == MEMSNAP_SCAN_REACHABLE;
+        for (uint64_t e = scan->edge_begin[b]; e < scan->edge_begin[b + 1]; e++) {
+            uint32_t t = scan->edge[e];
+            reach(state, wl, EDGE_BLOCK(t), !(t & EDGE_INTERIOR), from_reachable);
+        }
+    }
+}
+
+static void find_cliques(struct memsnap_scan *scan, uint8_t *state, uint64_t *leader,
+                         struct worklist *wl)
+{
+    const uint64_t n = scan->ix.n;
+    for (uint64_t l = 0; l < n; l++) {
+        if (state[l] != UNREACHED)
+            continue;
+        wl->item[wl->top++] = (uint32_t)l;
+        while (wl->top) {
+            uint32_t b = wl->item[--wl->top];
+            for (uint64_t e = scan->edge_begin[b]; e < scan->edge_begin[b + 1]; e++) {
+                uint32_t t = EDGE_BLOCK(scan->edge[e]);
+                if (state[t] != UNREACHED || t == l)
+                    continue;
+                state[t] = MEMSNAP_SCAN_INDIRECT;
+                leader[t] = l;
+                wl->item[wl->top++] = t;
+            }
+        }
+    }
+    /* A leader absorbed by a later clique hands its members over. */
+    for (uint64_t i = 0; i < n; i++) {
+        if (state[i] == UNREACHED) {
+            state[i] = MEMSNAP_SCAN_DEFINITE;
+            continue;
+        }
+        if (state[i] != MEMSNAP_SCAN_INDIRECT)
+            continue;
+        uint64_t l = leader[i];
+        while (state[l] == MEMSNAP_SCAN_INDIRECT && leader[l] != l)
+            l = leader[l];
+        leader[i] = l;
+    }
+}
+
+int memsnap_scan_mark(struct memsnap_scan *scan, uint8_t *category, uint64_t *leader)
+{
+    if (scan->marked)
+        return -EINVAL;
+    const uint64_t n = scan->ix.n;
+    open_blocks(scan, n);
+    scan->edge_begin[n] = scan->nedge;
+    scan->marked = 1;
+    uint64_t *own_leader = NULL;
+    if (!leader) {
+        own_leader = malloc((n + 1) * sizeof(uint64_t));
+        if (!own_leader)
+            return -ENOMEM;
+        leader = own_leader;
+    }
+    /* Each block is pushed at most twice in phase 1 and once in phase 2. */
+    struct worklist wl = {malloc((2 * n + 1) * sizeof(uint32_t)), 0};
+    if (!wl.item) {
+        free(own_leader);
+        return -ENOMEM;
+    }
+    memset(category, UNREACHED, n);
+    for (uint64_t i = 0; i < n; i++)
+        leader[i] = i;
+    mark_from_roots(scan, category, &wl);
+    find_cliques(scan, category, leader, &wl);
+    for (uint64_t i = 0; i < n; i++) {
+        if (!(scan->flags[i] & FED) && scan->ix.size[i] >= 8)
+            category[i] |= MEMSNAP_SCAN_UNSCANNED;
+    }
+    scan->stats.edges = scan->nedge;
+    free(wl.item);
+    free(own_leader);
+    return 0;
+}
+
+void memsnap_scan_get_stats(const struct memsnap_scan *scan, struct memsnap_scan_stats *stats)
+{
+    *stats = scan->stats;
+    stats->edges = scan->nedge;
+}
+
+int64_t memsnap_scan_find_block(const struct memsnap_scan *scan, uint64_t address)
+{
+    return block_index_find(&scan->ix, address);
+}
+
+uint64_t memsnap_scan_find_refs(uint64_t lo, uint64_t hi, uint64_t base, const void *buf,
+                                uint64_t len, uint64_t *out, uint64_t cap)
+{
+    uint64_t first, count, found = 0;
+    if (base + len < base || hi <= lo)
+        return 0;
+    word_range(base, len, base, base + len, &first, &count);
+    const unsigned char *p = (const unsigned char *)buf + (first - base);
+    const uint64_t span = hi - lo;
+    for (uint64_t k = 0; k < count; k++) {
+        uint64_t w;
+        memcpy(&w, p + 8 * k, 8);
+        if (w - lo < span) {
+            if (found < cap)
+                out[found] = first + 8 * k;
+            found++;
+        }
+    }
+    return found;
+}

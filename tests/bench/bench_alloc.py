@@ -1,0 +1,71 @@
+#!/usr/bin/env python3
+"""The runtime's benchmark (a report, never a pass/fail test): runs
+bench_alloc's churn untraced and under LD_PRELOAD=libmemsnap.so (once per
+unwinder), RUNS times each, and prints the median CPU time (user + sys of the
+child) and the traced/untraced ratio; then runs bench_alloc live with 1M+
+blocks under the runtime and prints its memory per live block (stacks, i.e.
+depot and index mappings, excluded). Targets: ratio <= 2.0 (frame-pointer
+build), <= 48 bytes per live block.
+
+usage: bench_alloc.py LIBMEMSNAP BENCH_ALLOC [--runs 5] [--steps 5000000]
+           [--live 4096] [--blocks 1048576]
+"""
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+
+
+def cpu_seconds(argv, env):
+    clean = {k: v for k, v in os.environ.items()
+             if not k.startswith("MEMSNAP") and k != "LD_PRELOAD"}
+    clean.update(env)
+    proc = subprocess.Popen(argv, env=clean, stdout=subprocess.PIPE)
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.stdout.close()
+    if status != 0:
+        raise SystemExit("%s failed with status %d" % (" ".join(argv), status))
+    return usage.ru_utime + usage.ru_stime, out.decode()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("lib")
+    parser.add_argument("bench")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=5000000)
+    parser.add_argument("--live", type=int, default=4096)
+    parser.add_argument("--blocks", type=int, default=1 << 20)
+    args = parser.parse_args()
+    lib = os.path.abspath(args.lib)
+    churn = [args.bench, "churn", str(args.steps), str(args.live)]
+    configs = [("untraced", {}),
+               ("memsnap fp", {"LD_PRELOAD": lib, "MEMSNAP_UNWIND": "fp"}),
+               ("memsnap default", {"LD_PRELOAD": lib})]
+    print("churn: %d malloc/free pairs, %d live, stacks 16 deep, %d runs (median CPU s)"
+          % (args.steps, args.live, args.runs))
+    medians = {}
+    outputs = {}
+    for name, env in configs:
+        times = []
+        for _ in range(args.runs):
+            seconds, out = cpu_seconds(churn, env)
+            times.append(seconds)
+            outputs.setdefault(name, out)
+        medians[name] = statistics.median(times)
+    base = medians["untraced"]
+    for name, _ in configs:
+        print("  %-16s %7.3f s  ratio %5.2f  (%.0f ns per pair)" % (
+            name, medians[name], medians[name] / base,
+            1e9 * medians[name] / args.steps))
+    if len(set(outputs.values())) != 1:
+        print("  WARNING: outputs differ between configurations")
+    _, out = cpu_seconds([args.bench, "live", str(args.blocks)], {"LD_PRELOAD": lib})
+    print("live: " + out.strip())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,36 @@
+/*
+ * Helpers for the in-process C tests (linked with libmemsnap.so): a layout
+ * reader over this process's own trace table, lookups of a block and of a
+ * site by id, and running a child program with a given environment while
+ * capturing its output.
+ */
+#ifndef MEMSNAP_TESTS_SUPPORT_H
+#define MEMSNAP_TESTS_SUPPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "layout_reader.h"
+
+/* Reader over memsnap_root of this process (opened once). */
+const struct layout_reader *own_reader(void);
+/* The live block at addr in domain: 1 found (filled), 0 not found. */
+int find_block(uint64_t addr, uint32_t domain, struct read_block *out);
+/* The site with this id: 0 or -ENOENT. */
+int site_by_id(uint32_t id, struct read_site *out);
+/* Walk of the whole table. */
+struct table_walk walk_table(void);
+/* Number of sites in the depot. */
+long count_sites(void);
+
+/* Output of a child run. */
+struct child_result {
+    int exit_code; /* -signal when killed */
+    char out[8192];
+    char err[8192];
+};
+/* Runs argv with `env` (NULL-terminated "K=V" list added to a clean copy of
+ * this environment minus every MEMSNAP* and LD_PRELOAD variable). */
+int run_child(char *const argv[], const char *const env[], struct child_result *result);
+
+#endif /* MEMSNAP_TESTS_SUPPORT_H */

@@ -1,0 +1,32 @@
+"""Inlined functions are frames: a malloc inside an always-inlined helper
+(inlined_alloc.c, -O2) shows the caller's call line, then the helper's
+malloc line, each with its source text — the statistic is charged to the
+helper's line, like any other innermost frame.
+"""
+
+import os
+
+import debuggers as d
+
+PROGRAM = "tests/integration/programs/inlined_alloc"
+SOURCE = os.path.join(d.SOURCE_ROOT, "tests", "integration", "programs", "inlined_alloc.c")
+
+
+def line_of(fragment):
+    with open(SOURCE) as f:
+        lines = f.read().splitlines()
+    found = [i + 1 for i, text in enumerate(lines) if fragment in text]
+    assert len(found) == 1
+    return found[0], lines[found[0] - 1].strip()
+
+
+def test_inlined_frames(session, program, runtime):
+    results = session([d.load(program(PROGRAM)), d.breakpoint("checkpoint"), d.run(),
+                       d.command("memstat -k traceback -n 1")])
+    assert all(r["ok"] for r in results), results[-1]["error"]
+    call_line, call_text = line_of("/* inlined call line */")
+    malloc_line, malloc_text = line_of("/* inlined malloc line */")
+    lines = results[3]["output"].splitlines()
+    assert lines[0] == "%s:%d: size=333 B, count=1, average=333 B" % (SOURCE, malloc_line)
+    assert lines[-4:] == ['  File "%s", line %d' % (SOURCE, call_line), "    " + call_text,
+                          '  File "%s", line %d' % (SOURCE, malloc_line), "    " + malloc_text]

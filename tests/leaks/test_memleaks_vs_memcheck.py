@@ -1,0 +1,100 @@
+"""memleaks' verdicts equal valgrind memcheck's, live and on core dumps.
+
+Each leak program stops in leak_checkpoint(); valgrind runs the same
+program and checks leaks at the same call (VALGRIND_DO_LEAK_CHECK). For
+the program's own blocks (key frame in its source file), memleaks' count
+and bytes per category (definitely, indirectly, possibly lost, still
+reachable) must equal memcheck's: first on the live process, then on a
+gcore of it opened in a fresh debugger, and on a kernel core dump taken
+at the same point (LEAK_ABORT=1 makes leak_checkpoint abort).
+"""
+
+import glob
+import json
+import os
+
+import pytest
+
+import debuggers as d
+from conftest import leak_program, memcheck
+
+CASES = [
+    # (program, source files, what it shows)
+    ("leak_list", ["leak_list.c"]),          # lost list: 1 definite + 9 indirect
+    ("leak_tree", ["leak_tree.c"]),          # lost tree: root definite, inner indirect
+    ("leak_cycle", ["leak_cycle.c"]),        # lost rings: lowest block definite
+    ("leak_register", ["leak_register.c"]),  # held only by r12
+    ("leak_thread", ["leak_thread.c"]),      # held only by another thread's stack
+    ("leak_bss", ["leak_bss.c"]),            # held only by .bss / .data
+    ("leak_interior", ["leak_interior.c"]),  # only interior pointers: possibly lost
+    ("leak_cxx", ["leak_cxx.cpp"]),          # C++ objects, strings, vectors, map
+]
+
+
+def memleaks_command(sources):
+    patterns = " ".join("-i '*/%s'" % s for s in sources)
+    return "memleaks --show all --json -n 0 " + patterns
+
+
+def totals(result):
+    assert result["ok"], result.get("error") or result["transcript"][-3000:]
+    output = result["output"]
+    # The debugger may print its own warnings first (e.g. about a kernel core's notes).
+    data = json.loads(output[output.index("{"):])
+    return {c: (data["totals"][c]["count"], data["totals"][c]["size"]) for c in data["totals"]}, data
+
+
+def check_complete(data):
+    """Nothing that matters was left unscanned."""
+    assert data["unscanned_blocks"]["count"] == 0, data["unscanned_blocks"]
+    assert not data["not_scanned"], data["not_scanned"]
+
+
+@pytest.mark.parametrize("name,sources", CASES, ids=[c[0] for c in CASES])
+def test_live_and_gcore_match_memcheck(session, name, sources, tmp_path):
+    expected = memcheck(name, sources)
+    program = leak_program(name)
+    core = str(tmp_path / (name + ".gcore"))
+    results = session([d.load(program), d.breakpoint("leak_checkpoint"), d.run(),
+                       d.command(memleaks_command(sources)), d.gcore(core)])
+    assert results[2]["stop"]["function"] == "leak_checkpoint", results[2]
+    live, data = totals(results[3])
+    check_complete(data)
+    assert live == expected, "live process: memleaks %s, memcheck %s" % (live, expected)
+    results = session([d.open_core(program, core), d.command(memleaks_command(sources))])
+    on_core, data = totals(results[1])
+    check_complete(data)
+    assert on_core == expected, "gcore: memleaks %s, memcheck %s" % (on_core, expected)
+
+
+@pytest.mark.parametrize("name,sources", [CASES[1], CASES[4]], ids=["leak_tree", "leak_thread"])
+def test_kernel_core_matches_memcheck(session, debugger, name, sources, tmp_path):
+    expected = memcheck(name, sources)
+    program = leak_program(name)
+    # Let the program abort in leak_checkpoint under the debugger-free shell,
+    # with the runtime preloaded, and a kernel core in tmp_path.
+    import resource
+    import subprocess
+    env = dict(os.environ, LD_PRELOAD=d.runtime_path(), LEAK_ABORT="1")
+
+    def allow_core():
+        resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+    proc = subprocess.run([program], cwd=str(tmp_path), env=env, preexec_fn=allow_core,
+                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL, timeout=60)
+    assert proc.returncode != 0
+    cores = glob.glob(str(tmp_path / "core*"))
+    if not cores:
+        with open("/proc/sys/kernel/core_pattern") as f:
+            pytest.skip("no kernel core written (core_pattern %s)" % f.read().strip())
+    results = session([d.open_core(program, cores[0]), d.command(memleaks_command(sources))])
+    on_core, data = totals(results[1])
+    assert on_core == expected, "kernel core: memleaks %s, memcheck %s" % (on_core, expected)
+    if debugger == "lldb" and data["not_scanned"] and not data["unscanned_blocks"]["count"]:
+        # lldb 14 names no region of a core and the backend takes a region
+        # whose first page is present as wholly in the core: the runtime's
+        # file mappings (libdw reading ELF files, only their first page
+        # dumped) then look like partly unreadable anonymous memory.
+        pytest.xfail("LLDB backend: kernel core regions lack names/partial-dump info: %s"
+                     % data["not_scanned"])
+    check_complete(data)

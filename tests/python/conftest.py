@@ -1,0 +1,28 @@
+"""pytest setup for the core's tests: puts python/ (the memsnap package) and
+this directory on sys.path, resets the module-level session between tests,
+and provides the waste_memory-shaped fake target used by many tests."""
+
+import os
+import sys
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "python"))
+sys.path.insert(0, HERE)
+
+import memsnap.session  # noqa: E402
+import waste_scenario  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def fresh_session():
+    memsnap.session.current = memsnap.session.Session()
+    yield
+    memsnap.session.current = memsnap.session.Session()
+
+
+@pytest.fixture
+def waste():
+    return waste_scenario.Waste()

@@ -1,0 +1,95 @@
+/*
+ * A stand-in for the runtime services the DWARF unwinder needs
+ * (thread_stack_bounds, runtime_owns_pc, pool_map) and the runtime's
+ * reentrancy guard,
+ * so that runtime/unwind_dwarf.c can be built into a small shared library of
+ * its own and tested, or benchmarked, without the rest of the runtime.
+ * "The runtime's own text" is this shared library's executable segment, as
+ * in libmemsnap.so.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <link.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/mman.h>
+
+#include "internal.h"
+#include "unwind.h"
+
+struct memsnap_mapping *pool_map(uint32_t kind, uint64_t size)
+{
+    size = (size + 4095) & ~4095ULL;
+    void *mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED)
+        return NULL;
+    struct memsnap_mapping *mapping = mem;
+    mapping->size = size;
+    mapping->kind = kind;
+    mapping->used = sizeof *mapping;
+    return mapping;
+}
+
+__thread int memsnap_in_runtime __attribute__((tls_model("initial-exec")));
+
+static __thread struct stack_bounds cached_bounds;
+
+int thread_stack_bounds(struct stack_bounds *out)
+{
+    if (cached_bounds.hi == 0) {
+        pthread_attr_t attr;
+        void *addr;
+        size_t size;
+        if (pthread_getattr_np(pthread_self(), &attr) != 0)
+            return -EINVAL;
+        int rc = pthread_attr_getstack(&attr, &addr, &size);
+        pthread_attr_destroy(&attr);
+        if (rc != 0)
+            return -rc;
+        cached_bounds.lo = (uint64_t)addr;
+        cached_bounds.hi = (uint64_t)addr + size;
+    }
+    *out = cached_bounds;
+    return 0;
+}
+
+static uint64_t own_lo, own_hi;
+
+static int find_own_text(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    uint64_t self = (uint64_t)data;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
+            continue;
+        uint64_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
+        if (self >= lo && self < hi) {
+            own_lo = lo;
+            own_hi = hi;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int runtime_owns_pc(uint64_t pc)
+{
+    return pc >= own_lo && pc < own_hi;
+}
+
+/* Finds this library's text, then starts the unwinder. 0 or -errno. */
+int harness_init(void)
+{
+    dl_iterate_phdr(find_own_text, (void *)(uintptr_t)&runtime_owns_pc);
+    if (own_hi == 0)
+        return -ENOENT;
+    return unwind_dwarf_init();
+}
+
+/* Does nothing; the test calls it through its PLT in a loop and interrupts
+ * that loop with signals to catch a thread inside a PLT stub. */
+__attribute__((noinline)) void harness_nop(void)
+{
+    __asm__ volatile("");
+}
