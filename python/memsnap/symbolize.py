@@ -8,12 +8,23 @@ frames, gives frames without line info a label that keeps functions apart
 snapshots built from tracemalloc-style frame tuples or loaded from a file.
 """
 
+import posixpath
+
 from .errors import MemsnapError
 from .frames import Frame, label_for, module_basename
 from .keyframe import is_runtime_module
 
 # A function start further than this before the address is not believed.
 _MAX_FUNCTION_SPAN = 1 << 20
+
+
+def _normalized(filename):
+    """One spelling per source path, whichever debugger gave it.
+
+    Debuggers print a path they could not resolve as the compiler recorded
+    it ("./csu/../csu/libc-start.c" in gdb, "csu/libc-start.c" in lldb);
+    normalizing makes both give the same frame and the same text."""
+    return posixpath.normpath(filename)
 
 
 class PcSymbolizer:
@@ -52,7 +63,7 @@ class PcSymbolizer:
 
     def _frame(self, pc, looked_up, location):
         if location.filename and location.lineno and location.lineno > 0:
-            return Frame((location.filename, int(location.lineno), location.function, pc,
+            return Frame((_normalized(location.filename), int(location.lineno), location.function, pc,
                           location.module, ""))
         module_offset = None
         function_offset = None

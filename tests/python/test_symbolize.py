@@ -25,6 +25,17 @@ def test_lookup_at_pc_minus_one_with_inlined_levels():
     assert frames[0].address == 0x2000 and frames[0].function == "inner"
 
 
+def test_unresolved_relative_paths_have_one_spelling():
+    # gdb gives "./csu/../csu/libc-start.c" where lldb gives "csu/libc-start.c".
+    backend = FakeBackend(locations={
+        0x1fff: [loc("f", "./csu/../csu/libc-start.c", 360, LIBC, 0x1fff, 0)],
+        0x2fff: [loc("f", "csu/libc-start.c", 360, LIBC, 0x2fff, 0)],
+        0x3fff: [loc("g", "/src/./a/../b.c", 7, PROG, 0x3fff, 0)]})
+    sym = PcSymbolizer(backend)
+    assert str(sym.frames(0x2000)[0]) == str(sym.frames(0x3000)[0]) == "csu/libc-start.c:360"
+    assert str(sym.frames(0x4000)[0]) == "/src/b.c:7"
+
+
 def test_runtime_frames_are_dropped():
     backend = FakeBackend(locations={0x1fff: [loc("memsnap_hook", "/src/rt.c", 5, RT, 0x1fff, 0)]})
     assert PcSymbolizer(backend).frames(0x2000) == ()
