@@ -636,11 +636,35 @@ static int starting_bounds(uint64_t rsp, struct stack_bounds *thread, struct sta
  */
 #define MEMO_DEPTH 64u
 struct walk_memo {
-    int busy;
+    int busy; /* walks of this thread in progress (a handler may nest one) */
     uint64_t key[MEMO_DEPTH];
     uint64_t rule[MEMO_DEPTH];
 };
 static __thread struct walk_memo memo __attribute__((tls_model("initial-exec")));
+
+/* Steps through a signal frame: sp points at the ucontext the kernel
+ * saved; the interrupted registers continue the walk. 0, or -1 to stop. */
+static int step_signal_frame(uint64_t *pc, uint64_t *sp, uint64_t *bp, uint64_t *bx, uint64_t *lo,
+                             uint64_t *hi, const struct stack_bounds *thread)
+{
+    uint64_t uc = *sp;
+    if (!load_ok(uc + UC_RIP, *lo, *hi) || !load_ok(uc + UC_RSP, *lo, *hi) ||
+        !load_ok(uc + UC_RBP, *lo, *hi) || !load_ok(uc + UC_RBX, *lo, *hi))
+        return -1;
+    *pc = *(const uint64_t *)(uc + UC_RIP);
+    *sp = *(const uint64_t *)(uc + UC_RSP);
+    *bp = *(const uint64_t *)(uc + UC_RBP);
+    *bx = *(const uint64_t *)(uc + UC_RBX);
+    /* The handler may have run on the alternate stack and the interrupted
+     * code on the thread's: only those two are accepted. */
+    if (*sp >= *lo && *sp < *hi)
+        return 0;
+    if (!(*sp >= thread->lo && *sp < thread->hi))
+        return -1;
+    *lo = thread->lo;
+    *hi = thread->hi;
+    return 0;
+}
 
 unsigned unwind_dwarf(uint64_t *pcs, unsigned max, uint32_t *total)
 {
@@ -653,50 +677,41 @@ unsigned unwind_dwarf(uint64_t *pcs, unsigned max, uint32_t *total)
     if (starting_bounds(r.rsp, &thread, &b) != 0)
         return 0;
 
+    /* A register whose value the caller lost is set to 0: any rule based
+     * on it then fails the bounds check and ends the walk. */
     uint64_t pc = r.pc, sp = r.rsp, bp = r.rbp, bx = r.rbx;
     uint64_t lo = b.lo, hi = b.hi;
-    unsigned stored = 0;
+    uint64_t exact = 0; /* KEY_EXACT: pc was interrupted, not a return address */
     uint32_t depth = 0;
-    unsigned walked = 0;
-    unsigned exact = 0; /* pc is an interrupted pc, not a return address */
-    int bp_ok = 1, bx_ok = 1;
-    uint64_t tag = current_tag();
-    int use_memo = !memo.busy;
-    memo.busy = 1;
+    const uint64_t tag = current_tag();
+    const unsigned memo_limit = memo.busy ? 0 : MEMO_DEPTH;
+    memo.busy++;
     __asm__ volatile("" ::: "memory"); /* busy is set before the memo is used */
-    for (;; walked++) {
-        uint64_t key = cache_key(pc, exact, tag);
+    for (unsigned walked = 0;; walked++) {
+        uint64_t key = (pc & KEY_PC_MASK) | exact | tag;
         uint64_t rule;
-        if (use_memo && walked < MEMO_DEPTH && memo.key[walked] == key) {
+        if (walked < memo_limit && memo.key[walked] == key) {
             rule = memo.rule[walked];
         } else {
             rule = cache_find(key);
             if (UNW_UNLIKELY(rule == RULE_NONE))
-                rule = rule_miss(pc, exact);
-            if (use_memo && walked < MEMO_DEPTH) {
+                rule = rule_miss(pc, exact != 0);
+            if (walked < memo_limit) {
                 memo.key[walked] = 0;
                 memo.rule[walked] = rule;
                 memo.key[walked] = key;
             }
         }
-        if (!RULE_IN_RUNTIME(rule)) {
-            if (stored < max)
-                pcs[stored++] = exact ? pc + 1 : pc;
+        if (!(rule & RULE_RUNTIME_BIT)) {
+            if (depth < max)
+                pcs[depth] = exact ? pc + 1 : pc;
             depth++;
         }
 
         unsigned kind = RULE_KIND(rule);
         if (UNW_LIKELY(kind == RULE_STEP)) {
             unsigned base = RULE_BASE(rule);
-            uint64_t cfa;
-            if (base == BASE_RSP)
-                cfa = sp;
-            else if (base == BASE_RBP && bp_ok)
-                cfa = bp;
-            else if (base == BASE_RBX && bx_ok)
-                cfa = bx;
-            else
-                break;
+            uint64_t cfa = base == BASE_RSP ? sp : base == BASE_RBP ? bp : bx;
             cfa += (uint64_t)RULE_CFA_OFF(rule);
             if (UNW_UNLIKELY(RULE_DEREF(rule))) {
                 if (!load_ok(cfa, lo, hi))
@@ -707,49 +722,33 @@ unsigned unwind_dwarf(uint64_t *pcs, unsigned max, uint32_t *total)
             if (cfa <= sp || !load_ok(cfa - 8, lo, hi))
                 break;
             uint64_t ra = *(const uint64_t *)(cfa - 8);
-            unsigned how = RULE_RBP_HOW(rule);
-            if (how == SAVED_AT) {
-                uint64_t at = cfa + (uint64_t)RULE_RBP_OFF(rule);
-                if (!load_ok(at, lo, hi))
-                    break;
-                bp = *(const uint64_t *)at;
-                bp_ok = 1;
-            } else if (how == SAVED_LOST) {
-                bp_ok = 0;
-            }
-            how = RULE_RBX_HOW(rule);
-            if (how == SAVED_AT) {
-                uint64_t at = cfa + (uint64_t)RULE_RBX_OFF(rule);
-                if (!load_ok(at, lo, hi))
-                    break;
-                bx = *(const uint64_t *)at;
-                bx_ok = 1;
-            } else if (how == SAVED_LOST) {
-                bx_ok = 0;
+            if (UNW_UNLIKELY(rule & (0xfu << 6))) {
+                unsigned how = RULE_RBP_HOW(rule);
+                if (how == SAVED_AT) {
+                    uint64_t at = cfa + (uint64_t)RULE_RBP_OFF(rule);
+                    if (!load_ok(at, lo, hi))
+                        break;
+                    bp = *(const uint64_t *)at;
+                } else if (how == SAVED_LOST) {
+                    bp = 0;
+                }
+                how = RULE_RBX_HOW(rule);
+                if (how == SAVED_AT) {
+                    uint64_t at = cfa + (uint64_t)RULE_RBX_OFF(rule);
+                    if (!load_ok(at, lo, hi))
+                        break;
+                    bx = *(const uint64_t *)at;
+                } else if (how == SAVED_LOST) {
+                    bx = 0;
+                }
             }
             pc = ra;
             sp = cfa;
             exact = 0;
         } else if (kind == RULE_SIGNAL) {
-            /* sp points at the ucontext the kernel saved. */
-            uint64_t uc = sp;
-            if (!load_ok(uc + UC_RIP, lo, hi) || !load_ok(uc + UC_RSP, lo, hi) ||
-                !load_ok(uc + UC_RBP, lo, hi) || !load_ok(uc + UC_RBX, lo, hi))
+            if (step_signal_frame(&pc, &sp, &bp, &bx, &lo, &hi, &thread) != 0)
                 break;
-            pc = *(const uint64_t *)(uc + UC_RIP);
-            sp = *(const uint64_t *)(uc + UC_RSP);
-            bp = *(const uint64_t *)(uc + UC_RBP);
-            bx = *(const uint64_t *)(uc + UC_RBX);
-            bp_ok = bx_ok = 1;
-            exact = 1;
-            /* The interrupted code may be on another stack (the handler ran
-             * on the alternate one): only the thread's stack is accepted. */
-            if (!(sp >= lo && sp < hi)) {
-                if (!(sp >= thread.lo && sp < thread.hi))
-                    break;
-                lo = thread.lo;
-                hi = thread.hi;
-            }
+            exact = KEY_EXACT;
         } else {
             break; /* END, STOP */
         }
@@ -757,10 +756,9 @@ unsigned unwind_dwarf(uint64_t *pcs, unsigned max, uint32_t *total)
             break;
     }
     __asm__ volatile("" ::: "memory");
-    if (use_memo)
-        memo.busy = 0;
+    memo.busy--;
     *total = depth;
-    return stored;
+    return depth < max ? depth : max;
 }
 
 /* ---- start-up ---- */

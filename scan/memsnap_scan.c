@@ -1,9 +1,12 @@
 /*
  * The leak scan proper (see memsnap_scan.h): turn fed memory into root hits
  * and a points-to graph between blocks, then classify the blocks with
- * memcheck's rules. Phase 1 marks from the roots: a start pointer from a
- * root or from a reachable block makes a block reachable, any other pointer
- * makes it possibly lost, and a block is rescanned whenever its state rises.
+ * memcheck's rules. Phase 1a marks reachable blocks: a start pointer from a
+ * root or from a reachable block makes a block reachable. Phase 1b: a block
+ * pointed into (interior pointer) by a root or a reachable block, and then
+ * anything any pointer from such a block reaches, is possibly lost. (This
+ * is the fixpoint memcheck reaches by rescanning a block whenever its
+ * state rises, with each block's edges read once.)
  * Phase 2 walks the unreached blocks in address order: each one still
  * unreached leads a clique, and every unreached block it reaches becomes
  * indirectly lost (a former leader included, whose clique joins the new
@@ -276,45 +279,104 @@ int memsnap_scan_blocks(struct memsnap_scan *scan, uint64_t base, const void *bu
     return add_edges(scan, batch, source, n);
 }
 
-/* Phase 1 state (stored in category[] while marking). */
+/* Marking states (stored in category[] while marking). */
 #define UNREACHED 0
+#define PENDING 5 /* reached by an interior pointer in phase 1a: possible unless upgraded */
 
 struct worklist {
     uint32_t *item;
     uint64_t top;
 };
 
-/* memcheck's rule for a pointer found in a root or in a block whose state is
- * `from_reachable` or not: raise the target's state, rescan it if raised. */
-static inline void reach(uint8_t *state, struct worklist *wl, uint32_t target, int is_start,
-                         int from_reachable)
+/* How many blocks the marking loop takes off the worklist at once: their
+ * edge lists and their targets' states are prefetched as a group. */
+#define MARK_BATCH 32
+
+/*
+ * Pop up to MARK_BATCH blocks into batch[] and prefetch their edge_begin
+ * entries and the start of their edge lists. Returns how many were taken.
+ */
+static unsigned take_batch(const struct memsnap_scan *scan, struct worklist *wl,
+                           uint32_t *batch, unsigned *nbatch)
 {
-    if (state[target] == MEMSNAP_SCAN_REACHABLE)
-        return;
-    if (is_start && from_reachable) {
-        state[target] = MEMSNAP_SCAN_REACHABLE;
-        wl->item[wl->top++] = target;
-    } else if (state[target] == UNREACHED) {
-        state[target] = MEMSNAP_SCAN_POSSIBLE;
-        wl->item[wl->top++] = target;
-    }
+    unsigned n = 0;
+    while (wl->top && n < MARK_BATCH)
+        batch[n++] = wl->item[--wl->top];
+    for (unsigned k = 0; k < n; k++)
+        __builtin_prefetch(&scan->edge_begin[batch[k]]);
+    for (unsigned k = 0; k < n; k++)
+        __builtin_prefetch(&scan->edge[scan->edge_begin[batch[k]]]);
+    *nbatch = n;
+    return n;
 }
 
-static void mark_from_roots(struct memsnap_scan *scan, uint8_t *state, struct worklist *wl)
+/* Phase 1a: reachable = a chain of start pointers from a root through
+ * reachable blocks. Targets of interior pointers from roots or reachable
+ * blocks become PENDING (possibly lost unless a start pointer comes). */
+static void mark_reachable(struct memsnap_scan *scan, uint8_t *state, struct worklist *wl)
 {
     const uint64_t n = scan->ix.n;
     for (uint64_t i = 0; i < n; i++) {
-        if (scan->root_hit[i] & HIT_START)
-            reach(state, wl, (uint32_t)i, 1, 1);
-        else if (scan->root_hit[i] & HIT_INTERIOR)
-            reach(state, wl, (uint32_t)i, 0, 1);
+        if (scan->root_hit[i] & HIT_START) {
+            state[i] = MEMSNAP_SCAN_REACHABLE;
+            wl->item[wl->top++] = (uint32_t)i;
+        } else if (scan->root_hit[i] & HIT_INTERIOR) {
+            state[i] = PENDING;
+        }
     }
-    while (wl->top) {
-        uint32_t b = wl->item[--wl->top];
-        int from_reachable = state[b] == MEMSNAP_SCAN_REACHABLE;
-        for (uint64_t e = scan->edge_begin[b]; e < scan->edge_begin[b + 1]; e++) {
-            uint32_t t = scan->edge[e];
-            reach(state, wl, EDGE_BLOCK(t), !(t & EDGE_INTERIOR), from_reachable);
+    uint32_t batch[MARK_BATCH];
+    unsigned nbatch;
+    while (take_batch(scan, wl, batch, &nbatch)) {
+        for (unsigned k = 0; k < nbatch; k++) {
+            uint32_t b = batch[k];
+            uint64_t e1 = scan->edge_begin[b + 1];
+            for (uint64_t e = scan->edge_begin[b]; e < e1; e++)
+                __builtin_prefetch(&state[EDGE_BLOCK(scan->edge[e])]);
+        }
+        for (unsigned k = 0; k < nbatch; k++) {
+            uint32_t b = batch[k];
+            uint64_t e1 = scan->edge_begin[b + 1];
+            for (uint64_t e = scan->edge_begin[b]; e < e1; e++) {
+                uint32_t edge = scan->edge[e], t = EDGE_BLOCK(edge);
+                uint8_t st = state[t];
+                if (st == MEMSNAP_SCAN_REACHABLE)
+                    continue;
+                if (!(edge & EDGE_INTERIOR)) {
+                    state[t] = MEMSNAP_SCAN_REACHABLE;
+                    wl->item[wl->top++] = t;
+                } else if (st == UNREACHED) {
+                    state[t] = PENDING;
+                }
+            }
+        }
+    }
+}
+
+/* Phase 1b: every block reached by any pointer from a possibly lost block
+ * is possibly lost too (memcheck's rule: nothing below an interior pointer
+ * is definite). */
+static void mark_possible(struct memsnap_scan *scan, uint8_t *state, struct worklist *wl)
+{
+    const uint64_t n = scan->ix.n;
+    for (uint64_t i = 0; i < n; i++) {
+        if (state[i] == PENDING) {
+            state[i] = MEMSNAP_SCAN_POSSIBLE;
+            wl->item[wl->top++] = (uint32_t)i;
+        }
+    }
+    uint32_t batch[MARK_BATCH];
+    unsigned nbatch;
+    while (take_batch(scan, wl, batch, &nbatch)) {
+        for (unsigned k = 0; k < nbatch; k++) {
+            uint32_t b = batch[k];
+            uint64_t e1 = scan->edge_begin[b + 1];
+            for (uint64_t e = scan->edge_begin[b]; e < e1; e++) {
+                uint32_t t = EDGE_BLOCK(scan->edge[e]);
+                if (state[t] == UNREACHED) {
+                    state[t] = MEMSNAP_SCAN_POSSIBLE;
+                    wl->item[wl->top++] = t;
+                }
+            }
         }
     }
 }
@@ -369,7 +431,7 @@ int memsnap_scan_mark(struct memsnap_scan *scan, uint8_t *category, uint64_t *le
             return -ENOMEM;
         leader = own_leader;
     }
-    /* Each block is pushed at most twice in phase 1 and once in phase 2. */
+    /* Each block is pushed at most once in each phase. */
     struct worklist wl = {malloc((2 * n + 1) * sizeof(uint32_t)), 0};
     if (!wl.item) {
         free(own_leader);
@@ -378,7 +440,8 @@ int memsnap_scan_mark(struct memsnap_scan *scan, uint8_t *category, uint64_t *le
     memset(category, UNREACHED, n);
     for (uint64_t i = 0; i < n; i++)
         leader[i] = i;
-    mark_from_roots(scan, category, &wl);
+    mark_reachable(scan, category, &wl);
+    mark_possible(scan, category, &wl);
     find_cliques(scan, category, leader, &wl);
     for (uint64_t i = 0; i < n; i++) {
         if (!(scan->flags[i] & FED) && scan->ix.size[i] >= 8)

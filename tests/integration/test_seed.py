@@ -8,11 +8,10 @@ mortem: `memstat -n 3` on a gcore taken at the after checkpoint and on the
 kernel's core of waste_and_abort prints the same three groups.
 """
 
-import glob
 import os
-import subprocess
 
 import debuggers as d
+from cores import kernel_core
 import seed_expectations as seed
 
 WASTE = "tests/programs/waste_memory"
@@ -61,17 +60,6 @@ def test_seed_on_gcore(session, program, runtime, tmp_path):
     for result in results:
         assert_ok(result)
     assert results[1]["output"].splitlines() == seed.top3_stat_lines()
-
-
-def kernel_core(program, runtime, cwd):
-    """Run `program` under the runtime until it aborts; the path of the kernel's core."""
-    env = dict(os.environ, LD_PRELOAD=runtime)
-    subprocess.run(["sh", "-c", 'ulimit -c unlimited && exec "$0"', program],
-                   cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    cores = glob.glob(os.path.join(cwd, "core*"))
-    assert cores, "no core file written in %s (core_pattern: %s)" % (
-        cwd, open("/proc/sys/kernel/core_pattern").read().strip())
-    return cores[0]
 
 
 def test_seed_on_kernel_core(session, program, runtime, tmp_path):
