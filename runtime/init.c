@@ -21,8 +21,8 @@
 int memsnap_ready;
 static int init_state; /* 0 not started, 1 running, 2 done */
 
-/* Is this library named in LD_PRELOAD (a token whose basename starts with
- * "libmemsnap")? */
+/* Is this library named in LD_PRELOAD (a token whose basename is
+ * "libmemsnap.so" or "libmemsnap.so.<version>")? */
 static int preloaded(void)
 {
     const char *list = getenv("LD_PRELOAD");
@@ -38,7 +38,8 @@ static int preloaded(void)
         for (const char *q = p; q < end; q++)
             if (*q == '/')
                 base = q + 1;
-        if (end - base >= 10 && strncmp(base, "libmemsnap", 10) == 0)
+        size_t n = (size_t)(end - base);
+        if (n >= 13 && strncmp(base, "libmemsnap.so", 13) == 0 && (n == 13 || base[13] == '.'))
             return 1;
         p = end;
     }
@@ -104,8 +105,11 @@ void ensure_initialized(void)
     pool_fail_after(flags.test_mmap_fail_after);
     runtime_owns_pc(0); /* finds the runtime's own code range now */
     int mapped = table_init(SHARD_COUNT) == 0 && depot_init() == 0;
-    memsnap_root.unwinder = choose_unwinder();
+    /* Registered before the unwinder starts: fork handlers that prepare run
+     * in reverse order, so the DWARF unwinder's lock (held while it maps
+     * memory from the pool) is taken before the runtime's own locks. */
     pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+    memsnap_root.unwinder = choose_unwinder();
     uint32_t state = MEMSNAP_STATE_INITIALIZED;
     long depth = flags.depth >= 0 ? flags.depth : (preloaded() ? (long)DEFAULT_PRELOAD_DEPTH : 0);
     if (!flags_ok)

@@ -164,10 +164,8 @@ HOOK void *realloc(void *ptr, size_t size)
         leave();
         return fresh;
     }
-    if (r == ROUTE_LIBC)
+    if (r == ROUTE_LIBC || r == ROUTE_BOOTSTRAP)
         return __libc_realloc(ptr, size);
-    if (r == ROUTE_BOOTSTRAP)
-        return NULL;
     if (r == ROUTE_REAL && __atomic_load_n(&memsnap_ready, __ATOMIC_ACQUIRE)) {
         /* not tracing: the old block may still be in the table */
         memsnap_in_runtime = 1;

@@ -142,7 +142,7 @@ int table_insert(uint64_t addr, uint64_t size, struct memsnap_site *site, int co
     }
     __atomic_store_n(&slots->slot[i].meta, meta, __ATOMIC_RELAXED);
     __atomic_store_n(&slots->slot[i].addr, addr, __ATOMIC_RELEASE);
-    shard->count++;
+    __atomic_store_n(&shard->count, shard->count + 1, __ATOMIC_RELAXED);
 counted:
     pair_add(&site->live_count, 1, size);
     if (count_total)
@@ -195,7 +195,7 @@ int table_remove(uint64_t addr, uint32_t domain, uint64_t *meta_out)
             __atomic_store_n(&slots->slot[i].addr, MEMSNAP_SLOT_TOMBSTONE, __ATOMIC_RELEASE);
             shard->tombstones++;
         }
-        shard->count--;
+        __atomic_store_n(&shard->count, shard->count - 1, __ATOMIC_RELAXED);
         if (site)
             pair_sub(&site->live_count, 1, MEMSNAP_SLOT_SIZE(meta));
         current_sub(MEMSNAP_SLOT_SIZE(meta));
@@ -239,7 +239,7 @@ void table_clear_all(void)
             continue;
         set_pending(shard, MEMSNAP_OP_CLEAR, 0);
         __atomic_store_n(&shard->slots, 0, __ATOMIC_RELEASE);
-        shard->count = 0;
+        __atomic_store_n(&shard->count, 0, __ATOMIC_RELAXED);
         shard->tombstones = 0;
         pool_unmap(&slots->map);
         set_pending(shard, MEMSNAP_OP_NONE, 0);

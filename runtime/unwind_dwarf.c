@@ -139,7 +139,7 @@ struct rule_slot {
 #define KEY_EXACT (1ULL << 47)
 #define KEY_PC_MASK (KEY_EXACT - 1)
 
-static struct rule_slot *cache;          /* mmap'd, CACHE_SLOTS entries */
+static struct rule_slot *cache;          /* CACHE_SLOTS entries, from pool_map */
 static _Atomic uint64_t generation = 1;  /* low 16 bits go into keys */
 static int dwarf_ready;                  /* unwind_dwarf_init succeeded */
 
@@ -532,8 +532,7 @@ static __attribute__((noinline)) uint64_t rule_miss(uint64_t pc, unsigned exact)
         return rule_make(RULE_STOP, 0, 0, 0, 0, 0, 0, 0) |
                (runtime_owns_pc(pc) ? RULE_RUNTIME_BIT : 0);
     in_miss = 1;
-    int guard = memsnap_in_runtime;
-    memsnap_in_runtime = 1;
+    memsnap_in_runtime++; /* libdw's allocations are the runtime's: untraced */
     pthread_mutex_lock(&miss_lock);
     uint64_t key = cache_key(pc, exact, current_tag());
     uint64_t rule = cache_find(key);
@@ -544,7 +543,7 @@ static __attribute__((noinline)) uint64_t rule_miss(uint64_t pc, unsigned exact)
         cache_store(key, rule);
     }
     pthread_mutex_unlock(&miss_lock);
-    memsnap_in_runtime = guard;
+    memsnap_in_runtime--;
     in_miss = 0;
     return rule;
 }
@@ -627,18 +626,20 @@ static int starting_bounds(uint64_t rsp, struct stack_bounds *thread, struct sta
 }
 
 /*
- * Per-thread memo of the previous walk: the key and rule seen at each
- * depth. Allocations come from a few call paths, so most frames find
- * their rule here without touching the shared cache. Keys carry the
- * generation, so forgotten rules never match. A walk that interrupts
- * another on the same thread (a signal handler) neither reads nor writes
- * it, so the interrupted walk never sees a half-written entry.
+ * Per-thread memo of the previous walks: the last two (key, rule) pairs
+ * seen at each depth. Allocations come from a few call paths, so most
+ * frames find their rule here without touching the shared cache. Keys
+ * carry the generation, so forgotten rules never match. A walk that
+ * interrupts another on the same thread (a signal handler) neither reads
+ * nor writes it, so the interrupted walk never sees a half-written entry.
  */
 #define MEMO_DEPTH 64u
 struct walk_memo {
     int busy; /* walks of this thread in progress (a handler may nest one) */
-    uint64_t key[MEMO_DEPTH];
-    uint64_t rule[MEMO_DEPTH];
+    struct {
+        uint64_t key[2];
+        uint64_t rule[2];
+    } at[MEMO_DEPTH];
 };
 static __thread struct walk_memo memo __attribute__((tls_model("initial-exec")));
 
@@ -684,22 +685,27 @@ unsigned unwind_dwarf(uint64_t *pcs, unsigned max, uint32_t *total)
     uint64_t exact = 0; /* KEY_EXACT: pc was interrupted, not a return address */
     uint32_t depth = 0;
     const uint64_t tag = current_tag();
-    const unsigned memo_limit = memo.busy ? 0 : MEMO_DEPTH;
-    memo.busy++;
+    struct walk_memo *const m = &memo;
+    const unsigned memo_limit = m->busy ? 0 : MEMO_DEPTH;
+    m->busy++;
     __asm__ volatile("" ::: "memory"); /* busy is set before the memo is used */
     for (unsigned walked = 0;; walked++) {
         uint64_t key = (pc & KEY_PC_MASK) | exact | tag;
         uint64_t rule;
-        if (walked < memo_limit && memo.key[walked] == key) {
-            rule = memo.rule[walked];
+        if (walked < memo_limit && m->at[walked].key[0] == key) {
+            rule = m->at[walked].rule[0];
+        } else if (walked < memo_limit && m->at[walked].key[1] == key) {
+            rule = m->at[walked].rule[1];
         } else {
             rule = cache_find(key);
             if (UNW_UNLIKELY(rule == RULE_NONE))
                 rule = rule_miss(pc, exact != 0);
             if (walked < memo_limit) {
-                memo.key[walked] = 0;
-                memo.rule[walked] = rule;
-                memo.key[walked] = key;
+                /* Newest first: the older pair moves to the second way. */
+                m->at[walked].key[1] = m->at[walked].key[0];
+                m->at[walked].rule[1] = m->at[walked].rule[0];
+                m->at[walked].rule[0] = rule;
+                m->at[walked].key[0] = key;
             }
         }
         if (!(rule & RULE_RUNTIME_BIT)) {
@@ -756,7 +762,7 @@ unsigned unwind_dwarf(uint64_t *pcs, unsigned max, uint32_t *total)
             break;
     }
     __asm__ volatile("" ::: "memory");
-    memo.busy--;
+    m->busy--;
     *total = depth;
     return depth < max ? depth : max;
 }
@@ -767,8 +773,7 @@ int unwind_dwarf_init(void)
 {
     if (dwarf_ready)
         return 0;
-    int guard = memsnap_in_runtime;
-    memsnap_in_runtime = 1;
+    memsnap_in_runtime++; /* libdw's allocations are the runtime's: untraced */
     int rc = 0;
     pthread_mutex_lock(&miss_lock);
     if (cache == NULL) {
@@ -813,6 +818,6 @@ out:
             rc = -ENOEXEC;
         }
     }
-    memsnap_in_runtime = guard;
+    memsnap_in_runtime--;
     return rc;
 }

@@ -5,6 +5,7 @@
  */
 #include "block_index.h"
 
+#include "big_alloc.h"
 #include "memsnap_scan.h"
 
 #include <errno.h>
@@ -24,10 +25,10 @@ static unsigned ceil_log2(uint64_t x)
 
 void block_index_destroy(struct block_index *ix)
 {
-    free(ix->blk);
-    free(ix->size);
+    big_free(ix->blk, ix->n * sizeof(*ix->blk));
+    big_free(ix->size, ix->n * sizeof(uint64_t));
     free(ix->cluster);
-    free(ix->buckets);
+    big_free(ix->buckets, ix->nbuckets * sizeof(uint32_t));
     memset(ix, 0, sizeof(*ix));
 }
 
@@ -55,8 +56,8 @@ int block_index_init(struct block_index *ix, const struct memsnap_scan_block *bl
     ix->n = n;
     if (n == 0)
         return 0;
-    ix->blk = malloc(n * sizeof(*ix->blk));
-    ix->size = malloc(n * sizeof(uint64_t));
+    ix->blk = big_alloc(n * sizeof(*ix->blk));
+    ix->size = big_alloc(n * sizeof(uint64_t));
     if (!ix->blk || !ix->size)
         goto nomem;
     for (uint64_t i = 0; i < n; i++)
@@ -104,7 +105,8 @@ int block_index_init(struct block_index *ix, const struct memsnap_scan_block *bl
         c->shift = shift;
         total_buckets += ((span - 1) >> shift) + 2;
     }
-    ix->buckets = malloc(total_buckets * sizeof(uint32_t));
+    ix->buckets = big_alloc(total_buckets * sizeof(uint32_t));
+    ix->nbuckets = total_buckets;
     if (!ix->buckets)
         goto nomem;
     uint32_t *next = ix->buckets;

@@ -37,6 +37,7 @@ struct block_index {
     struct block_cluster *cluster;
     uint64_t ncluster;
     uint32_t *buckets;     /* storage of every cluster's buckets */
+    uint64_t nbuckets;     /* entries in buckets */
 };
 
 struct memsnap_scan_block;
@@ -82,17 +83,22 @@ static inline int64_t block_index_resolve(const struct block_index *ix,
     if (i1 >= c->last)
         i1 = c->last - 1;
     const struct block_extent *blk = ix->blk;
-    while (i1 - i0 > 4) {
-        uint32_t m = i0 + (i1 - i0 + 1) / 2;
-        if (blk[m].start <= p)
-            i0 = m;
-        else
-            i1 = m - 1;
+    /* The last block of [i0, i1] starting at or below p: usually i0 itself
+     * (its extent was prefetched), else a few entries further. */
+    if (i1 - i0 > 8) {
+        while (i1 > i0) {
+            uint32_t m = i0 + (i1 - i0 + 1) / 2;
+            if (blk[m].start <= p)
+                i0 = m;
+            else
+                i1 = m - 1;
+        }
+    } else {
+        while (i0 < i1 && blk[i0 + 1].start <= p)
+            i0++;
     }
-    for (uint32_t i = i1 + 1; i-- > i0;) {
-        if (blk[i].start <= p)
-            return p < blk[i].end ? (int64_t)i : -1;
-    }
+    if (blk[i0].start <= p && p < blk[i0].end)
+        return (int64_t)i0;
     return -1;
 }
 
@@ -104,7 +110,7 @@ static inline int64_t block_index_find(const struct block_index *ix, uint64_t p)
 }
 
 /* Largest batch of block_index_find_batch. */
-#define BLOCK_INDEX_BATCH 64
+#define BLOCK_INDEX_BATCH 256
 
 /*
  * block_index_find for n <= BLOCK_INDEX_BATCH values at once: the bucket

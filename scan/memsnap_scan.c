@@ -14,6 +14,7 @@
  */
 #include "memsnap_scan.h"
 
+#include "big_alloc.h"
 #include "block_index.h"
 
 #include <errno.h>
@@ -94,11 +95,11 @@ int memsnap_scan_new(const struct memsnap_scan_block *blocks, uint64_t n,
         free(scan);
         return rc;
     }
-    scan->root_hit = calloc(n + 1, 1);
-    scan->flags = calloc(n + 1, 1);
-    scan->edge_begin = calloc(n + 1, sizeof(uint64_t));
-    scan->edge_cap = 1024;
-    scan->edge = malloc(scan->edge_cap * sizeof(uint32_t));
+    scan->root_hit = big_alloc(n + 1);
+    scan->flags = big_alloc(n + 1);
+    scan->edge_begin = big_alloc((n + 1) * sizeof(uint64_t));
+    scan->edge_cap = 1 << 20;
+    scan->edge = big_alloc(scan->edge_cap * sizeof(uint32_t));
     if (!scan->root_hit || !scan->flags || !scan->edge_begin || !scan->edge) {
         memsnap_scan_free(scan);
         return -ENOMEM;
@@ -111,11 +112,12 @@ void memsnap_scan_free(struct memsnap_scan *scan)
 {
     if (!scan)
         return;
+    uint64_t n = scan->ix.n;
     block_index_destroy(&scan->ix);
-    free(scan->root_hit);
-    free(scan->flags);
-    free(scan->edge_begin);
-    free(scan->edge);
+    big_free(scan->root_hit, n + 1);
+    big_free(scan->flags, n + 1);
+    big_free(scan->edge_begin, (n + 1) * sizeof(uint64_t));
+    big_free(scan->edge, scan->edge_cap * sizeof(uint32_t));
     free(scan);
 }
 
@@ -192,7 +194,7 @@ int memsnap_scan_roots(struct memsnap_scan *scan, uint64_t base, const void *buf
 static int grow_edges(struct memsnap_scan *scan)
 {
     uint64_t cap = scan->edge_cap * 2;
-    uint32_t *e = realloc(scan->edge, cap * sizeof(uint32_t));
+    uint32_t *e = big_realloc(scan->edge, scan->edge_cap * sizeof(uint32_t), cap * sizeof(uint32_t));
     if (!e)
         return -ENOMEM;
     scan->edge = e;
@@ -424,33 +426,35 @@ int memsnap_scan_mark(struct memsnap_scan *scan, uint8_t *category, uint64_t *le
     open_blocks(scan, n);
     scan->edge_begin[n] = scan->nedge;
     scan->marked = 1;
-    uint64_t *own_leader = NULL;
-    if (!leader) {
-        own_leader = malloc((n + 1) * sizeof(uint64_t));
-        if (!own_leader)
-            return -ENOMEM;
-        leader = own_leader;
-    }
-    /* Each block is pushed at most once in each phase. */
-    struct worklist wl = {malloc((2 * n + 1) * sizeof(uint32_t)), 0};
-    if (!wl.item) {
-        free(own_leader);
-        return -ENOMEM;
-    }
-    memset(category, UNREACHED, n);
+    /* Marking works on its own huge-page arrays, copied out at the end.
+     * Each block is pushed at most once in each phase. */
+    uint8_t *state = big_alloc(n + 1);
+    uint64_t *own_leader = big_alloc((n + 1) * sizeof(uint64_t));
+    struct worklist wl = {big_alloc((2 * n + 1) * sizeof(uint32_t)), 0};
+    int rc = -ENOMEM;
+    if (!state || !own_leader || !wl.item)
+        goto out;
     for (uint64_t i = 0; i < n; i++)
-        leader[i] = i;
-    mark_reachable(scan, category, &wl);
-    mark_possible(scan, category, &wl);
-    find_cliques(scan, category, leader, &wl);
+        own_leader[i] = i;
+    mark_reachable(scan, state, &wl);
+    mark_possible(scan, state, &wl);
+    find_cliques(scan, state, own_leader, &wl);
     for (uint64_t i = 0; i < n; i++) {
+        uint8_t c = state[i];
         if (!(scan->flags[i] & FED) && scan->ix.size[i] >= 8)
-            category[i] |= MEMSNAP_SCAN_UNSCANNED;
+            c |= MEMSNAP_SCAN_UNSCANNED;
+        if (category)
+            category[i] = c;
     }
+    if (leader && n)
+        memcpy(leader, own_leader, n * sizeof(uint64_t));
     scan->stats.edges = scan->nedge;
-    free(wl.item);
-    free(own_leader);
-    return 0;
+    rc = 0;
+out:
+    big_free(state, n + 1);
+    big_free(own_leader, (n + 1) * sizeof(uint64_t));
+    big_free(wl.item, (2 * n + 1) * sizeof(uint32_t));
+    return rc;
 }
 
 void memsnap_scan_get_stats(const struct memsnap_scan *scan, struct memsnap_scan_stats *stats)

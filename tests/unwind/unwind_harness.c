@@ -53,7 +53,7 @@ int thread_stack_bounds(struct stack_bounds *out)
     return 0;
 }
 
-static uint64_t own_lo, own_hi;
+uint64_t runtime_text_lo = UINT64_MAX, runtime_text_hi;
 
 static int find_own_text(struct dl_phdr_info *info, size_t size, void *data)
 {
@@ -65,8 +65,8 @@ static int find_own_text(struct dl_phdr_info *info, size_t size, void *data)
             continue;
         uint64_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
         if (self >= lo && self < hi) {
-            own_lo = lo;
-            own_hi = hi;
+            runtime_text_hi = hi;
+            runtime_text_lo = lo;
             return 1;
         }
     }
@@ -75,14 +75,14 @@ static int find_own_text(struct dl_phdr_info *info, size_t size, void *data)
 
 int runtime_owns_pc(uint64_t pc)
 {
-    return pc >= own_lo && pc < own_hi;
+    return pc >= runtime_text_lo && pc < runtime_text_hi;
 }
 
 /* Finds this library's text, then starts the unwinder. 0 or -errno. */
 int harness_init(void)
 {
     dl_iterate_phdr(find_own_text, (void *)(uintptr_t)&runtime_owns_pc);
-    if (own_hi == 0)
+    if (runtime_text_hi == 0)
         return -ENOENT;
     return unwind_dwarf_init();
 }
