@@ -11,6 +11,7 @@ are cached per target session; the cache is dropped when the program
 stops being the same process or objfiles change.
 """
 
+import bisect
 import os
 import re
 
@@ -57,8 +58,8 @@ class GdbBackend(Backend):
     def _inferior(self):
         return gdb.selected_inferior()
 
-    def _connection_type(self):
-        inferior = self._inferior()
+    def _connection_type(self, inferior=None):
+        inferior = inferior or self._inferior()
         if inferior.pid == 0:
             return None
         connection = getattr(inferior, "connection", None)
@@ -77,7 +78,8 @@ class GdbBackend(Backend):
 
     def _check_session(self):
         """Drop caches when the target is no longer the one they describe."""
-        key = (self._inferior().num, self._inferior().pid, self._connection_type())
+        inferior = self._inferior()
+        key = (inferior.num, inferior.pid, self._connection_type(inferior))
         if key != self._session:
             self._reset()
             self._session = key
@@ -92,6 +94,7 @@ class GdbBackend(Backend):
         self._mem_fd_pid = None
         self._session = None
         self._regions = None
+        self._region_index = None   # (regions list, sorted starts, sorted regions)
         self._forget_symbols()
 
     def _forget_regions(self):
@@ -101,6 +104,7 @@ class GdbBackend(Backend):
         self._symbolized = {}
         self._module_bases = None
         self._symbols = {}
+        self._region_bases = {}     # (module, mapping start, end) -> load base
 
     # ---- memory ----
 
@@ -248,23 +252,47 @@ class GdbBackend(Backend):
         return _demangle(match.group(1))
 
     def _module_of(self, address):
-        """(path of the object containing `address`, its load base)."""
+        """(path of the object containing `address`, its load base).
+
+        The load base is the same for every address of one mapping: it is
+        worked out once per (object, mapping) for the symbol session."""
         try:
             module = gdb.solib_name(address)
         except (gdb.error, RuntimeError):
             module = None
+        region = self._region_at(address)
         if module is None:
-            module = self._main_module(address)
+            module = self._main_module(region)
         if module is None:
             return None, None
-        return module, self._module_base(module, address)
+        if region is None:
+            return module, self._module_base(module, address)
+        key = (module, region.start, region.end)
+        bases = self._region_bases
+        if key not in bases:
+            bases[key] = self._module_base(module, address)
+        return module, bases[key]
 
-    def _main_module(self, address):
+    def _region_at(self, address):
+        """The memory region containing `address`, or None (bisection over
+        the regions, sorted once per reading of them)."""
         regions = self._cached_regions()
-        for region in regions:
-            if region.start <= address < region.end:
-                return region.name if region.name.startswith("/") else None
-        if regions:
+        index = self._region_index
+        if index is None or index[0] is not regions:
+            ordered = sorted(regions, key=lambda r: r.start)
+            index = self._region_index = (regions, [r.start for r in ordered], ordered)
+        _, starts, ordered = index
+        i = bisect.bisect_right(starts, address) - 1
+        if i >= 0 and address < ordered[i].end:
+            return ordered[i]
+        return None
+
+    def _main_module(self, region):
+        """The object of an address gdb knows no shared library for: the file
+        of its mapping (`region`), or the program when no mappings are known."""
+        if region is not None:
+            return region.name if region.name.startswith("/") else None
+        if self._cached_regions():
             return None
         progspace = gdb.current_progspace()
         return progspace.filename if progspace is not None else None

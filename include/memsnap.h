@@ -6,7 +6,9 @@
  * PyTraceMalloc_Track/Untrack with domains for custom allocators). The
  * snapshots themselves are taken from the debugger (memsnap, memstat,
  * memdiff), which reads the trace table described in memsnap/layout.h.
- * Functions that can fail return 0 or a negative errno value.
+ * Functions that can fail return 0 or a negative errno value. All of them
+ * may be called from a signal handler; those that change the table return
+ * -EBUSY when the handler interrupted the runtime itself on this thread.
  */
 #ifndef MEMSNAP_H
 #define MEMSNAP_H
@@ -35,7 +37,8 @@ extern "C" {
  */
 MEMSNAP_API int memsnap_start(unsigned nframes);
 
-/* Stops tracing and clears every trace (like tracemalloc.stop()). 0. */
+/* Stops tracing and clears every trace (like tracemalloc.stop()). 0, or
+ * -EBUSY (see above). */
 MEMSNAP_API int memsnap_stop(void);
 
 /* 1 while new allocations are traced, else 0. */
@@ -56,7 +59,7 @@ MEMSNAP_API int memsnap_reset_peak(void);
 /*
  * Forgets every traced block and zeroes the per-stack counters (live and
  * cumulative), the current and the peak size; tracing goes on. Interned
- * stacks are kept. 0.
+ * stacks are kept. 0, or -EBUSY.
  */
 MEMSNAP_API int memsnap_clear_traces(void);
 
@@ -70,11 +73,13 @@ MEMSNAP_API size_t memsnap_get_runtime_memory(void);
  * PyTraceMalloc_Track. An existing record of (domain, ptr) is replaced.
  * The same address may be tracked once per domain. Returns 0, -EAGAIN when
  * not tracing, -EINVAL for ptr 0 or UINTPTR_MAX, -EOVERFLOW when size is
- * 2^40 or more, -ENOMEM when the runtime ran out of memory.
+ * 2^40 or more, -ENOMEM when the runtime ran out of memory, -EBUSY from a
+ * signal handler that interrupted the runtime on this thread.
  */
 MEMSNAP_API int memsnap_track(unsigned domain, uintptr_t ptr, size_t size);
 
-/* Forgets the record of (domain, ptr): 0, or -ENOENT when there is none. */
+/* Forgets the record of (domain, ptr): 0, -ENOENT when there is none, or
+ * -EBUSY (see memsnap_track). */
 MEMSNAP_API int memsnap_untrack(unsigned domain, uintptr_t ptr);
 
 #ifdef __cplusplus

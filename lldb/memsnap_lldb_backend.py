@@ -12,6 +12,7 @@ GNU-style without template return types) so both debuggers print the same
 text. Everything raised is a memsnap.errors exception.
 """
 
+import bisect
 import ctypes
 import ctypes.util
 import os
@@ -30,6 +31,9 @@ _REGISTERS = ("rip", "rsp", "rbp", "rax", "rbx", "rcx", "rdx", "rsi", "rdi",
 _STOPPED_STATES = (lldb.eStateStopped, lldb.eStateCrashed, lldb.eStateSuspended)
 _CORE_PLUGINS = ("elf-core", "mach-core", "minidump")
 _EXPRESSION_TIMEOUT_US = 10 * 1000 * 1000
+_CONTEXT_SCOPE = (lldb.eSymbolContextModule | lldb.eSymbolContextCompUnit
+                  | lldb.eSymbolContextFunction | lldb.eSymbolContextBlock
+                  | lldb.eSymbolContextLineEntry | lldb.eSymbolContextSymbol)
 _C_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -46,7 +50,7 @@ class _GnuDemangler:
         path = ctypes.util.find_library("stdc++") or "libstdc++.so.6"
         try:
             lib = ctypes.CDLL(path)
-            fn = lib.__cxa_demangle
+            fn = getattr(lib, "__cxa_demangle")
         except (OSError, AttributeError):
             return
         fn.restype = ctypes.c_void_p
@@ -120,12 +124,76 @@ def _drop_template_return_type(name):
     return head
 
 
+def _has_parameter_list(name):
+    """True for 'f(int)', 'operator()(int) const'; False for 'f', 'operator()'."""
+    stripped = name
+    for qualifier in (" const", " volatile", " &&", " &"):
+        if stripped.endswith(qualifier):
+            stripped = stripped[:-len(qualifier)]
+    return stripped.endswith(")") and not stripped.endswith("operator()")
+
+
 def _llvm_to_gnu(name):
     """Respell an LLVM-demangled C++ name as GNU does (for inlined names,
     which LLDB hands over only demangled)."""
-    name = re.sub(r"operator<<(?=[A-Za-z_:(]|$)", "operator< <", name) \
-        if "operator<<<" not in name else name.replace("operator<<<", "operator<< <")
+    # LLVM writes operator< with template arguments "operator<<T>" and
+    # operator<< with them "operator<<<T>"; GNU puts a space before the "<".
+    if "operator<<<" in name:
+        name = name.replace("operator<<<", "operator<< <")
+    else:
+        name = re.sub(r"operator<<(?=[A-Za-z_:])", "operator< <", name)
     return _drop_template_return_type(name)
+
+
+class _LoadedRanges:
+    """Load address -> (module path, module load base), by bisection over the
+    loaded ranges of every module's top-level sections; and load address ->
+    (section, its load address, module) for addresses LLDB itself fails to
+    resolve (see LLDBBackend._resolve)."""
+
+    def __init__(self, target):
+        ranges = []
+        self._sections = []
+        for index in range(target.GetNumModules()):
+            module = target.GetModuleAtIndex(index)
+            if not module.IsValid():
+                continue
+            entry = (module.GetFileSpec().fullpath,
+                     module.GetObjectFileHeaderAddress().GetLoadAddress(target))
+            for section_index in range(module.GetNumSections()):
+                section = module.GetSectionAtIndex(section_index)
+                start = section.GetLoadAddress(target)
+                size = section.GetByteSize()
+                if start != lldb.LLDB_INVALID_ADDRESS and size > 0:
+                    ranges.append((start, start + size, entry))
+                    self._sections.append((start, start + size, section, module))
+        ranges.sort(key=lambda r: r[0])
+        # Overlapping ranges would make an answer depend on the order: keep
+        # only ranges that overlap no other (the rest are asked the slow way).
+        kept = []
+        furthest = 0            # the highest end of the ranges before
+        for i, (start, end, entry) in enumerate(ranges):
+            overlaps = furthest > start or (i + 1 < len(ranges) and ranges[i + 1][0] < end)
+            furthest = max(furthest, end)
+            if not overlaps:
+                kept.append((start, end, entry))
+        self._starts = [r[0] for r in kept]
+        self._ranges = kept
+
+    def find(self, address):
+        i = bisect.bisect_right(self._starts, address) - 1
+        if i >= 0:
+            start, end, entry = self._ranges[i]
+            if address < end:
+                return entry
+        return None
+
+    def section_at(self, address):
+        """(section, its load address, module) holding `address`, or None."""
+        for start, end, section, module in self._sections:
+            if start <= address < end:
+                return section, start, module
+        return None
 
 
 class LLDBBackend(Backend):
@@ -140,6 +208,8 @@ class LLDBBackend(Backend):
         self._mem_file = None       # open /proc/PID/mem, or None
         self._symbol_key = None     # (process unique id, module count)
         self._symbol_cache = {}
+        self._source_paths = {}     # raw source path -> path as printed
+        self._module_ranges = None  # _LoadedRanges of the symbol session
         self._source_cache = {}
 
     # ---- target and process ----
@@ -310,26 +380,42 @@ class LLDBBackend(Backend):
         if key != self._symbol_key:
             self._symbol_key, self._symbol_cache = key, {}
             self._source_map_rules = None
+            self._source_paths = {}
+            self._module_ranges = None
         cached = self._symbol_cache.get(address)
         if cached is None:
             cached = self._symbolize(target, address)
             self._symbol_cache[address] = cached
         return list(cached)
 
-    def _symbolize(self, target, address):
+    def _resolve(self, target, address):
+        """(SBAddress, SBSymbolContext) of a load address.
+
+        LLDB 14 sometimes drops the load addresses of ld.so's sections from
+        its section load list while `image dump sections` still shows them;
+        such addresses are resolved through the module's own sections."""
         sbaddr = target.ResolveLoadAddress(address)
-        context = target.ResolveSymbolContextForAddress(
-            sbaddr, lldb.eSymbolContextModule | lldb.eSymbolContextCompUnit
-            | lldb.eSymbolContextFunction | lldb.eSymbolContextBlock
-            | lldb.eSymbolContextLineEntry | lldb.eSymbolContextSymbol)
-        module = context.GetModule()
-        module_path = None
+        if not sbaddr.GetSection().IsValid():
+            found = self._loaded_ranges(target).section_at(address)
+            if found is not None:
+                section, start, module = found
+                sbaddr = module.ResolveFileAddress(section.GetFileAddress()
+                                                   + address - start)
+                return sbaddr, module.ResolveSymbolContextForAddress(
+                    sbaddr, _CONTEXT_SCOPE)
+        return sbaddr, target.ResolveSymbolContextForAddress(sbaddr, _CONTEXT_SCOPE)
+
+    def _loaded_ranges(self, target):
+        """The _LoadedRanges of the symbol session (built on first use)."""
+        if self._module_ranges is None:
+            self._module_ranges = _LoadedRanges(target)
+        return self._module_ranges
+
+    def _symbolize(self, target, address):
+        sbaddr, context = self._resolve(target, address)
+        module_path, base = self._module_of(target, context, address)
         module_offset = 0
-        if module.IsValid():
-            module_path = module.GetFileSpec().fullpath
-            # The base is where the object's ELF header is mapped: its
-            # lowest mapping, as in /proc/PID/maps.
-            base = module.GetObjectFileHeaderAddress().GetLoadAddress(target)
+        if module_path is not None:
             if base != lldb.LLDB_INVALID_ADDRESS and base <= address:
                 module_offset = address - base
             else:
@@ -356,7 +442,7 @@ class LLDBBackend(Backend):
             parent = inlined.GetParent()
             inlined = parent.GetContainingInlinedBlock() if parent.IsValid() else None
         if function.IsValid():
-            outer = self._function_name(function, cplusplus)
+            outer = self._function_name(function, context.GetSymbol(), cplusplus)
         else:
             outer = self._symbol_name(context.GetSymbol())
         levels.append((outer, filename, lineno))
@@ -364,6 +450,23 @@ class LLDBBackend(Backend):
                               module=module_path, module_offset=module_offset,
                               address=address)
                      for fn, path, line in levels)
+
+    def _module_of(self, target, context, address):
+        """(path, load base) of the module holding `address`; path None if none.
+
+        The base is where the object's ELF header is mapped: its lowest
+        mapping, as in /proc/PID/maps. Looked up in a table of the loaded
+        sections' ranges built once per symbol session (asking the context
+        for its module costs more than the rest of a lookup); an address
+        outside it asks the context."""
+        found = self._loaded_ranges(target).find(address)
+        if found is not None:
+            return found
+        module = context.GetModule()
+        if not module.IsValid():
+            return None, None
+        return (module.GetFileSpec().fullpath,
+                module.GetObjectFileHeaderAddress().GetLoadAddress(target))
 
     @staticmethod
     def _is_cplusplus(context):
@@ -375,7 +478,7 @@ class LLDBBackend(Backend):
                                       lldb.eLanguageTypeC_plus_plus_11,
                                       lldb.eLanguageTypeC_plus_plus_14)
 
-    def _function_name(self, function, cplusplus):
+    def _function_name(self, function, symbol, cplusplus):
         mangled = function.GetMangledName()
         if mangled:
             gnu = self._demangler.demangle(mangled)
@@ -384,11 +487,21 @@ class LLDBBackend(Backend):
         name = function.GetName()
         if not name:
             return None
-        if cplusplus and "(" not in name:
-            # GDB names C++ functions that have no linkage name (main,
-            # extern "C") with their parameter types.
-            name += self._parameter_list(function.GetType())
+        if cplusplus and not _has_parameter_list(name):
+            # GDB names a C++ function without linkage name (main, a
+            # lambda's operator()) with its parameters and qualifiers: take
+            # them from the ELF symbol's demangling, else from its type.
+            name += (self._symbol_parameters(symbol, name)
+                     or self._parameter_list(function.GetType()))
         return _llvm_to_gnu(name) if cplusplus else name
+
+    def _symbol_parameters(self, symbol, name):
+        mangled = symbol.GetMangledName() if symbol.IsValid() else None
+        gnu = self._demangler.demangle(mangled) if mangled else None
+        if not gnu or name not in gnu:
+            return None
+        suffix = gnu[gnu.rindex(name) + len(name):]
+        return suffix if suffix.startswith("(") else None
 
     def _inlined_name(self, block, cplusplus):
         name = block.GetInlinedName()
@@ -399,7 +512,9 @@ class LLDBBackend(Backend):
         return _llvm_to_gnu(name) if cplusplus else name
 
     def _symbol_name(self, symbol):
-        if not symbol.IsValid():
+        # LLDB names functions it only knows from .eh_frame
+        # "___lldb_unnamed_symbolN"; GDB has no name for them.
+        if not symbol.IsValid() or symbol.IsSynthetic():
             return None
         mangled = symbol.GetMangledName()
         if mangled:
@@ -445,14 +560,19 @@ class LLDBBackend(Backend):
 
     def _source_path(self, filespec):
         """The full path GDB would print: source-map applied, and for an
-        existing file its directory's symlinks resolved."""
-        path = filespec.fullpath
-        if not path:
+        existing file its directory's symlinks resolved (cached per path for
+        the symbol session)."""
+        raw = filespec.fullpath
+        if not raw:
             return None
-        path = self._remap(path)
-        if os.path.exists(path):
-            path = os.path.join(os.path.realpath(os.path.dirname(path)),
-                                os.path.basename(path))
+        paths = self._source_paths
+        path = paths.get(raw)
+        if path is None:
+            path = self._remap(raw)
+            if os.path.exists(path):
+                path = os.path.join(os.path.realpath(os.path.dirname(path)),
+                                    os.path.basename(path))
+            paths[raw] = path
         return path
 
     def source_line(self, filename, lineno):

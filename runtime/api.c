@@ -37,14 +37,18 @@ void root_fill_header(void)
     memsnap_root.fields = (uint64_t)(uintptr_t)field_table;
 }
 
-/* Runs `body` with the guard held (after start-up). */
+/* Runs `body` with the guard held (after start-up). A call made while
+ * this thread is already inside the runtime (from a signal handler that
+ * interrupted a hook) could wait for a lock its own thread holds: it
+ * returns -EBUSY instead. */
 #define GUARDED(body)                        \
     do {                                     \
         ensure_initialized();                \
-        int was_ = memsnap_in_runtime;       \
+        if (memsnap_in_runtime)              \
+            return -EBUSY;                   \
         memsnap_in_runtime = 1;              \
         body;                                \
-        memsnap_in_runtime = was_;           \
+        memsnap_in_runtime = 0;              \
     } while (0)
 
 int memsnap_start(unsigned nframes)

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 
+#include "counters.h"
 #include "internal.h"
 #include "spinlock.h"
 
@@ -38,19 +39,24 @@ int depot_init(void)
     return 0;
 }
 
-/* Each pc is rotated by its position and folded in with xor/add (no
- * dependency chain of multiplies), then the sum is mixed once. */
+static inline uint64_t rotate_left(uint64_t x, unsigned r)
+{
+    return (x << r) | (x >> (64 - r));
+}
+
+/* Two independent lanes of xor/add and rotate over the pcs (no chain of
+ * multiplies, no division), mixed once at the end. */
 static uint64_t stack_hash(uint32_t domain, const uint64_t *pcs, unsigned nframes, uint32_t total)
 {
     uint64_t a = 0x9e3779b97f4a7c15ULL ^ ((uint64_t)domain << 32) ^ total;
-    uint64_t b = nframes;
+    uint64_t b = 0x6a09e667f3bcc909ULL ^ nframes;
     unsigned i = 0;
     for (; i + 1 < nframes; i += 2) {
-        a ^= (pcs[i] << (i % 61)) | (pcs[i] >> (64 - i % 61 - 1) >> 1);
-        b += pcs[i + 1] ^ (pcs[i + 1] >> (i % 29 + 3));
+        a = rotate_left(a ^ pcs[i], 23);
+        b = rotate_left(b + pcs[i + 1], 41);
     }
     if (i < nframes)
-        a += pcs[i];
+        a = rotate_left(a ^ pcs[i], 23);
     uint64_t h = a ^ (b * 0xff51afd7ed558ccdULL);
     h ^= h >> 33;
     h *= 0xc4ceb9fe1a85ec53ULL;

@@ -11,19 +11,15 @@
 #include "internal.h"
 
 __thread int memsnap_in_runtime __attribute__((tls_model("initial-exec")));
-static __thread uint32_t cached_tid __attribute__((tls_model("initial-exec")));
+__thread uint32_t memsnap_cached_tid __attribute__((tls_model("initial-exec")));
 
-uint32_t current_tid(void)
+uint32_t fetch_tid(void)
 {
-    uint32_t tid = cached_tid;
-    if (MEMSNAP_UNLIKELY(tid == 0)) {
-        tid = (uint32_t)syscall(SYS_gettid);
-        cached_tid = tid;
-    }
-    return tid;
+    memsnap_cached_tid = (uint32_t)syscall(SYS_gettid);
+    return memsnap_cached_tid;
 }
 
 void forget_cached_tid(void)
 {
-    cached_tid = 0;
+    memsnap_cached_tid = 0;
 }

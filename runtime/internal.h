@@ -23,7 +23,13 @@
  * hook) go straight to the real allocator, untraced. */
 extern __thread int memsnap_in_runtime __attribute__((tls_model("initial-exec")));
 /* The calling thread's kernel tid (cached; reset in a fork child). */
-uint32_t current_tid(void);
+extern __thread uint32_t memsnap_cached_tid __attribute__((tls_model("initial-exec")));
+uint32_t fetch_tid(void);
+static inline uint32_t current_tid(void)
+{
+    uint32_t tid = memsnap_cached_tid;
+    return __builtin_expect(tid != 0, 1) ? tid : fetch_tid();
+}
 void forget_cached_tid(void);
 
 /* ---- real_alloc.c: the allocator we interpose on (dlsym RTLD_NEXT) ---- */
@@ -103,13 +109,7 @@ void depot_lock(void);
 void depot_unlock(void);
 void depot_reset_lock(void);
 
-/* ---- counters.c: 16-byte pairs and root.current/peak ---- */
-
-void pair_add(uint64_t *pair, uint64_t count, uint64_t bytes);
-void pair_sub(uint64_t *pair, uint64_t count, uint64_t bytes);
-void pair_zero(uint64_t *pair);
-void current_add(uint64_t bytes);
-void current_sub(uint64_t bytes);
+/* ---- counters.h: 16-byte pairs and root.current/peak (inline) ---- */
 
 /* ---- tracer.c: what a hook does ---- */
 
@@ -153,6 +153,12 @@ void flags_print_help(void);
 void say(const char *a, const char *b, const char *c, const char *d);
 
 /* ---- stack_bounds.c: fast inline views of its caches ---- */
+
+/* The calling thread's stack bounds once thread_stack_bounds() has found
+ * them (state 1), else -errno or 0 (not looked up yet). */
+extern __thread uint64_t memsnap_stack_lo __attribute__((tls_model("initial-exec")));
+extern __thread uint64_t memsnap_stack_hi __attribute__((tls_model("initial-exec")));
+extern __thread int memsnap_stack_state __attribute__((tls_model("initial-exec")));
 
 /* The runtime's own code [runtime_text_lo, runtime_text_hi), filled at
  * start-up (runtime_owns_pc() fills it on first use otherwise). */

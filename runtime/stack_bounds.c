@@ -14,13 +14,14 @@
 #include "internal.h"
 #include "unwind.h"
 
-static __thread uint64_t stack_lo __attribute__((tls_model("initial-exec")));
-static __thread uint64_t stack_hi __attribute__((tls_model("initial-exec")));
-static __thread int stack_state __attribute__((tls_model("initial-exec"))); /* 0 unknown, 1 ok, -errno */
+/* 0 unknown, 1 ok, -errno */
+__thread uint64_t memsnap_stack_lo __attribute__((tls_model("initial-exec")));
+__thread uint64_t memsnap_stack_hi __attribute__((tls_model("initial-exec")));
+__thread int memsnap_stack_state __attribute__((tls_model("initial-exec")));
 
 int thread_stack_bounds(struct stack_bounds *out)
 {
-    if (MEMSNAP_UNLIKELY(stack_state == 0)) {
+    if (MEMSNAP_UNLIKELY(memsnap_stack_state == 0)) {
         pthread_attr_t attr;
         void *addr = NULL;
         size_t size = 0;
@@ -33,17 +34,17 @@ int thread_stack_bounds(struct stack_bounds *out)
         }
         memsnap_in_runtime = was;
         if (rc == 0 && size != 0) {
-            stack_lo = (uint64_t)(uintptr_t)addr;
-            stack_hi = stack_lo + size;
-            stack_state = 1;
+            memsnap_stack_lo = (uint64_t)(uintptr_t)addr;
+            memsnap_stack_hi = memsnap_stack_lo + size;
+            memsnap_stack_state = 1;
         } else {
-            stack_state = rc ? -rc : -EINVAL;
+            memsnap_stack_state = rc ? -rc : -EINVAL;
         }
     }
-    if (stack_state < 0)
-        return stack_state;
-    out->lo = stack_lo;
-    out->hi = stack_hi;
+    if (memsnap_stack_state < 0)
+        return memsnap_stack_state;
+    out->lo = memsnap_stack_lo;
+    out->hi = memsnap_stack_hi;
     return 0;
 }
 

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "counters.h"
 #include "internal.h"
 #include "spinlock.h"
 
@@ -63,12 +64,17 @@ static inline uint32_t slot_domain(uint64_t meta)
 }
 
 /* Moves every live slot into a new array of a capacity that leaves the load
- * at most 1/2; publishes it with one store, then unmaps the old one. */
+ * at most 1/2; publishes it with one store, then unmaps the old one. Called
+ * when live slots plus tombstones would exceed 11/16 of the capacity (so an
+ * insert, which probes up to an empty slot, stays short): the array doubles
+ * when more than half of it is live, otherwise it is rebuilt at the same
+ * size without tombstones. The live load therefore stays in [11/32, 11/16]:
+ * 23..47 bytes of slot per live block. */
 static int rehash(struct memsnap_shard *shard)
 {
     struct memsnap_slots *old = slots_of(shard);
     uint64_t capacity = old ? old->capacity : INITIAL_CAPACITY;
-    if (old && shard->count + 1 > capacity / 2)
+    if (old && (shard->count + 1) * 2 > capacity)
         capacity *= 2;
     struct memsnap_slots *fresh = (struct memsnap_slots *)pool_map(
         MEMSNAP_MAP_SLOTS, sizeof(struct memsnap_slots) + capacity * sizeof(struct memsnap_slot));
@@ -106,7 +112,7 @@ int table_insert(uint64_t addr, uint64_t size, struct memsnap_site *site, int co
     spin_lock(&shard->lock);
     set_pending(shard, MEMSNAP_OP_INSERT, addr);
     struct memsnap_slots *slots = slots_of(shard);
-    if (!slots || (shard->count + shard->tombstones + 1) * 4 > slots->capacity * 3) {
+    if (!slots || (shard->count + shard->tombstones + 1) * 16 > slots->capacity * 11) {
         if (rehash(shard) != 0) {
             set_pending(shard, MEMSNAP_OP_NONE, 0);
             spin_unlock(&shard->lock);

@@ -232,12 +232,15 @@ static uint64_t loaded_objects_signature(int *consistent)
 {
     uint64_t sig = 0xcbf29ce484222325ULL;
     unsigned count = 0;
-    *consistent = _r_debug.r_state == RT_CONSISTENT;
+    *consistent = __atomic_load_n(&_r_debug.r_state, __ATOMIC_ACQUIRE) == RT_CONSISTENT;
+    if (!*consistent)
+        return 0; /* a load or unload is under way: the list may be changing */
     for (const struct link_map *m = _r_debug.r_map; m != NULL && count < 100000; m = m->l_next) {
         sig = (sig ^ (uint64_t)m->l_addr) * 0x100000001b3ULL;
         sig = (sig ^ (uint64_t)(uintptr_t)m) * 0x100000001b3ULL;
         count++;
     }
+    *consistent = __atomic_load_n(&_r_debug.r_state, __ATOMIC_ACQUIRE) == RT_CONSISTENT;
     return sig ^ count;
 }
 
@@ -634,6 +637,8 @@ static int starting_bounds(uint64_t rsp, struct stack_bounds *thread, struct sta
  * nor writes it, so the interrupted walk never sees a half-written entry.
  */
 #define MEMO_DEPTH 64u
+/* Frames walked at most (bounds the walk of a runaway recursion). */
+#define WALK_LIMIT 65536u
 struct walk_memo {
     int busy; /* walks of this thread in progress (a handler may nest one) */
     struct {
@@ -656,11 +661,12 @@ static int step_signal_frame(uint64_t *pc, uint64_t *sp, uint64_t *bp, uint64_t 
     *sp = *(const uint64_t *)(uc + UC_RSP);
     *bp = *(const uint64_t *)(uc + UC_RBP);
     *bx = *(const uint64_t *)(uc + UC_RBX);
-    /* The handler may have run on the alternate stack and the interrupted
-     * code on the thread's: only those two are accepted. */
+    /* On the same stack the interrupted frame is above the ucontext. The
+     * handler may have run on the alternate stack and the interrupted code
+     * on the thread's: one switch to the thread's stack is accepted. */
     if (*sp >= *lo && *sp < *hi)
-        return 0;
-    if (!(*sp >= thread->lo && *sp < thread->hi))
+        return *sp > uc ? 0 : -1;
+    if (*lo == thread->lo || !(*sp >= thread->lo && *sp < thread->hi))
         return -1;
     *lo = thread->lo;
     *hi = thread->hi;
@@ -689,7 +695,7 @@ unsigned unwind_dwarf(uint64_t *pcs, unsigned max, uint32_t *total)
     const unsigned memo_limit = m->busy ? 0 : MEMO_DEPTH;
     m->busy++;
     __asm__ volatile("" ::: "memory"); /* busy is set before the memo is used */
-    for (unsigned walked = 0;; walked++) {
+    for (unsigned walked = 0; walked < WALK_LIMIT; walked++) {
         uint64_t key = (pc & KEY_PC_MASK) | exact | tag;
         uint64_t rule;
         if (walked < memo_limit && m->at[walked].key[0] == key) {

@@ -18,37 +18,66 @@ __attribute__((noinline)) unsigned unwind_fp(uint64_t *pcs, unsigned max, uint32
 {
     struct stack_bounds bounds;
     *total = 0;
-    if (thread_stack_bounds(&bounds) != 0)
+    if (MEMSNAP_LIKELY(memsnap_stack_state == 1)) {
+        bounds.lo = memsnap_stack_lo;
+        bounds.hi = memsnap_stack_hi;
+    } else if (thread_stack_bounds(&bounds) != 0) {
         return 0;
+    }
     if (MEMSNAP_UNLIKELY(runtime_text_lo == UINT64_MAX))
         runtime_owns_pc(0);
     const uint64_t lo = bounds.lo, top = bounds.hi - 16;
     uint64_t fp = (uint64_t)(uintptr_t)__builtin_frame_address(0);
     if (fp < lo)
         return 0;
-    /* The runtime's own frames come first (the hook, the tracer, this
-     * function): skip them, then keep every frame. */
-    unsigned stored = 0;
-    uint32_t depth = 0;
-    int in_runtime = 1;
-    while (fp <= top && (fp & 7) == 0) {
+    /* A frame at fp is readable when fp <= top and 8-aligned; frames
+     * strictly increase, so fp also stays >= lo. Three tight loops: skip the
+     * runtime's own frames (they come first: the hook, the tracer, this
+     * function), store up to max return addresses, then only count. */
+    uint64_t ra = 0, next = 0;
+    for (;;) {
+        if (fp > top || (fp & 7))
+            return 0;
         const uint64_t *frame = (const uint64_t *)(uintptr_t)fp;
-        uint64_t next = frame[0];
-        uint64_t ra = frame[1];
-        if (ra < 4096)
+        next = frame[0];
+        ra = frame[1];
+        if (!runtime_owns_pc_fast(ra))
             break;
-        if (in_runtime)
-            in_runtime = runtime_owns_pc_fast(ra);
-        if (!in_runtime) {
-            if (stored < max)
-                pcs[stored++] = ra;
-            if (++depth >= COUNT_LIMIT)
-                break;
-        }
-        if (next <= fp) /* strictly increasing: also keeps fp >= lo */
-            break;
+        if (next <= fp)
+            return 0;
         fp = next;
     }
+    unsigned stored = 0;
+    uint32_t depth = 0;
+    for (;;) {
+        if (ra < 4096)
+            goto done;
+        depth++;
+        if (stored < max)
+            pcs[stored++] = ra;
+        else
+            break;
+        if (next <= fp || next > top || (next & 7))
+            goto done;
+        fp = next;
+        const uint64_t *frame = (const uint64_t *)(uintptr_t)fp;
+        next = frame[0];
+        ra = frame[1];
+    }
+    /* stored == max: the frame at fp was counted but not stored; count on */
+    depth--;
+    for (;;) {
+        if (ra < 4096 || depth >= COUNT_LIMIT)
+            break;
+        depth++;
+        if (next <= fp || next > top || (next & 7))
+            break;
+        fp = next;
+        const uint64_t *frame = (const uint64_t *)(uintptr_t)fp;
+        next = frame[0];
+        ra = frame[1];
+    }
+done:
     *total = depth;
     return stored;
 }

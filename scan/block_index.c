@@ -29,7 +29,47 @@ void block_index_destroy(struct block_index *ix)
     big_free(ix->size, ix->n * sizeof(uint64_t));
     free(ix->cluster);
     big_free(ix->buckets, ix->nbuckets * sizeof(uint32_t));
+    big_free(ix->ranks, ix->nranks * sizeof(struct rank_line));
     memset(ix, 0, sizeof(*ix));
+}
+
+/* A cluster gets a rank map when every block starts on a 16-byte granule
+ * and the map is small: at most this many granules per block. */
+#define RANK_MAX_GRANULES_PER_BLOCK 64
+
+static int wants_rank_map(const struct block_index *ix, const struct block_cluster *c)
+{
+    uint64_t granules = (c->hi - c->lo + 15) >> 4;
+    if (granules > (uint64_t)(c->last - c->first) * RANK_MAX_GRANULES_PER_BLOCK)
+        return 0;
+    for (uint32_t i = c->first; i < c->last; i++) {
+        if (ix->blk[i].start & 15)
+            return 0;
+    }
+    return 1;
+}
+
+static uint64_t rank_lines(const struct block_cluster *c)
+{
+    uint64_t granules = (c->hi - c->lo + 15) >> 4;
+    return (granules + RANK_GRANULES - 1) / RANK_GRANULES;
+}
+
+static void fill_rank_map(const struct block_index *ix, struct block_cluster *c)
+{
+    uint64_t lines = rank_lines(c);
+    for (uint32_t i = c->first; i < c->last; i++) {
+        uint64_t g = (ix->blk[i].start - c->lo) >> 4;
+        struct rank_line *line = &c->rank[g / RANK_GRANULES];
+        unsigned bit = (unsigned)(g % RANK_GRANULES);
+        line->bits[bit >> 6] |= 1ULL << (bit & 63);
+    }
+    uint32_t count = 0;
+    for (uint64_t l = 0; l < lines; l++) {
+        c->rank[l].rank = count;
+        for (unsigned k = 0; k < 7; k++)
+            count += (uint32_t)__builtin_popcountll(c->rank[l].bits[k]);
+    }
 }
 
 static void fill_buckets(struct block_index *ix, struct block_cluster *c, uint64_t nbuckets)
@@ -116,6 +156,27 @@ int block_index_init(struct block_index *ix, const struct memsnap_scan_block *bl
         c->bucket = next;
         next += nbuckets + 1;
         fill_buckets(ix, c, nbuckets);
+    }
+    /* Rank maps (big_alloc memory is zero-filled). */
+    uint64_t total_lines = 0;
+    for (k = 0; k < ncluster; k++) {
+        if (wants_rank_map(ix, &ix->cluster[k]))
+            total_lines += rank_lines(&ix->cluster[k]);
+    }
+    if (total_lines) {
+        ix->ranks = big_alloc(total_lines * sizeof(struct rank_line));
+        ix->nranks = total_lines;
+        if (!ix->ranks)
+            goto nomem;
+        struct rank_line *line = ix->ranks;
+        for (k = 0; k < ncluster; k++) {
+            struct block_cluster *c = &ix->cluster[k];
+            if (!wants_rank_map(ix, c))
+                continue;
+            c->rank = line;
+            line += rank_lines(c);
+            fill_rank_map(ix, c);
+        }
     }
 #undef starts
     ix->lo = ix->cluster[0].lo;

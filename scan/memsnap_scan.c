@@ -21,13 +21,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* An edge or root hit: target block index, and this bit for an interior pointer. */
+/* An edge: target block index, and flag bits for an interior pointer and
+ * for the interior offsets memcheck's heuristics look at. */
 #define EDGE_INTERIOR 0x80000000u
-#define EDGE_BLOCK(e) ((e) & ~EDGE_INTERIOR)
+#define EDGE_AT8 0x40000000u      /* interior pointer at +8 */
+#define EDGE_AT24 0x20000000u     /* interior pointer at +24 */
+#define EDGE_BLOCK(e) ((e) & 0x1fffffffu)
 
 /* root_hit bits */
 #define HIT_START 1u
 #define HIT_INTERIOR 2u
+#define HIT_AT8 4u
+#define HIT_AT24 8u
+
+/* heur bits: what a block's first words allow (see MEMSNAP_SCAN_HEUR_*) */
+#define LOOKS_STDSTRING 1u
+#define LOOKS_LENGTH64 2u
+#define LOOKS_NEWARRAY 4u
 
 /* block flags */
 #define FED 1u
@@ -36,6 +46,7 @@ struct memsnap_scan {
     struct block_index ix;
     uint8_t *root_hit;      /* per block: HIT_* seen in root memory */
     uint8_t *flags;         /* per block: FED */
+    uint8_t *heur;          /* per block: LOOKS_* from its first words */
     uint64_t *edge_begin;   /* per block + 1: first edge of the block */
     uint32_t *edge;         /* targets, grouped by source block in block order */
     uint64_t nedge, edge_cap;
@@ -73,7 +84,7 @@ static inline int64_t pointed_block(const struct memsnap_scan *scan, uint64_t va
 
 int memsnap_scan_set_options(struct memsnap_scan *scan, unsigned options)
 {
-    if (options & ~MEMSNAP_SCAN_GLIBC_CHUNK_HEADERS)
+    if (options & ~MEMSNAP_SCAN_OPTIONS_ALL)
         return -EINVAL;
     scan->options = options;
     return 0;
@@ -97,10 +108,11 @@ int memsnap_scan_new(const struct memsnap_scan_block *blocks, uint64_t n,
     }
     scan->root_hit = big_alloc(n + 1);
     scan->flags = big_alloc(n + 1);
+    scan->heur = big_alloc(n + 1);
     scan->edge_begin = big_alloc((n + 1) * sizeof(uint64_t));
     scan->edge_cap = 1 << 20;
     scan->edge = big_alloc(scan->edge_cap * sizeof(uint32_t));
-    if (!scan->root_hit || !scan->flags || !scan->edge_begin || !scan->edge) {
+    if (!scan->root_hit || !scan->flags || !scan->heur || !scan->edge_begin || !scan->edge) {
         memsnap_scan_free(scan);
         return -ENOMEM;
     }
@@ -116,16 +128,27 @@ void memsnap_scan_free(struct memsnap_scan *scan)
     block_index_destroy(&scan->ix);
     big_free(scan->root_hit, n + 1);
     big_free(scan->flags, n + 1);
+    big_free(scan->heur, n + 1);
     big_free(scan->edge_begin, (n + 1) * sizeof(uint64_t));
     big_free(scan->edge, scan->edge_cap * sizeof(uint32_t));
     free(scan);
+}
+
+/* HIT_* bits for a pointer `value` into block b (start known or not). */
+static inline uint8_t hit_bits(const struct memsnap_scan *scan, int64_t b, uint64_t value,
+                               int is_start)
+{
+    if (is_start)
+        return HIT_START;
+    uint64_t offset = value - scan->ix.blk[b].start;
+    return HIT_INTERIOR | (offset == 8 ? HIT_AT8 : 0) | (offset == 24 ? HIT_AT24 : 0);
 }
 
 static inline void note_root(struct memsnap_scan *scan, uint64_t value)
 {
     int64_t b = pointed_block(scan, value);
     if (b >= 0) {
-        scan->root_hit[b] |= value == scan->ix.blk[b].start ? HIT_START : HIT_INTERIOR;
+        scan->root_hit[b] |= hit_bits(scan, b, value, value == scan->ix.blk[b].start);
         scan->stats.root_hits++;
     }
 }
@@ -155,12 +178,15 @@ static void word_range(uint64_t base, uint64_t len, uint64_t lo, uint64_t hi,
 static void note_root_batch(struct memsnap_scan *scan, const uint64_t *value, unsigned n)
 {
     int64_t found[BLOCK_INDEX_BATCH];
-    block_index_find_batch(&scan->ix, value, found, n);
+    uint8_t is_start[BLOCK_INDEX_BATCH];
+    if (!n)
+        return;
+    block_index_find_batch(&scan->ix, value, found, is_start, n);
     for (unsigned k = 0; k < n; k++) {
         int64_t b = found[k];
-        if (b < 0 || is_allocator_word(scan, b, value[k]))
+        if (b < 0 || (!is_start[k] && is_allocator_word(scan, b, value[k])))
             continue;
-        scan->root_hit[b] |= value[k] == scan->ix.blk[b].start ? HIT_START : HIT_INTERIOR;
+        scan->root_hit[b] |= hit_bits(scan, b, value[k], is_start[k]);
         scan->stats.root_hits++;
     }
 }
@@ -232,18 +258,38 @@ static int add_edges(struct memsnap_scan *scan, const uint64_t *value, const uin
                      unsigned n)
 {
     int64_t found[BLOCK_INDEX_BATCH];
-    block_index_find_batch(&scan->ix, value, found, n);
+    uint8_t is_start[BLOCK_INDEX_BATCH];
+    if (!n)
+        return 0;
+    block_index_find_batch(&scan->ix, value, found, is_start, n);
     for (unsigned k = 0; k < n; k++) {
         int64_t b = found[k];
-        if (b < 0 || is_allocator_word(scan, b, value[k]))
+        if (b < 0 || (!is_start[k] && is_allocator_word(scan, b, value[k])))
             continue;
         if (scan->nedge == scan->edge_cap && grow_edges(scan))
             return -ENOMEM;
         open_blocks(scan, (uint64_t)source[k] + 1);
-        scan->edge[scan->nedge++] =
-            (uint32_t)b | (value[k] == scan->ix.blk[b].start ? 0 : EDGE_INTERIOR);
+        uint8_t hit = hit_bits(scan, b, value[k], is_start[k]);
+        scan->edge[scan->nedge++] = (uint32_t)b | (hit & HIT_INTERIOR ? EDGE_INTERIOR : 0) |
+                                    (hit & HIT_AT8 ? EDGE_AT8 : 0) | (hit & HIT_AT24 ? EDGE_AT24 : 0);
     }
     return 0;
+}
+
+/* LOOKS_* of a block from its first two words (word1 = UINT64_MAX when not
+ * available: no LOOKS_STDSTRING then). */
+static uint8_t block_looks(uint64_t size, uint64_t word0, uint64_t word1, int have_word1)
+{
+    uint8_t looks = 0;
+    if (size >= 8 && word0 > 0) {
+        if (size - 8 == word0)
+            looks |= LOOKS_LENGTH64;
+        if ((size - 8) % word0 == 0)
+            looks |= LOOKS_NEWARRAY;
+    }
+    if (have_word1 && size >= 25 && word1 == size - 25 && word0 <= word1)
+        looks |= LOOKS_STDSTRING;
+    return looks;
 }
 
 int memsnap_scan_blocks(struct memsnap_scan *scan, uint64_t base, const void *buf, uint64_t len)
@@ -260,6 +306,16 @@ int memsnap_scan_blocks(struct memsnap_scan *scan, uint64_t base, const void *bu
     for (; i < ix->n && ix->blk[i].start < base + len; i++) {
         scan->flags[i] |= FED;
         scan->cursor = i;
+        uint64_t start = ix->blk[i].start;
+        if (start >= base && start + 8 <= base + len && ix->size[i] >= 8 && !(start & 7)) {
+            uint64_t w0, w1 = 0;
+            const unsigned char *q = (const unsigned char *)buf + (start - base);
+            memcpy(&w0, q, 8);
+            int have1 = start + 16 <= base + len && ix->size[i] >= 16;
+            if (have1)
+                memcpy(&w1, q + 8, 8);
+            scan->heur[i] = block_looks(ix->size[i], w0, w1, have1);
+        }
         uint64_t first, count;
         word_range(base, len, ix->blk[i].start, ix->blk[i].start + ix->size[i], &first, &count);
         const unsigned char *p = (const unsigned char *)buf + (first - base);
@@ -312,14 +368,36 @@ static unsigned take_batch(const struct memsnap_scan *scan, struct worklist *wl,
     return n;
 }
 
+/* LOOKS_* bits that the enabled heuristics accept at +8 and at +24. */
+static void heuristic_masks(const struct memsnap_scan *scan, uint8_t *at8, uint8_t *at24)
+{
+    *at8 = (uint8_t)((scan->options & MEMSNAP_SCAN_HEUR_LENGTH64 ? LOOKS_LENGTH64 : 0) |
+                     (scan->options & MEMSNAP_SCAN_HEUR_NEWARRAY ? LOOKS_NEWARRAY : 0));
+    *at24 = scan->options & MEMSNAP_SCAN_HEUR_STDSTRING ? LOOKS_STDSTRING : 0;
+}
+
+/* Whether an interior pointer (edge or root hit flags) counts as a start
+ * pointer under the enabled heuristics. */
+static inline int heuristic_start(const struct memsnap_scan *scan, uint32_t t, int at8, int at24,
+                                  uint8_t mask8, uint8_t mask24)
+{
+    return (at8 && (scan->heur[t] & mask8)) || (at24 && (scan->heur[t] & mask24));
+}
+
 /* Phase 1a: reachable = a chain of start pointers from a root through
- * reachable blocks. Targets of interior pointers from roots or reachable
- * blocks become PENDING (possibly lost unless a start pointer comes). */
+ * reachable blocks (an interior pointer a heuristic accepts counts as a
+ * start pointer). Targets of other interior pointers from roots or
+ * reachable blocks become PENDING (possibly lost unless a start pointer
+ * comes). */
 static void mark_reachable(struct memsnap_scan *scan, uint8_t *state, struct worklist *wl)
 {
     const uint64_t n = scan->ix.n;
+    uint8_t mask8, mask24;
+    heuristic_masks(scan, &mask8, &mask24);
     for (uint64_t i = 0; i < n; i++) {
-        if (scan->root_hit[i] & HIT_START) {
+        uint8_t hit = scan->root_hit[i];
+        if ((hit & HIT_START) ||
+            heuristic_start(scan, (uint32_t)i, hit & HIT_AT8, hit & HIT_AT24, mask8, mask24)) {
             state[i] = MEMSNAP_SCAN_REACHABLE;
             wl->item[wl->top++] = (uint32_t)i;
         } else if (scan->root_hit[i] & HIT_INTERIOR) {
@@ -343,7 +421,9 @@ static void mark_reachable(struct memsnap_scan *scan, uint8_t *state, struct wor
                 uint8_t st = state[t];
                 if (st == MEMSNAP_SCAN_REACHABLE)
                     continue;
-                if (!(edge & EDGE_INTERIOR)) {
+                if (!(edge & EDGE_INTERIOR) ||
+                    ((edge & (EDGE_AT8 | EDGE_AT24)) &&
+                     heuristic_start(scan, t, edge & EDGE_AT8, edge & EDGE_AT24, mask8, mask24))) {
                     state[t] = MEMSNAP_SCAN_REACHABLE;
                     wl->item[wl->top++] = t;
                 } else if (st == UNREACHED) {

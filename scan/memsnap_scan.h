@@ -21,7 +21,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a signature below changes; the Python side checks it. */
-#define MEMSNAP_SCAN_ABI 3
+#define MEMSNAP_SCAN_ABI 4
 
 /* Block categories written by memsnap_scan_mark(). */
 #define MEMSNAP_SCAN_REACHABLE 1 /* a chain of start pointers from a root */
@@ -94,6 +94,20 @@ void memsnap_scan_free(struct memsnap_scan *scan);
  * (main_arena.top, bins), not the program's interior pointers.
  */
 #define MEMSNAP_SCAN_GLIBC_CHUNK_HEADERS 1u
+/*
+ * memcheck's leak heuristics (--leak-check-heuristics): an interior pointer
+ * that matches one counts as a pointer to the block's start.
+ * STDSTRING: at +24 into a block laid out as length, capacity, refcount,
+ *   chars (size == 24 + capacity + 1, length <= capacity);
+ * LENGTH64: at +8 into a block whose first word is its size - 8;
+ * NEWARRAY: at +8 into a block whose first word n > 0 divides size - 8
+ *   (new[] of objects with a destructor stores the count first).
+ * (memcheck's fourth, multipleinheritance, is not implemented.)
+ */
+#define MEMSNAP_SCAN_HEUR_STDSTRING 2u
+#define MEMSNAP_SCAN_HEUR_LENGTH64 4u
+#define MEMSNAP_SCAN_HEUR_NEWARRAY 8u
+#define MEMSNAP_SCAN_OPTIONS_ALL 15u
 
 int memsnap_scan_set_options(struct memsnap_scan *scan, unsigned options);
 

@@ -33,6 +33,24 @@ SHOW = Option("--show", "-s", "str", default=DEFAULT_SHOW, metavar="KINDS",
                    "reachable, or all (default %s)" % DEFAULT_SHOW)
 
 
+HEURISTICS = Option("--heuristics", "-H", "str", default="all", metavar="LIST",
+                    help="memcheck's leak heuristics to apply: comma-separated %s, all (default) "
+                         "or none" % ", ".join(leaks.DEFAULT_HEURISTICS))
+
+
+def _heuristics(text):
+    words = [w.strip() for w in text.split(",") if w.strip()]
+    if words == ["all"]:
+        return leaks.DEFAULT_HEURISTICS
+    if words == ["none"]:
+        return ()
+    for word in words:
+        if word not in leaks.HEURISTICS:
+            raise UsageError("memleaks: unknown heuristic '%s' in --heuristics (use %s, all or none)"
+                             % (word, ", ".join(leaks.DEFAULT_HEURISTICS)))
+    return tuple(words)
+
+
 def _shown_categories(text):
     words = [w.strip() for w in text.split(",") if w.strip()]
     if words == ["all"]:
@@ -77,9 +95,11 @@ def _cmd_memleaks(ctx, options):
     if options.cumulative and options.key == "traceback":
         raise UsageError("--cumulative cannot be used with --key traceback")
     shown = _shown_categories(options.show)
+    heuristics = _heuristics(options.heuristics)
     table = leaks.read_table(ctx.backend)
     report = leaks.find_leaks(ctx.backend, table=table,
-                              symbolizer=ctx.session.symbolizer_for(table.root_address))
+                              symbolizer=ctx.session.symbolizer_for(table.root_address),
+                              heuristics=heuristics)
     filters = [Filter(True, p) for p in options.include] + \
               [Filter(False, p) for p in options.exclude]
     snapshots = {}
@@ -92,12 +112,19 @@ def _cmd_memleaks(ctx, options):
                                                raw=options.raw)
         statistics[category] = stats[:options.limit] if options.limit else stats
     if options.json:
+        led = report.indirect_sizes(options.key, options.cumulative, options.raw, filters)
+
+        def stat_json(category, stat):
+            data = views.stat_data(stat, options.key, options.raw)
+            if category == leaks.DEFINITE:
+                data["indirect_size"] = led.get(stat.traceback, 0)
+            return data
         return json.dumps({
             "totals": {c: {"size": snapshots[c].total_size, "count": snapshots[c].total_count}
                        for c in leaks.CATEGORIES},
             "key": options.key,
             "cumulative": options.cumulative,
-            "statistics": {c: [views.stat_data(s, options.key, options.raw) for s in stats]
+            "statistics": {c: [stat_json(c, s) for s in stats]
                            for c, stats in statistics.items()},
             "scanned": {"blocks": report.nblocks, "root_bytes": report.root_bytes,
                         "block_bytes": report.block_bytes, "threads": report.threads,
@@ -131,7 +158,7 @@ def _cmd_memleaks(ctx, options):
 registry.register(CommandSpec(
     "memleaks", "Find leaked blocks: what no pointer in the program reaches (like valgrind's leak check).",
     "memleaks [options]", _cmd_memleaks,
-    (SHOW, KEY, CUMULATIVE, LIMIT, INCLUDE, EXCLUDE, RAW, JSON),
+    (SHOW, HEURISTICS, KEY, CUMULATIVE, LIMIT, INCLUDE, EXCLUDE, RAW, JSON),
     description="Scans every thread's registers and stack, the modules' .data/.bss and other "
                 "non-heap memory for pointers into live blocks, then the blocks themselves. "
                 "Works on live processes and core dumps; memory missing from a core is listed."))

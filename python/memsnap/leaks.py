@@ -25,11 +25,11 @@ import glob
 import os
 import struct
 import time
-from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from dataclasses import dataclass, field, replace
+from typing import Dict, List, Optional
 
 from . import layout
-from .errors import BadAddressError, MemsnapError, UnreadableMemory
+from .errors import BadAddressError, MemsnapError, UnreadableMemory, UsageError
 from .format import format_size
 from .keyframe import is_runtime_module, pick_key_frame
 from .reader import read_table
@@ -49,8 +49,11 @@ _COLUMNS = 8
 _COL_UNSCANNED = 5
 _COL_CLIQUE = 6
 
-SCAN_ABI = 3
+SCAN_ABI = 4
 GLIBC_CHUNK_HEADERS = 1
+# memcheck's leak heuristics (see docs/leaks.md), as the C library's options.
+HEURISTICS = {"stdstring": 2, "length64": 4, "newarray": 8}
+DEFAULT_HEURISTICS = ("stdstring", "length64", "newarray")
 SCAN_LIB_NAME = "libmemsnap_scan.so"
 SCAN_LIB_ENV = "MEMSNAP_SCAN_LIB"
 
@@ -199,18 +202,26 @@ class LiveBlocks:
             raise MemsnapError("out of memory sorting %d blocks" % n)
         self.array = array
         self.n = n
-        self.dropped = self._drop_overlaps()
+        self.dropped = 0
         self.addrs = _AddressColumn(self)
 
-    def _drop_overlaps(self):
-        """Remove blocks that overlap an earlier one (a corrupt or racing table)."""
+    def new_scan(self):
+        """A C scan handle over these blocks (free it with memsnap_scan_free).
+        Blocks overlapping an earlier one (a corrupt or racing table) are
+        dropped first, and counted in self.dropped."""
         lib = scan_library()
         bad = ctypes.c_uint64(0)
         handle = ctypes.c_void_p()
         rc = lib.memsnap_scan_new(self.array, self.n, ctypes.byref(handle), ctypes.byref(bad))
-        if rc == 0:
-            lib.memsnap_scan_free(handle)
-            return 0
+        if rc == -22:  # EINVAL: overlapping blocks
+            self.dropped += self._drop_overlaps()
+            rc = lib.memsnap_scan_new(self.array, self.n, ctypes.byref(handle), ctypes.byref(bad))
+        if rc:
+            raise MemsnapError("cannot start the leak scan over %d blocks (error %d)" % (self.n, -rc))
+        return handle
+
+    def _drop_overlaps(self):
+        """Remove blocks that overlap an earlier one; how many were removed."""
         kept = []
         end = 0
         for i in range(self.n):
@@ -235,6 +246,14 @@ class LiveBlocks:
     def block(self, index):
         b = self.array[index]
         return b.addr, b.size, b.site
+
+    def holding(self, address):
+        """(start, size, site) of the block containing address, or None."""
+        i = bisect.bisect_right(self.addrs, address) - 1
+        if i < 0:
+            return None
+        start, size, site = self.block(i)
+        return (start, size, site) if start <= address < start + max(size, 1) else None
 
 
 class _AddressColumn:
@@ -308,10 +327,9 @@ _PT_LOAD = 1
 _PF_W = 2
 
 
-def _module_writable_segments(backend, module_regions):
-    """[(start, end)] of a module's writable PT_LOAD segments (.data, .bss),
-    from the ELF program headers in the target's memory; None if unknown."""
-    base = min(r.start for r in module_regions)
+def _elf_loads(backend, base):
+    """[(start, end, flags)] of the PT_LOAD segments, relocated, of the ELF
+    image whose header is at `base` in the target; None if unreadable."""
     try:
         header = backend.read_memory(base, _ELF_HEADER.size)
         (ident, e_type, _machine, _version, _entry, phoff, _shoff, _flags, _ehsize,
@@ -326,13 +344,75 @@ def _module_writable_segments(backend, module_regions):
     for i in range(phnum):
         p_type, p_flags, _off, vaddr, _paddr, _filesz, memsz, _align = \
             _PROGRAM_HEADER.unpack_from(table, i * phentsize)
-        if p_type == _PT_LOAD:
+        if p_type == _PT_LOAD and memsz:
             loads.append((vaddr, memsz, p_flags))
     if not loads:
         return None
     first_vaddr = min(v for v, _, _ in loads) & ~0xFFF
     bias = base - first_vaddr if e_type == 3 else 0  # ET_DYN is relocated
-    return [(bias + v, bias + v + m) for v, m, f in loads if f & _PF_W and m]
+    return [(bias + v, bias + v + m, f) for v, m, f in loads]
+
+
+def _module_writable_segments(backend, module_regions):
+    """[(start, end)] of a module's writable PT_LOAD segments (.data, .bss),
+    from the ELF program headers in the target's memory; None if unknown."""
+    loads = _elf_loads(backend, min(r.start for r in module_regions))
+    if loads is None:
+        return None
+    return [(start, end) for start, end, flags in loads if flags & _PF_W]
+
+
+_ELF_MAGIC = b"\x7fELF"
+DATA_FILE_MAPPING = "[file mapped as data]"
+
+
+def _starts_with_elf(backend, region):
+    if not region.readable or not region.in_core:
+        return False
+    try:
+        return backend.read_memory(region.start, 4) == _ELF_MAGIC
+    except MemsnapError:
+        return False
+
+
+def name_regions(backend, regions):
+    """Regions sorted by address, with file names rebuilt when the backend
+    gives none (LLDB 14 on core files): a loaded module is a run of
+    adjacent regions starting with an ELF header and holding an executable
+    region, named after the module the debugger puts its code in; an ELF
+    file mapped without code (e.g. libdw reading it) is DATA_FILE_MAPPING.
+    An image ends where its ELF program headers say (a region after its
+    .bss, e.g. the main thread's TLS, stays anonymous)."""
+    regions = sorted(regions, key=lambda r: r.start)
+    if any(r.name.startswith("/") for r in regions):
+        return regions
+    runs = []
+    for region in regions:
+        if region.name:
+            continue
+        if _starts_with_elf(backend, region):
+            runs.append([region])
+        elif runs and runs[-1][-1].end == region.start:
+            runs[-1].append(region)
+    names = {}
+    for run in runs:
+        loads = _elf_loads(backend, run[0].start)
+        if loads is None or not any(r.executable for r in run):
+            names[run[0].start] = DATA_FILE_MAPPING
+            continue
+        image_end = (max(end for _, end, _ in loads) + 0xFFF) & ~0xFFF
+        image = [r for r in run if r.start < image_end]
+        code = [r for r in image if r.executable]
+        module = None
+        try:
+            locations = backend.symbolize(code[0].start) if code else []
+            module = locations[0].module if locations else None
+        except MemsnapError:
+            pass
+        name = module if module and module.startswith("/") else "/module at 0x%x" % run[0].start
+        for r in image:
+            names[r.start] = name
+    return [replace(r, name=names[r.start]) if r.start in names else r for r in regions]
 
 
 def _module_images(regions, runtime=False):
@@ -352,6 +432,20 @@ def _module_images(regions, runtime=False):
         images.append(run)
     return [(run[0].name, run) for run in images
             if any(r.executable for r in run) and is_runtime_module(run[0].name) == runtime]
+
+
+def _looks_like_empty_arena(regions, index):
+    """A glibc thread arena holding no live block: an anonymous mapping at a
+    64 MiB boundary that is 64 MiB long or followed by the inaccessible rest
+    of its 64 MiB reservation."""
+    region = regions[index]
+    if region.name or region.start % ARENA_ALIGN:
+        return False
+    if region.end - region.start == ARENA_ALIGN:
+        return True
+    following = regions[index + 1] if index + 1 < len(regions) else None
+    return (following is not None and following.start == region.end and not following.readable
+            and following.end <= region.start + ARENA_ALIGN)
 
 
 def plan_roots(backend, table, blocks, regions, threads):
@@ -375,8 +469,13 @@ def plan_roots(backend, table, blocks, regions, threads):
         if region is None:
             ranges.append(MemoryRange(rsp, rsp + 1, "stack of thread %d (no region)" % thread.tid))
             continue
-        stack_regions.add(region.start)
-        ranges.append(MemoryRange(max(region.start, rsp - RED_ZONE), region.end,
+        end = region.end
+        holder = blocks.holding(rsp)
+        if holder is not None:
+            end = holder[0] + holder[1]  # a stack in a heap block (coroutines): that block only
+        else:
+            stack_regions.add(region.start)
+        ranges.append(MemoryRange(max(region.start, rsp - RED_ZONE), end,
                                   "stack of thread %d" % thread.tid))
     # Loaded modules: their writable segments, by ELF program headers.
     for name, image in _module_images(regions):
@@ -390,15 +489,16 @@ def plan_roots(backend, table, blocks, regions, threads):
         for start, end in segments:
             ranges.append(MemoryRange(start, end, "data of %s" % name))
     # Other writable memory that is not heap: TLS, the program's own mmaps.
-    for region in regions:
+    for index, region in enumerate(regions):
         if not region.writable or region.start in stack_regions:
             continue
-        if region.name.startswith("/") or region.name in ("[heap]", "[vvar]", "[vdso]", "[vsyscall]"):
+        if region.name.startswith("/") or region.name in ("[heap]", "[vvar]", "[vdso]", "[vsyscall]",
+                                                          DATA_FILE_MAPPING):
             continue
         if blocks.any_in(region.start, region.end):
             continue  # heap: only live blocks' contents count
-        if region.start % ARENA_ALIGN == 0 and not region.name:
-            continue  # an empty glibc arena: stale free chunks, not roots
+        if _looks_like_empty_arena(regions, index):
+            continue  # stale free chunks, not roots
         ranges.append(MemoryRange(region.start, region.end,
                                   "anonymous memory" if not region.name else region.name))
     holes = _runtime_ranges(backend, table, regions)
@@ -505,12 +605,27 @@ class LeakReport:
     seconds: float
     warnings: List[str] = field(default_factory=list)
     timings: Dict[str, float] = field(default_factory=dict)   # seconds per phase
+    # Definitely lost sites, each with size = the bytes of the indirectly
+    # lost blocks its blocks lead (valgrind's "(N direct, M indirect)").
+    lead_snapshot: Optional[Snapshot] = None
     _blocks: Optional[LiveBlocks] = None
     _category: object = None
 
     def statistics(self, category, key_type="lineno", cumulative=False, raw=False):
         """tracemalloc Statistics of one category's blocks."""
         return self.snapshots[category].statistics(key_type, cumulative, raw)
+
+    def indirect_sizes(self, key_type="lineno", cumulative=False, raw=False, filters=()):
+        """{statistic key (Traceback): indirectly lost bytes led by the
+        definitely lost blocks of that key}, for the same grouping as
+        statistics(DEFINITE, ...)."""
+        snapshot = self.lead_snapshot
+        if snapshot is None:
+            return {}
+        if filters:
+            snapshot = snapshot.filter_traces(filters, raw=raw)
+        return {stat.traceback: stat.size
+                for stat in snapshot.statistics(key_type, cumulative, raw)}
 
     def blocks(self, category):
         """(address, size, site id) of every block of a category."""
@@ -533,20 +648,37 @@ class LeakReport:
         return lines
 
 
-def find_leaks(backend=None, table=None, symbolizer=None):
-    """Leak check of the backend's target: a LeakReport (see module doc)."""
+def heuristic_options(heuristics):
+    """The C library's option bits for a list of heuristic names."""
+    bits = 0
+    for name in heuristics:
+        if name not in HEURISTICS:
+            raise UsageError("unknown leak heuristic '%s' (known: %s)"
+                             % (name, ", ".join(sorted(HEURISTICS))))
+        bits |= HEURISTICS[name]
+    return bits
+
+
+def find_leaks(backend=None, table=None, symbolizer=None, heuristics=DEFAULT_HEURISTICS):
+    """Leak check of the backend's target: a LeakReport (see module doc).
+
+    heuristics: memcheck's leak heuristics to apply (names of HEURISTICS;
+    default all of them, like memcheck's default; () for none)."""
+    options = GLIBC_CHUNK_HEADERS | heuristic_options(heuristics)
     if backend is None:
         backend = _default_backend()
     lib = scan_library()
     began = time.monotonic()
+    began_cpu = time.process_time()
     timings = {}
     if table is None:
         table = read_table(backend)
     timings["table"] = time.monotonic() - began
     mark_time = time.monotonic()
     blocks = LiveBlocks(table)
-    regions = backend.regions()
+    regions = name_regions(backend, backend.regions())
     threads = backend.threads()
+    handle = blocks.new_scan()
     timings["blocks"] = time.monotonic() - mark_time
     warnings = list(table.warnings)
     if blocks.dropped:
@@ -557,15 +689,11 @@ def find_leaks(backend=None, table=None, symbolizer=None):
         warnings.append("the trace table is truncated (the runtime ran out of memory): "
                         "untraced blocks are not checked and cannot keep others alive")
     if not regions:
+        lib.memsnap_scan_free(handle)
         raise MemsnapError("the debugger lists no memory regions: cannot find the roots")
-    handle = ctypes.c_void_p()
-    bad = ctypes.c_uint64(0)
-    rc = lib.memsnap_scan_new(blocks.array, blocks.n, ctypes.byref(handle), ctypes.byref(bad))
-    if rc:
-        raise MemsnapError("cannot start the leak scan over %d blocks (error %d)" % (blocks.n, -rc))
     missing = []
     try:
-        lib.memsnap_scan_set_options(handle, GLIBC_CHUNK_HEADERS)
+        lib.memsnap_scan_set_options(handle, options)
         nregisters = 0
         for thread in threads:
             for value in thread.registers.values():
@@ -587,12 +715,15 @@ def find_leaks(backend=None, table=None, symbolizer=None):
                     raise MemsnapError("the leak scan was fed memory out of order at 0x%x" % address)
         timings["read"] = clock.read
         timings["scan"] = clock.scan
-        mark_time = time.monotonic()
+        timings["read_cpu"] = clock.read_cpu
+        timings["scan_cpu"] = clock.scan_cpu
+        mark_time, mark_cpu = time.monotonic(), time.thread_time()
         category = (ctypes.c_uint8 * max(blocks.n, 1))()
         leader = (ctypes.c_uint64 * max(blocks.n, 1))()
         if lib.memsnap_scan_mark(handle, category, leader):
             raise MemsnapError("out of memory marking %d blocks" % blocks.n)
         timings["mark"] = time.monotonic() - mark_time
+        timings["mark_cpu"] = time.thread_time() - mark_cpu
         stats = _Stats()
         lib.memsnap_scan_get_stats(handle, ctypes.byref(stats))
     finally:
@@ -622,6 +753,11 @@ def find_leaks(backend=None, table=None, symbolizer=None):
         unscanned_size += sizes[row + _COL_UNSCANNED]
         if sizes[row + _COL_CLIQUE]:
             clique_bytes[sid] = sizes[row + _COL_CLIQUE]
+    lead_sites = [SnapshotSite(sid, blocks.sites[sid].domain, blocks.sites[sid].pcs,
+                               blocks.sites[sid].total_nframes, size,
+                               counts[sid * _COLUMNS + _CODE[DEFINITE]])
+                  for sid, size in clique_bytes.items() if sid in blocks.sites]
+    lead_snapshot = Snapshot._create(lead_sites, source, lambda: iter(()), table.traceback_limit)
     snapshots = {}
     for c in CATEGORIES:
         code = _CODE[c]
@@ -634,7 +770,9 @@ def find_leaks(backend=None, table=None, symbolizer=None):
                                         table.traceback_limit,
                                         {"warnings": warnings, "skipped": table.skipped})
     timings["summary"] = time.monotonic() - summary_time
+    timings["cpu"] = time.process_time() - began_cpu
     return LeakReport(totals=totals, timings=timings, snapshots=snapshots, clique_bytes=clique_bytes,
+                      lead_snapshot=lead_snapshot,
                       roots=scanned_roots, missing=_coalesce(missing),
                       unscanned_count=unscanned_count, unscanned_size=unscanned_size,
                       nblocks=blocks.n, root_bytes=stats.root_bytes, block_bytes=stats.block_bytes,
@@ -644,30 +782,33 @@ def find_leaks(backend=None, table=None, symbolizer=None):
 
 
 class _Clock:
-    """Seconds spent reading target memory vs scanning it in C."""
+    """Seconds spent reading target memory vs scanning it in C: wall time
+    (read, scan) and this thread's CPU time (read_cpu, scan_cpu)."""
 
     def __init__(self):
-        self.read = 0.0
-        self.scan = 0.0
+        self.read = self.scan = self.read_cpu = self.scan_cpu = 0.0
 
     def reading(self, chunks):
         while True:
-            began = time.monotonic()
+            began, began_cpu = time.monotonic(), time.thread_time()
             try:
                 chunk = next(chunks)
             except StopIteration:
-                self.read += time.monotonic() - began
-                return
+                chunk = None
             self.read += time.monotonic() - began
+            self.read_cpu += time.thread_time() - began_cpu
+            if chunk is None:
+                return
             yield chunk
 
     @contextlib.contextmanager
     def scanning(self):
-        began = time.monotonic()
+        began, began_cpu = time.monotonic(), time.thread_time()
         try:
             yield
         finally:
             self.scan += time.monotonic() - began
+            self.scan_cpu += time.thread_time() - began_cpu
 
 
 def _coalesce(ranges):
@@ -739,7 +880,7 @@ def who_points_at(backend, address, size=None, table=None):
     else:
         start = address
     lo, hi = start, start + max(size, 1)
-    regions = backend.regions()
+    regions = name_regions(backend, backend.regions())
     threads = backend.threads()
     refs = []
     for thread in threads:
@@ -751,7 +892,13 @@ def who_points_at(backend, address, size=None, table=None):
     roots = plan_roots(backend, table, blocks, regions, threads)
     for piece in _readable_pieces(roots, regions, missing):
         for base, data in _read_chunks(backend, piece, missing):
-            refs.extend(_refs_in(lib, lo, hi, base, data, "root", piece.what))
+            for ref in _refs_in(lib, lo, hi, base, data, "root", piece.what):
+                if piece.what.startswith("data of "):
+                    symbol = _data_symbol(backend, ref["where"])
+                    if symbol:
+                        ref["symbol"] = symbol
+                        ref["what"] += " (%s)" % symbol
+                refs.append(ref)
     source = None
     for piece in _readable_pieces(_heap_ranges(blocks, regions), regions, missing):
         for base, data in _read_chunks(backend, piece, missing):
@@ -773,6 +920,24 @@ def who_points_at(backend, address, size=None, table=None):
     for gap in _coalesce(missing):
         refs.append(Reference(kind="missing", where=gap.start, end=gap.end, value=0, what=gap.what))
     return refs
+
+
+def _data_symbol(backend, address):
+    """"name" or "name+offset" of the global variable holding `address`."""
+    try:
+        locations = backend.symbolize(address)
+    except MemsnapError:
+        return None
+    name = locations[0].function if locations else None
+    if not name:
+        return None
+    try:
+        start = backend.lookup_symbol(name)
+    except MemsnapError:
+        start = None
+    if start is not None and 0 < address - start < (1 << 20):
+        return "%s+%d" % (name, address - start)
+    return name
 
 
 def _refs_in(lib, lo, hi, base, data, kind, what):

@@ -34,6 +34,8 @@ class PcSymbolizer:
         self.backend = backend
         self._cache = {}
         self._starts = {}
+        self._runtime = {}        # module -> is_runtime_module(module)
+        self._filenames = {}      # filename -> _normalized(filename)
         self.lookups = 0          # backend.symbolize calls made (for reports)
 
     def frames(self, pc):
@@ -55,15 +57,24 @@ class PcSymbolizer:
         if not locations:
             return (Frame(("??", 0, None, pc, None, label_for(None, None, None, pc))),)
         frames = []
+        runtime = self._runtime
         for location in locations:
-            if is_runtime_module(location.module):
+            module = location.module
+            in_runtime = runtime.get(module)
+            if in_runtime is None:
+                in_runtime = runtime[module] = is_runtime_module(module)
+            if in_runtime:
                 continue
             frames.append(self._frame(pc, looked_up, location))
         return tuple(frames)
 
     def _frame(self, pc, looked_up, location):
-        if location.filename and location.lineno and location.lineno > 0:
-            return Frame((_normalized(location.filename), int(location.lineno), location.function, pc,
+        filename = location.filename
+        if filename and location.lineno and location.lineno > 0:
+            normalized = self._filenames.get(filename)
+            if normalized is None:
+                normalized = self._filenames[filename] = _normalized(filename)
+            return Frame((normalized, int(location.lineno), location.function, pc,
                           location.module, ""))
         module_offset = None
         function_offset = None

@@ -44,8 +44,8 @@ def main():
     configs = [("untraced", {}),
                ("memsnap fp", {"LD_PRELOAD": lib, "MEMSNAP_UNWIND": "fp"}),
                ("memsnap default", {"LD_PRELOAD": lib})]
-    print("churn: %d malloc/free pairs, %d live, stacks 16 deep, %d runs (median CPU s)"
-          % (args.steps, args.live, args.runs))
+    print("churn: %d malloc/free pairs, %d live, each malloc 14 calls deep "
+          "(18 frames, 16 kept), %d runs (median CPU s)" % (args.steps, args.live, args.runs))
     medians = {}
     outputs = {}
     for name, env in configs:

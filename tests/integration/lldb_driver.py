@@ -149,18 +149,11 @@ def _operations_class():
             self._execute("gcore %s" % _lldb_quote(path))
 
         def write_memory(self, symbol, offset, data):
-            target = self._target()
+            import memsnap_lldb_commands
             process = self._process()
             if process is None:
                 raise step_runner.StepError("no process")
-            address = None
-            contexts = target.FindSymbols(symbol)
-            for i in range(contexts.GetSize()):
-                sym = contexts.GetContextAtIndex(i).GetSymbol()
-                load = sym.GetStartAddress().GetLoadAddress(target)
-                if load != lldb.LLDB_INVALID_ADDRESS:
-                    address = load
-                    break
+            address = memsnap_lldb_commands.INSTANCE.lookup_symbol(symbol)
             if address is None:
                 raise step_runner.StepError("no symbol %s" % symbol)
             error = lldb.SBError()

@@ -63,10 +63,11 @@ def leak_program(name):
 _memcheck_cache = {}
 
 
-def memcheck(name, sources):
+def memcheck(name, sources, heuristics="all"):
     """memcheck's {category: (count, bytes)} for the program's own blocks."""
     if shutil.which("valgrind") is None:
         pytest.skip("valgrind is not installed")
-    if name not in _memcheck_cache:
-        _memcheck_cache[name] = valgrind_leaks.check(leak_program(name), sources)
-    return _memcheck_cache[name]
+    key = (name, heuristics)
+    if key not in _memcheck_cache:
+        _memcheck_cache[key] = valgrind_leaks.check(leak_program(name), sources, heuristics)
+    return _memcheck_cache[key]

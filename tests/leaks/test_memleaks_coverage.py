@@ -1,8 +1,9 @@
 """memleaks on incomplete cores, memwhere --who, and the Python API.
 
-A core dump whose highest segment (the main thread's stack) holds no bytes: memleaks must say which memory it could not scan, never
-treat it as empty. `memwhere --who` must name the .bss word that holds a
-block. memsnap.leaks.find_leaks() gives the same totals as the command.
+A core dump whose highest segment (the main thread's stack) holds no
+bytes: memleaks must say which memory it could not scan, never treat it as
+empty. `memwhere --who` must name the .bss variable that holds a block.
+memsnap.leaks.find_leaks() gives the same totals as the command.
 """
 
 import json
@@ -70,7 +71,7 @@ def test_memwhere_who_names_the_bss_root(session):
     assert "pointed at by:" in text, text
     who = text[text.index("pointed at by:"):].splitlines()[1:]
     assert len(who) == 1, who
-    assert "data of " in who[0] and who[0].rstrip().endswith("leak_bss"), who
+    assert "data of " in who[0] and who[0].rstrip().endswith("leak_bss (in_bss)"), who
 
 
 def test_python_api_matches_command(session):

@@ -1,10 +1,12 @@
 """memleaks' verdicts equal valgrind memcheck's, live and on core dumps.
 
 Each leak program stops in leak_checkpoint(); valgrind runs the same
-program and checks leaks at the same call (VALGRIND_DO_LEAK_CHECK). For
+program and checks leaks at the same call (VALGRIND_DO_LEAK_CHECK), with
+its default leak heuristics (and once without, against --heuristics none). For
 the program's own blocks (key frame in its source file), memleaks' count
 and bytes per category (definitely, indirectly, possibly lost, still
-reachable) must equal memcheck's: first on the live process, then on a
+reachable), and the indirect bytes led by the definitely lost blocks,
+must equal memcheck's: first on the live process, then on a
 gcore of it opened in a fresh debugger, and on a kernel core dump taken
 at the same point (LEAK_ABORT=1 makes leak_checkpoint abort).
 """
@@ -17,6 +19,7 @@ import pytest
 
 import debuggers as d
 from conftest import leak_program, memcheck
+from valgrind_leaks import LED
 
 CASES = [
     # (program, source files, what it shows)
@@ -28,12 +31,13 @@ CASES = [
     ("leak_bss", ["leak_bss.c"]),            # held only by .bss / .data
     ("leak_interior", ["leak_interior.c"]),  # only interior pointers: possibly lost
     ("leak_cxx", ["leak_cxx.cpp"]),          # C++ objects, strings, vectors, map
+    ("leak_heuristics", ["leak_heuristics.cpp"]),  # new[], length64, COW-string pointers
 ]
 
 
-def memleaks_command(sources):
+def memleaks_command(sources, heuristics="all"):
     patterns = " ".join("-i '*/%s'" % s for s in sources)
-    return "memleaks --show all --json -n 0 " + patterns
+    return "memleaks --show all --json -n 0 --heuristics %s %s" % (heuristics, patterns)
 
 
 def totals(result):
@@ -41,7 +45,10 @@ def totals(result):
     output = result["output"]
     # The debugger may print its own warnings first (e.g. about a kernel core's notes).
     data = json.loads(output[output.index("{"):])
-    return {c: (data["totals"][c]["count"], data["totals"][c]["size"]) for c in data["totals"]}, data
+    found = {c: (data["totals"][c]["count"], data["totals"][c]["size"]) for c in data["totals"]}
+    # valgrind's "N (D direct, I indirect) bytes ... definitely lost": the I parts.
+    found[LED] = sum(s["indirect_size"] for s in data["statistics"].get("definitely lost", []))
+    return found, data
 
 
 def check_complete(data):
@@ -68,7 +75,7 @@ def test_live_and_gcore_match_memcheck(session, name, sources, tmp_path):
 
 
 @pytest.mark.parametrize("name,sources", [CASES[1], CASES[4]], ids=["leak_tree", "leak_thread"])
-def test_kernel_core_matches_memcheck(session, debugger, name, sources, tmp_path):
+def test_kernel_core_matches_memcheck(session, name, sources, tmp_path):
     expected = memcheck(name, sources)
     program = leak_program(name)
     # Let the program abort in leak_checkpoint under the debugger-free shell,
@@ -90,11 +97,18 @@ def test_kernel_core_matches_memcheck(session, debugger, name, sources, tmp_path
     results = session([d.open_core(program, cores[0]), d.command(memleaks_command(sources))])
     on_core, data = totals(results[1])
     assert on_core == expected, "kernel core: memleaks %s, memcheck %s" % (on_core, expected)
-    if debugger == "lldb" and data["not_scanned"] and not data["unscanned_blocks"]["count"]:
-        # lldb 14 names no region of a core and the backend takes a region
-        # whose first page is present as wholly in the core: the runtime's
-        # file mappings (libdw reading ELF files, only their first page
-        # dumped) then look like partly unreadable anonymous memory.
-        pytest.xfail("LLDB backend: kernel core regions lack names/partial-dump info: %s"
-                     % data["not_scanned"])
     check_complete(data)
+
+
+def test_without_heuristics_matches_memcheck_without(session):
+    """--heuristics none against memcheck's --leak-check-heuristics=none: the
+    heuristics' blocks become possibly lost in both."""
+    name, sources = "leak_heuristics", ["leak_heuristics.cpp"]
+    expected = memcheck(name, sources, heuristics="none")
+    with_heuristics = memcheck(name, sources)
+    assert expected != with_heuristics, "the program no longer exercises the heuristics"
+    program = leak_program(name)
+    results = session([d.load(program), d.breakpoint("leak_checkpoint"), d.run(),
+                       d.command(memleaks_command(sources, "none"))])
+    found, _data = totals(results[3])
+    assert found == expected, "memleaks %s, memcheck %s" % (found, expected)

@@ -130,6 +130,60 @@ static void test_find_block_matches_brute_force(void **state)
     memsnap_scan_free(scan);
 }
 
+/* Root words into dense 16-aligned blocks (the rank map's case) and into
+ * sparse ones (the bucket case): every block's verdict matches a brute
+ * force reading of the same words. */
+static void test_batched_lookup_matches_brute_force(void **state)
+{
+    (void)state;
+    enum { N = 5000, WORDS = 20000 };
+    static uint64_t starts[N], sizes[N], words[WORDS];
+    uint64_t a = 0x7f0000001000ULL;
+    srand(11);
+    for (unsigned i = 0; i < N; i++) {
+        if (i == N / 2)
+            a += 1ULL << 30; /* a second, sparse cluster */
+        starts[i] = a;
+        sizes[i] = i < N / 2 ? 16 * (uint64_t)(rand() % 8) + (uint64_t)(rand() % 16)
+                             : 4096 * (uint64_t)(1 + rand() % 64);
+        uint64_t extent = sizes[i] ? sizes[i] : 1;
+        a += (extent + 15) & ~15ULL;
+        if (i >= N / 2)
+            a += 4096 * (uint64_t)(rand() % 8) + 16;
+    }
+    for (unsigned k = 0; k < WORDS; k++) {
+        unsigned i = rand() % N;
+        switch (rand() % 4) {
+        case 0: words[k] = starts[i]; break;
+        case 1: words[k] = starts[i] + (uint64_t)(rand() % 64); break;
+        case 2: words[k] = starts[i] - 1 - (uint64_t)(rand() % 32); break;
+        default: words[k] = (uint64_t)rand() << 20; break;
+        }
+    }
+    struct memsnap_scan *scan = NULL;
+    uint8_t *cat = malloc(N);
+    assert_int_equal(new_scan(starts, sizes, N, &scan, NULL), 0);
+    assert_int_equal(memsnap_scan_roots(scan, 0x1000, words, sizeof(words)), 0);
+    assert_int_equal(memsnap_scan_mark(scan, cat, NULL), 0);
+    memsnap_scan_free(scan);
+    for (unsigned i = 0; i < N; i++) {
+        int start = 0, interior = 0;
+        uint64_t end = starts[i] + (sizes[i] ? sizes[i] : 1);
+        for (unsigned k = 0; k < WORDS; k++) {
+            if (words[k] == starts[i])
+                start = 1;
+            else if (words[k] > starts[i] && words[k] < end)
+                interior = 1;
+        }
+        int want = start ? MEMSNAP_SCAN_REACHABLE
+                         : interior ? MEMSNAP_SCAN_POSSIBLE : MEMSNAP_SCAN_DEFINITE;
+        if ((cat[i] & 0x7f) != want)
+            fail_msg("block %u at 0x%llx size %llu: got %d, want %d", i,
+                     (unsigned long long)starts[i], (unsigned long long)sizes[i], cat[i] & 0x7f, want);
+    }
+    free(cat);
+}
+
 static void test_reachable_chain_and_lost_list(void **state)
 {
     (void)state;
@@ -289,6 +343,49 @@ static void test_glibc_chunk_header_words_ignored(void **state)
     memsnap_scan_free(scan);
 }
 
+static void test_leak_heuristics(void **state)
+{
+    (void)state;
+    /* block 0: new[] of 4 x 8 bytes (count first); block 1: length64;
+     * block 2: COW string (length 3, capacity 10); block 3 held at +8 by
+     * block 2 (reachable) but its first word matches nothing. */
+    uint64_t starts[] = {0x1000, 0x2000, 0x3000, 0x4000}, sizes[] = {40, 108, 35, 64};
+    uint64_t mem[0x3020 / 8] = {0};
+    mem[0] = 4;                      /* 0x1000: count 4, (40 - 8) % 4 == 0 */
+    mem[0x1000 / 8] = 100;           /* 0x2000: length 100 == 108 - 8 */
+    mem[0x2000 / 8] = 3;             /* 0x3000: length */
+    mem[0x2000 / 8 + 1] = 10;        /* capacity: 24 + 10 + 1 == 35 */
+    mem[0x2000 / 8 + 3] = 0x4008;    /* -> block 3 at +8 */
+    mem[0x3000 / 8] = 7;             /* 0x4000: (64 - 8) % 7 == 0: looks like new[] of 7 */
+    uint64_t roots[] = {0x1008, 0x2008, 0x3018};
+    unsigned options[] = {0, MEMSNAP_SCAN_HEUR_NEWARRAY, MEMSNAP_SCAN_HEUR_LENGTH64,
+                          MEMSNAP_SCAN_HEUR_STDSTRING,
+                          MEMSNAP_SCAN_HEUR_NEWARRAY | MEMSNAP_SCAN_HEUR_STDSTRING};
+    int want[][4] = {
+        {MEMSNAP_SCAN_POSSIBLE, MEMSNAP_SCAN_POSSIBLE, MEMSNAP_SCAN_POSSIBLE, MEMSNAP_SCAN_POSSIBLE},
+        /* a length64 block also matches newarray (memcheck says so too) */
+        {MEMSNAP_SCAN_REACHABLE, MEMSNAP_SCAN_REACHABLE, MEMSNAP_SCAN_POSSIBLE, MEMSNAP_SCAN_POSSIBLE},
+        {MEMSNAP_SCAN_POSSIBLE, MEMSNAP_SCAN_REACHABLE, MEMSNAP_SCAN_POSSIBLE, MEMSNAP_SCAN_POSSIBLE},
+        {MEMSNAP_SCAN_POSSIBLE, MEMSNAP_SCAN_POSSIBLE, MEMSNAP_SCAN_REACHABLE, MEMSNAP_SCAN_POSSIBLE},
+        {MEMSNAP_SCAN_REACHABLE, MEMSNAP_SCAN_REACHABLE, MEMSNAP_SCAN_REACHABLE, MEMSNAP_SCAN_REACHABLE},
+    };
+    for (unsigned t = 0; t < 5; t++) {
+        struct memsnap_scan *scan = NULL;
+        uint8_t cat[4];
+        assert_int_equal(new_scan(starts, sizes, 4, &scan, NULL), 0);
+        assert_int_equal(memsnap_scan_set_options(scan, options[t]), 0);
+        assert_int_equal(memsnap_scan_roots(scan, 0x9000, roots, sizeof(roots)), 0);
+        assert_int_equal(memsnap_scan_blocks(scan, 0x1000, mem, 0x3000), 0);
+        assert_int_equal(memsnap_scan_blocks(scan, 0x4000, mem + 0x3000 / 8, 64), 0);
+        assert_int_equal(memsnap_scan_mark(scan, cat, NULL), 0);
+        for (unsigned i = 0; i < 4; i++) {
+            if ((cat[i] & 0x7f) != want[t][i])
+                fail_msg("options %u block %u: got %d want %d", options[t], i, cat[i], want[t][i]);
+        }
+        memsnap_scan_free(scan);
+    }
+}
+
 static void test_find_refs(void **state)
 {
     (void)state;
@@ -376,6 +473,7 @@ int main(void)
         cmocka_unit_test(test_abi),
         cmocka_unit_test(test_rejects_unsorted_and_overlapping),
         cmocka_unit_test(test_find_block_matches_brute_force),
+        cmocka_unit_test(test_batched_lookup_matches_brute_force),
         cmocka_unit_test_setup(test_reachable_chain_and_lost_list, reset),
         cmocka_unit_test_setup(test_tree_with_root_at_high_address, reset),
         cmocka_unit_test_setup(test_cycle_lowest_address_leads, reset),
@@ -384,6 +482,7 @@ int main(void)
         cmocka_unit_test(test_register_root_and_unaligned_words),
         cmocka_unit_test(test_blocks_fed_in_pieces_and_order_enforced),
         cmocka_unit_test(test_glibc_chunk_header_words_ignored),
+        cmocka_unit_test(test_leak_heuristics),
         cmocka_unit_test(test_find_refs),
         cmocka_unit_test(test_empty_scan),
         cmocka_unit_test(test_gather_sort_summarize),

@@ -228,8 +228,10 @@ static __attribute__((noinline)) void raise_it(int sig)
 
 /* ---- a signal inside a PLT stub ---- */
 
-/* [lo, hi) of this executable's .plt, read from its section headers. */
-static uint64_t plt_lo, plt_hi;
+/* [lo, hi) of this executable's .plt and .plt.sec (with -fcf-protection
+ * the calls go through .plt.sec), read from its section headers. */
+static uint64_t plt_lo[2], plt_hi[2];
+static const char *const plt_names[2] = {".plt", ".plt.sec"};
 
 static int find_plt(void)
 {
@@ -247,16 +249,26 @@ static int find_plt(void)
         if (pread(fd, names, n, strs->sh_offset) == (ssize_t)n) {
             extern char __executable_start[];
             for (int i = 0; i < eh.e_shnum; i++)
-                if (sh[i].sh_name < n && strcmp(names + sh[i].sh_name, ".plt") == 0) {
-                    /* PIE: the file's vaddr 0 is where the image starts. */
-                    plt_lo = (uint64_t)__executable_start + sh[i].sh_addr;
-                    plt_hi = plt_lo + sh[i].sh_size;
-                    rc = 0;
-                }
+                for (int k = 0; k < 2; k++)
+                    if (sh[i].sh_name < n && strcmp(names + sh[i].sh_name, plt_names[k]) == 0) {
+                        /* PIE: the file's vaddr 0 is where the image starts. */
+                        plt_lo[k] = (uint64_t)__executable_start + sh[i].sh_addr;
+                        plt_hi[k] = plt_lo[k] + sh[i].sh_size;
+                        rc = 0;
+                    }
         }
     }
     close(fd);
     return rc;
+}
+
+/* Index of the PLT section holding rip, or -1. */
+static int plt_section_of(uint64_t rip)
+{
+    for (int k = 0; k < 2; k++)
+        if (rip >= plt_lo[k] && rip < plt_hi[k])
+            return k;
+    return -1;
 }
 
 static volatile int plt_caught;
@@ -282,11 +294,12 @@ static void on_plt_signal(int sig, siginfo_t *info, void *uc_arg)
             snprintf(label, sizeof label, "signal at %#lx", (unsigned long)rip);
         probe(label);
     }
-    if (!plt_caught && rip >= plt_lo && rip < plt_hi) {
+    int k = plt_section_of(rip);
+    if (!plt_caught && k >= 0) {
         plt_caught = 1;
         char label[64];
-        snprintf(label, sizeof label, "signal inside the PLT (at .plt+%#lx)",
-                 (unsigned long)(rip - plt_lo));
+        snprintf(label, sizeof label, "signal inside the PLT (at %s+%#lx)", plt_names[k],
+                 (unsigned long)(rip - plt_lo[k]));
         probe(label);
     }
     if (plt_caught && anywhere_probes >= 16)

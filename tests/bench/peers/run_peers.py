@@ -6,7 +6,10 @@ unwinder microbenchmark (unwind_ns_per_frame.c), runs each configuration
 single-threaded and with 2 threads, RUNS times, and prints the median CPU
 time (user+sys of the process and everything it waited for), its ratio to
 the untraced run, the median wall time, the peak RSS, the 2-thread/1-thread
-throughput ratio, then the unwinders' nanoseconds per frame (warm). Valgrind
+throughput ratio (from wall times: meaningful only on an otherwise idle
+machine with 2 free cores) and the 2-thread/1-thread CPU time per
+operation (1.00 = no contention between the threads), then the unwinders'
+nanoseconds per frame (warm). Valgrind
 runs STEPS/VALGRIND_SCALE steps and is compared with the untraced program at
 that same step count. A report, not a test: nothing here passes or fails.
 
@@ -147,8 +150,10 @@ def main():
     print("allocation churn: %d malloc/free pairs per thread, ~10k live, 15-frame stacks, "
           "-O2 without frame pointers; median of %d runs; valgrind at 1/%d of the steps"
           % (args.steps, args.runs, args.valgrind_scale))
-    print("%-18s %7s %8s %8s %8s %10s %12s" % ("tool", "threads", "cpu s", "x cpu", "wall s",
-                                              "peak MiB", "2T/1T thrpt"))
+    print("load average at the end: %.2f %.2f %.2f (wall times and throughput need idle cores)"
+          % os.getloadavg())
+    print("%-18s %7s %8s %8s %8s %10s %12s %12s" % ("tool", "threads", "cpu s", "x cpu", "wall s",
+                                                   "peak MiB", "2T/1T thrpt", "2T cpu/op"))
     for threads in (1, 2):
         for name, _ in configs:
             cpu, wall, rss, steps = results[name, threads]
@@ -159,9 +164,11 @@ def main():
             c1, w1, _, s1 = results[name, 1]
             c2, w2, _, s2 = results[name, 2]
             scaling = (2 * s2 / w2) / (s1 / w1)
-            print("%-18s %7d %8.2f %8.2f %8.2f %10.1f %12s" % (
+            cpu_per_op = (c2 / (2 * s2)) / (c1 / s1)
+            print("%-18s %7d %8.2f %8.2f %8.2f %10.1f %12s %12s" % (
                 name, threads, cpu, ratio, wall, rss / 1024.0,
-                "%.2f" % scaling if threads == 2 else ""))
+                "%.2f" % scaling if threads == 2 else "",
+                "%.2f" % cpu_per_op if threads == 2 else ""))
     dw = results.get(("memsnap (dwarf)", 1))
     ht = results.get(("heaptrack", 1))
     if dw and ht:

@@ -31,12 +31,16 @@ def report():
                                           result.nblocks))
     print("scanned: %s of roots + %s of block contents = %s"
           % (format_size(result.root_bytes), format_size(result.block_bytes), format_size(scanned)))
+    t = result.timings
     for name in ("table", "blocks", "read", "scan", "mark", "summary"):
-        print("  %-8s %.3f s" % (name, result.timings.get(name, 0.0)))
-    print("total: %.3f s" % total)
-    print("rate end to end: %.0f MiB/s" % (scanned / mib / total))
-    scan_only = result.timings["scan"] + result.timings["mark"]
-    print("rate of the C scan + mark: %.0f MiB/s" % (scanned / mib / scan_only))
+        cpu = t.get(name + "_cpu")
+        print("  %-8s %.3f s wall%s" % (name, t.get(name, 0.0),
+                                        ", %.3f s CPU" % cpu if cpu is not None else ""))
+    print("total: %.3f s wall, %.3f s CPU of the debugger process" % (total, result.timings["cpu"]))
+    print("rate end to end: %.0f MiB/s wall, %.0f MiB/s CPU"
+          % (scanned / mib / total, scanned / mib / result.timings["cpu"]))
+    print("rate of the C scan + mark: %.0f MiB/s wall, %.0f MiB/s CPU"
+          % (scanned / mib / (t["scan"] + t["mark"]), scanned / mib / (t["scan_cpu"] + t["mark_cpu"])))
     for category in leaks.CATEGORIES:
         t = result.totals[category]
         print("%s: %d blocks, %s" % (category, t.count, format_size(t.size)))

@@ -1,10 +1,18 @@
 /*
- * The runtime's counters. A site's (count, bytes) pairs are changed with one
- * 16-byte compare-and-swap (lock cmpxchg16b, inline: no libatomic), so a
- * reader never sees a count from one update and bytes from another.
- * root.current_bytes is an atomic add; root.peak_bytes an atomic maximum.
+ * The runtime's counters, inline because every hook updates them. A site's
+ * (count, bytes) pairs are changed with one 16-byte compare-and-swap
+ * (lock cmpxchg16b, inline asm: no libatomic), so a reader never sees a
+ * count from one update and bytes from another. root.current_bytes is an
+ * atomic add; root.peak_bytes an atomic maximum.
  */
-#include "internal.h"
+#ifndef MEMSNAP_RUNTIME_COUNTERS_H
+#define MEMSNAP_RUNTIME_COUNTERS_H
+
+#include <stdint.h>
+
+#include "memsnap/layout.h"
+
+extern struct memsnap_root memsnap_root;
 
 #if !defined(__x86_64__)
 #error "memsnap's runtime supports x86-64 only (16-byte CAS for the site counters)"
@@ -27,7 +35,7 @@ static inline int cas16(uint64_t *pair, uint64_t *lo, uint64_t *hi, uint64_t new
     return ok;
 }
 
-void pair_add(uint64_t *pair, uint64_t count, uint64_t bytes)
+static inline void pair_add(uint64_t *pair, uint64_t count, uint64_t bytes)
 {
     uint64_t lo = __atomic_load_n(&pair[0], __ATOMIC_RELAXED);
     uint64_t hi = __atomic_load_n(&pair[1], __ATOMIC_RELAXED);
@@ -35,7 +43,7 @@ void pair_add(uint64_t *pair, uint64_t count, uint64_t bytes)
         ;
 }
 
-void pair_sub(uint64_t *pair, uint64_t count, uint64_t bytes)
+static inline void pair_sub(uint64_t *pair, uint64_t count, uint64_t bytes)
 {
     uint64_t lo = __atomic_load_n(&pair[0], __ATOMIC_RELAXED);
     uint64_t hi = __atomic_load_n(&pair[1], __ATOMIC_RELAXED);
@@ -43,7 +51,7 @@ void pair_sub(uint64_t *pair, uint64_t count, uint64_t bytes)
         ;
 }
 
-void pair_zero(uint64_t *pair)
+static inline void pair_zero(uint64_t *pair)
 {
     uint64_t lo = __atomic_load_n(&pair[0], __ATOMIC_RELAXED);
     uint64_t hi = __atomic_load_n(&pair[1], __ATOMIC_RELAXED);
@@ -51,7 +59,7 @@ void pair_zero(uint64_t *pair)
         ;
 }
 
-void current_add(uint64_t bytes)
+static inline void current_add(uint64_t bytes)
 {
     uint64_t now = __atomic_add_fetch(&memsnap_root.current_bytes, bytes, __ATOMIC_RELAXED);
     uint64_t peak = __atomic_load_n(&memsnap_root.peak_bytes, __ATOMIC_RELAXED);
@@ -61,7 +69,9 @@ void current_add(uint64_t bytes)
         ;
 }
 
-void current_sub(uint64_t bytes)
+static inline void current_sub(uint64_t bytes)
 {
     __atomic_sub_fetch(&memsnap_root.current_bytes, bytes, __ATOMIC_RELAXED);
 }
+
+#endif /* MEMSNAP_RUNTIME_COUNTERS_H */
