@@ -5,9 +5,8 @@ on `import memsnap`, help, `gcore`, exit codes and debug mode.
 
 They start lldb exactly as a user would and read its output; the shared
 debugger-neutral cases live in tests/integration (suite 'lldb' too), whose
-conftest (fixtures `program`, `runtime`) this file uses: run it as
-`meson test --suite lldb`, or by hand with
-`PYTHONPATH=tests/integration MEMSNAP_BUILD_ROOT=build /usr/bin/python3 -m pytest -p conftest lldb/test_lldb_ways_in.py`.
+conftest's fixtures `program` and `runtime` this file uses. Run by
+`meson test --suite lldb` (MEMSNAP_BUILD_ROOT is the build tree).
 """
 
 import os
@@ -23,6 +22,7 @@ sys.path.insert(0, os.path.join(SOURCE_ROOT, "tests", "integration"))
 
 import debuggers  # noqa: E402
 import seed_expectations as seed  # noqa: E402
+from conftest import program, runtime  # noqa: E402,F401  (the shared fixtures)
 
 WASTE = "tests/programs/waste_memory"
 LLDB_PYTHON = "/usr/lib/llvm-14/lib/python3.11/dist-packages"
