@@ -94,7 +94,7 @@ class GdbBackend(Backend):
         self._mem_fd_pid = None
         self._session = None
         self._regions = None
-        self._region_index = None   # (regions list, sorted starts, sorted regions)
+        self._region_index = None   # (regions list, sorted starts, sorted regions, disjoint)
         self._forget_symbols()
 
     def _forget_regions(self):
@@ -265,7 +265,7 @@ class GdbBackend(Backend):
             module = self._main_module(region)
         if module is None:
             return None, None
-        if region is None:
+        if region is None or not self._region_index[3]:
             return module, self._module_base(module, address)
         key = (module, region.start, region.end)
         bases = self._region_bases
@@ -274,14 +274,21 @@ class GdbBackend(Backend):
         return module, bases[key]
 
     def _region_at(self, address):
-        """The memory region containing `address`, or None (bisection over
-        the regions, sorted once per reading of them)."""
+        """The first memory region containing `address`, or None: by
+        bisection over the regions sorted once per reading of them, or when
+        some overlap (a core's segments and file mappings may), in order."""
         regions = self._cached_regions()
         index = self._region_index
         if index is None or index[0] is not regions:
             ordered = sorted(regions, key=lambda r: r.start)
-            index = self._region_index = (regions, [r.start for r in ordered], ordered)
-        _, starts, ordered = index
+            disjoint = all(a.end <= b.start for a, b in zip(ordered, ordered[1:]))
+            index = self._region_index = (regions, [r.start for r in ordered], ordered, disjoint)
+        _, starts, ordered, disjoint = index
+        if not disjoint:
+            for region in regions:
+                if region.start <= address < region.end:
+                    return region
+            return None
         i = bisect.bisect_right(starts, address) - 1
         if i >= 0 and address < ordered[i].end:
             return ordered[i]

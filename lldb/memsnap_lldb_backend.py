@@ -261,7 +261,14 @@ class LLDBBackend(Backend):
         process = self._require_process()
         mem = self._proc_mem(process)
         if mem is not None:
-            return self._pread(mem, address, size)
+            try:
+                return self._pread(mem, address, size)
+            except errors.UnreadableMemory:
+                # LLDB may still read it (an fd from before an exec shows the
+                # old image): then the file is stale, reopen it next time.
+                data = self._sb_read(process, address, size)
+                self._mem_key = None
+                return data
         return self._sb_read(process, address, size)
 
     def _pread(self, mem, address, size):

@@ -16,6 +16,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+#define MEMSNAP_STATIC_ASSERT static_assert
+#else
+#define MEMSNAP_STATIC_ASSERT _Static_assert
+#endif
+
 /* ---- fixed header: its meaning never changes, whatever the version ---- */
 
 /* "MEMSNAP\0" read as a little-endian uint64_t. */
@@ -185,18 +191,18 @@ struct memsnap_root {
 };
 
 /* ---- pinned sizes and offsets ---- */
-_Static_assert(sizeof(struct memsnap_field) == 48, "field");
-_Static_assert(sizeof(struct memsnap_mapping) == 32, "mapping");
-_Static_assert(sizeof(struct memsnap_site) == 64, "site");
-_Static_assert(offsetof(struct memsnap_site, live_count) % 16 == 0, "site live pair");
-_Static_assert(offsetof(struct memsnap_site, total_count) % 16 == 0, "site total pair");
-_Static_assert(offsetof(struct memsnap_site, pcs) == 64, "site pcs");
-_Static_assert(sizeof(struct memsnap_slot) == 16, "slot");
-_Static_assert(sizeof(struct memsnap_slots) == 48, "slots");
-_Static_assert(offsetof(struct memsnap_slots, slot) == 48, "slots array");
-_Static_assert(sizeof(struct memsnap_shard) == 64, "shard");
-_Static_assert(offsetof(struct memsnap_root, state) == 32, "fixed header");
-_Static_assert(sizeof(struct memsnap_root) == 144, "root");
+MEMSNAP_STATIC_ASSERT(sizeof(struct memsnap_field) == 48, "field");
+MEMSNAP_STATIC_ASSERT(sizeof(struct memsnap_mapping) == 32, "mapping");
+MEMSNAP_STATIC_ASSERT(sizeof(struct memsnap_site) == 64, "site");
+MEMSNAP_STATIC_ASSERT(offsetof(struct memsnap_site, live_count) % 16 == 0, "site live pair");
+MEMSNAP_STATIC_ASSERT(offsetof(struct memsnap_site, total_count) % 16 == 0, "site total pair");
+MEMSNAP_STATIC_ASSERT(offsetof(struct memsnap_site, pcs) == 64, "site pcs");
+MEMSNAP_STATIC_ASSERT(sizeof(struct memsnap_slot) == 16, "slot");
+MEMSNAP_STATIC_ASSERT(sizeof(struct memsnap_slots) == 48, "slots");
+MEMSNAP_STATIC_ASSERT(offsetof(struct memsnap_slots, slot) == 48, "slots array");
+MEMSNAP_STATIC_ASSERT(sizeof(struct memsnap_shard) == 64, "shard");
+MEMSNAP_STATIC_ASSERT(offsetof(struct memsnap_root, state) == 32, "fixed header");
+MEMSNAP_STATIC_ASSERT(sizeof(struct memsnap_root) == 144, "root");
 
 /*
  * The field table, defined once: X(record, field) for every field a reader

@@ -9,9 +9,6 @@
 #include <cstdint>
 #include <new>
 
-/* layout.h uses C11's _Static_assert; C++ spells it static_assert. */
-#define _Static_assert static_assert
-
 extern "C" {
 #include <setjmp.h>
 #include <stdarg.h>

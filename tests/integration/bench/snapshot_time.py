@@ -12,7 +12,8 @@ Each target runs under build/gdb/memsnap-gdb and build/lldb/memsnap-lldb,
 stops at its checkpoint, and the debugger times (in its own Python) the
 first `memsnap` (reading the table and symbolizing every key PC: nothing is
 cached yet), the `memstat` after it, a second `memsnap` + `memstat` (PC
-cache warm), and `memstat -k traceback` (every frame of every stack). The
+cache warm), and `memstat -k traceback` (every frame of every stack), and
+counts the distinct key lines of the first snapshot. The
 report is one table, one column per debugger; each figure is wall
 time and, in parentheses, the debugger's CPU time; with --repeat N each
 is the median of N runs (a fresh debugger and process each time: the
@@ -61,6 +62,9 @@ def _bench():
     outputs.append(run_command("memtrace"))
     for label, _ in %(timed)r:
         print("BENCH %%s: %%.4f %%.4f" %% ((label,) + times[label]))
+    from memsnap import session
+    lines = len(session.current.get("first").statistics("lineno"))
+    print("BENCH COUNT distinct key lines: %%d" %% lines)
     for line in "".join(outputs).splitlines():
         print("BENCH | " + line)
 '''
@@ -115,7 +119,7 @@ def _program_path(build, name, scratch):
 
 
 def _run(debugger, build, program, per_stack, scratch):
-    """{label: seconds} and the echoed output lines of one debugger run."""
+    """({label: (wall, cpu) seconds}, {label: count}, echoed output lines) of one run."""
     script = os.path.join(scratch, "bench_%s.py" % debugger)
     timed = {"timed": TIMED}
     if debugger == "gdb":
@@ -131,16 +135,19 @@ def _run(debugger, build, program, per_stack, scratch):
                    "-o", "command script import %s" % script, program]
     proc = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True)
-    times, echoed = {}, []
+    times, counts, echoed = {}, {}, []
     for line in proc.stdout.splitlines():
-        if line.startswith("BENCH | "):
+        if line.startswith("BENCH COUNT "):
+            label, _, value = line[len("BENCH COUNT "):].rpartition(": ")
+            counts[label] = int(value)
+        elif line.startswith("BENCH | "):
             echoed.append(line[len("BENCH | "):])
         elif line.startswith("BENCH "):
             label, _, values = line[len("BENCH "):].rpartition(": ")
             times[label] = tuple(float(v) for v in values.split())
     if not times:
         echoed = proc.stdout.splitlines()
-    return times, echoed
+    return times, counts, echoed
 
 
 def _median_run(debugger, build, program, per_stack, scratch, repeat):
@@ -150,7 +157,7 @@ def _median_run(debugger, build, program, per_stack, scratch, repeat):
     for label in runs[-1][0]:
         times[label] = tuple(_median([run[0][label][i] for run in runs if label in run[0]])
                              for i in (0, 1))
-    return times, runs[-1][1]
+    return times, runs[-1][1], runs[-1][2]
 
 
 def _median(values):
@@ -203,8 +210,11 @@ def main():
                         value = times.get(row)
                     cells.append("%16s" % ("-" if value is None else "%.3f (%.3f)" % value))
                 print("  %-30s" % row + "".join(cells))
+            for label in ("distinct key lines",):
+                cells = ["%16s" % results[d][1].get(label, "-") for d in debuggers]
+                print("  %-30s" % label + "".join(cells))
             for debugger in debuggers:
-                times, echoed = results[debugger]
+                times, _, echoed = results[debugger]
                 if not times:
                     failed = True
                     print("  %s failed:" % debugger)
