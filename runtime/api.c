@@ -21,7 +21,7 @@ static const struct memsnap_field field_table[FIELD_TABLE_LENGTH] = {
     MEMSNAP_RECORDS(RECORD_ENTRY) MEMSNAP_FIELDS(FIELD_ENTRY)
 };
 
-MEMSNAP_API struct memsnap_root memsnap_root = {
+MEMSNAP_API struct memsnap_root memsnap_root __attribute__((aligned(64))) = {
     .magic = MEMSNAP_MAGIC,
     .major = MEMSNAP_LAYOUT_MAJOR,
     .minor = MEMSNAP_LAYOUT_MINOR,
@@ -31,6 +31,22 @@ MEMSNAP_API struct memsnap_root memsnap_root = {
     .max_frames = MEMSNAP_MAX_FRAMES,
     .site_id_bits = MEMSNAP_SITE_ID_BITS,
 };
+
+struct runtime_hot hot;
+
+void publish_state(void)
+{
+    for (;;) {
+        uint32_t state = __atomic_load_n(&memsnap_root.state, __ATOMIC_SEQ_CST);
+        uint32_t limit = __atomic_load_n(&memsnap_root.traceback_limit, __ATOMIC_SEQ_CST);
+        __atomic_store_n(&hot.limit, limit < MEMSNAP_MAX_FRAMES ? limit : MEMSNAP_MAX_FRAMES,
+                         __ATOMIC_SEQ_CST);
+        __atomic_store_n(&hot.tracing, (state & MEMSNAP_STATE_TRACING) != 0, __ATOMIC_SEQ_CST);
+        if (__atomic_load_n(&memsnap_root.state, __ATOMIC_SEQ_CST) == state &&
+            __atomic_load_n(&memsnap_root.traceback_limit, __ATOMIC_SEQ_CST) == limit)
+            return;
+    }
+}
 
 void root_fill_header(void)
 {
@@ -62,6 +78,7 @@ int memsnap_start(unsigned nframes)
         return 0;
     __atomic_store_n(&memsnap_root.traceback_limit, nframes, __ATOMIC_RELAXED);
     __atomic_fetch_or(&memsnap_root.state, MEMSNAP_STATE_TRACING, __ATOMIC_ACQ_REL);
+    publish_state();
     return 0;
 }
 
@@ -71,6 +88,7 @@ int memsnap_stop(void)
         __atomic_fetch_and(&memsnap_root.state,
                            ~(MEMSNAP_STATE_TRACING | MEMSNAP_STATE_TRUNCATED), __ATOMIC_ACQ_REL);
         __atomic_store_n(&memsnap_root.traceback_limit, 0, __ATOMIC_RELAXED);
+        publish_state();
         table_clear_all();
     });
     return 0;

@@ -18,7 +18,6 @@
 #define SHARD_COUNT 64u
 #define DEFAULT_PRELOAD_DEPTH 16u
 
-int memsnap_ready;
 static int init_state; /* 0 not started, 1 running, 2 done */
 
 /* Is this library named in LD_PRELOAD (a token whose basename is
@@ -123,6 +122,8 @@ void ensure_initialized(void)
         state |= MEMSNAP_STATE_TRACING;
     }
     __atomic_store_n(&memsnap_root.state, state, __ATOMIC_RELEASE);
+    hot.unwinder = memsnap_root.unwinder;
+    publish_state();
     __atomic_store_n(&init_state, 2, __ATOMIC_RELEASE);
     __atomic_store_n(&memsnap_ready, 1, __ATOMIC_RELEASE);
     memsnap_in_runtime = was;

@@ -111,29 +111,47 @@ void depot_reset_lock(void);
 
 /* ---- counters.h: 16-byte pairs and root.current/peak (inline) ---- */
 
-/* ---- tracer.c: what a hook does ---- */
+/* ---- tracer.c (and tracer.h): what a hook does ---- */
 
-/* Called by the hooks with the real result (ptr != NULL). */
-void trace_alloc(void *ptr, size_t size);
-/* Called before the real free: forgets the heap block at ptr. Returns its
- * slot meta (MEMSNAP_SLOT_META) or 0 when the block was not traced. */
-uint64_t trace_free(void *ptr);
+/* trace_alloc, trace_free, trace_record and capture_stack are inline, in
+ * tracer.h. */
 /* Puts back a block trace_free removed (a failed realloc). */
 void trace_restore(void *ptr, uint64_t meta);
 /* Stops tracing for good after an out-of-memory; prints one line once. */
 void trace_out_of_memory(void);
-/* Stack capture with the selected unwinder (root.unwinder). */
-unsigned capture_stack(uint64_t *pcs, unsigned max, uint32_t *total);
 int tracer_track(uint32_t domain, uint64_t addr, uint64_t size);
 int tracer_untrack(uint32_t domain, uint64_t addr);
 
-/* ---- api.c: the root ---- */
+/* ---- api.c: the root, and the hooks' read-mostly copy of it ---- */
 
 extern struct memsnap_root memsnap_root;
 void root_fill_header(void);
+
+/*
+ * What every hook reads, on a cache line of its own that is written only
+ * when tracing starts or stops: root.state shares its line with
+ * root.current_bytes, which every traced call writes, so reading the
+ * state there would make two threads fight over that line even more.
+ * `tracing` and `limit` mirror root.state's TRACING bit and
+ * root.traceback_limit (publish_state() keeps them equal).
+ */
+struct runtime_hot {
+    int ready;         /* start-up finished (init.c) */
+    uint32_t tracing;  /* root.state & MEMSNAP_STATE_TRACING, as 0/1 */
+    uint32_t limit;    /* root.traceback_limit, capped at MEMSNAP_MAX_FRAMES */
+    uint32_t unwinder; /* root.unwinder */
+    char pad[48];
+} __attribute__((aligned(64)));
+extern struct runtime_hot hot;
+
+/* Copies root.state/traceback_limit into `hot` after any change to them.
+ * Lock-free and safe against concurrent changers: each one stores, then
+ * checks the root still says what it stored, and repeats if not. */
+void publish_state(void);
+
 static inline int tracing_enabled(void)
 {
-    return (__atomic_load_n(&memsnap_root.state, __ATOMIC_RELAXED) & MEMSNAP_STATE_TRACING) != 0;
+    return __atomic_load_n(&hot.tracing, __ATOMIC_RELAXED) != 0;
 }
 
 /* ---- flags.c: environment variables (flags.def) ---- */
@@ -172,6 +190,6 @@ static inline int runtime_owns_pc_fast(uint64_t pc)
 
 /* Runs the runtime's start-up once; cheap after the first call. */
 void ensure_initialized(void);
-extern int memsnap_ready; /* start-up finished */
+#define memsnap_ready (hot.ready) /* start-up finished */
 
 #endif /* MEMSNAP_RUNTIME_INTERNAL_H */

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "tracer.h"
 
 #define HOOK __attribute__((visibility("default")))
 

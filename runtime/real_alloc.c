@@ -11,7 +11,7 @@
 
 #include "internal.h"
 
-struct real_allocator real;
+struct real_allocator real __attribute__((aligned(64)));
 
 /* 0 = not resolved, 1 = being resolved, 2 = done */
 static int real_state;

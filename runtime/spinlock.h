@@ -1,7 +1,9 @@
 /*
  * The runtime's spin lock: a 32-bit word holding 0 (free) or the owner's
  * kernel tid, so a reader of a stopped process or a core sees who holds it.
- * Acquire spins with `pause`, then yields. Callers hold the reentrancy guard,
+ * Acquire spins with `pause` (test, then test-and-set), then yields. The
+ * block table's locks skip the atomic instruction while the process is
+ * single-threaded (spin_lock_any). Callers hold the reentrancy guard,
  * so a signal handler on the same thread can never try to take it again.
  */
 #ifndef MEMSNAP_RUNTIME_SPINLOCK_H
@@ -25,6 +27,18 @@ static inline void spin_lock(uint32_t *word)
             __builtin_ia32_pause();
         else
             sched_yield();
+    }
+}
+
+/* spin_lock, or (solo: the process has a single thread, counters.h) a
+ * plain store of the owner's tid, which readers see the same way. */
+static inline void spin_lock_any(int solo, uint32_t *word)
+{
+    if (solo) {
+        __atomic_store_n(word, current_tid(), __ATOMIC_RELAXED);
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    } else {
+        spin_lock(word);
     }
 }
 

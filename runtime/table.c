@@ -109,7 +109,8 @@ int table_insert(uint64_t addr, uint64_t size, struct memsnap_site *site, int co
 {
     uint64_t hash = table_hash(addr);
     struct memsnap_shard *shard = &shards[hash & shard_mask];
-    spin_lock(&shard->lock);
+    const int solo = process_single_threaded();
+    spin_lock_any(solo, &shard->lock);
     set_pending(shard, MEMSNAP_OP_INSERT, addr);
     struct memsnap_slots *slots = slots_of(shard);
     if (!slots || (shard->count + shard->tombstones + 1) * 16 > slots->capacity * 11) {
@@ -136,8 +137,8 @@ int table_insert(uint64_t addr, uint64_t size, struct memsnap_site *site, int co
             uint64_t old_meta = slots->slot[i].meta;
             struct memsnap_site *old_site = depot_site(MEMSNAP_SLOT_SITE(old_meta));
             if (old_site)
-                pair_sub(&old_site->live_count, 1, MEMSNAP_SLOT_SIZE(old_meta));
-            current_sub(MEMSNAP_SLOT_SIZE(old_meta));
+                pair_sub_any(solo, &old_site->live_count, 1, MEMSNAP_SLOT_SIZE(old_meta));
+            current_sub_any(solo, MEMSNAP_SLOT_SIZE(old_meta));
             __atomic_store_n(&slots->slot[i].meta, meta, __ATOMIC_RELEASE);
             goto counted;
         }
@@ -150,10 +151,10 @@ int table_insert(uint64_t addr, uint64_t size, struct memsnap_site *site, int co
     __atomic_store_n(&slots->slot[i].addr, addr, __ATOMIC_RELEASE);
     __atomic_store_n(&shard->count, shard->count + 1, __ATOMIC_RELAXED);
 counted:
-    pair_add(&site->live_count, 1, size);
+    pair_add_any(solo, &site->live_count, 1, size);
     if (count_total)
-        pair_add(&site->total_count, 1, size);
-    current_add(size);
+        pair_add_any(solo, &site->total_count, 1, size);
+    current_add_any(solo, size);
     set_pending(shard, MEMSNAP_OP_NONE, 0);
     spin_unlock(&shard->lock);
     return 0;
@@ -167,7 +168,8 @@ int table_remove(uint64_t addr, uint32_t domain, uint64_t *meta_out)
     struct memsnap_shard *shard = &shards[hash & shard_mask];
     if (__atomic_load_n(&shard->count, __ATOMIC_RELAXED) == 0)
         return -ENOENT;
-    spin_lock(&shard->lock);
+    const int solo = process_single_threaded();
+    spin_lock_any(solo, &shard->lock);
     struct memsnap_slots *slots = slots_of(shard);
     if (!slots || shard->count == 0) {
         spin_unlock(&shard->lock);
@@ -203,8 +205,8 @@ int table_remove(uint64_t addr, uint32_t domain, uint64_t *meta_out)
         }
         __atomic_store_n(&shard->count, shard->count - 1, __ATOMIC_RELAXED);
         if (site)
-            pair_sub(&site->live_count, 1, MEMSNAP_SLOT_SIZE(meta));
-        current_sub(MEMSNAP_SLOT_SIZE(meta));
+            pair_sub_any(solo, &site->live_count, 1, MEMSNAP_SLOT_SIZE(meta));
+        current_sub_any(solo, MEMSNAP_SLOT_SIZE(meta));
         if (meta_out)
             *meta_out = meta;
         rc = 0;

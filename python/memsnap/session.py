@@ -50,6 +50,8 @@ class Session:
         self._auto = 0
 
     def set_backend(self, backend):
+        if backend is self.backend:
+            return          # keep the address cache: adapters may call this per command
         self.backend = backend
         self._symbolizer = None
         self._target = None

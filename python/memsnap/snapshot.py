@@ -149,11 +149,13 @@ class Snapshot:
 
     def resolve_key_frames(self):
         """Symbolize now what the default statistics need (each site's key
-        frame and innermost frame), so that a kept snapshot still prints
-        right after the process has moved on or exited."""
+        frame), so that a kept snapshot still prints right after the process
+        has moved on or exited. Raw innermost frames (--raw) and whole
+        tracebacks are looked up when first asked for: resolving them here
+        would load libc's and libstdc++'s debug info for every strdup- or
+        vector-style stack, for statistics that charge the user's line."""
         for site in self._sites:
             self._site_key_frame(site, False)
-            self._site_key_frame(site, True)
 
     def key_frame(self, traceback, raw=False):
         """The key frame of a Traceback (memsnap extra): see keyframe.py."""

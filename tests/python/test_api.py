@@ -54,3 +54,14 @@ def test_start_stop_on_live_and_core(waste):
     waste.after.live = False
     with pytest.raises(NotLiveError):
         memsnap.stop()
+
+
+def test_setting_the_same_backend_again_keeps_the_address_cache(waste):
+    # The lldb adapter calls set_backend before every command.
+    memsnap.set_backend(waste.after)
+    memsnap.take_snapshot().statistics("lineno")
+    looked_up = waste.after.calls["symbolize"]
+    assert looked_up > 0
+    memsnap.set_backend(waste.after)
+    memsnap.take_snapshot().statistics("lineno")
+    assert waste.after.calls["symbolize"] == looked_up
