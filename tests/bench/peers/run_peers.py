@@ -49,6 +49,7 @@ def build(workdir):
          "-o", out["harness"], os.path.join(runtime, "unwind_dwarf.c"),
          os.path.join(runtime, "unwind_fp.c"),
          os.path.join(SOURCE_ROOT, "tests", "unwind", "unwind_harness.c"),
+         os.path.join(HERE, "harness_fp_tls.c"),
          "-ldw", "-lelf", "-ldl", "-lpthread"])
     run(["gcc", "-O2", "-fno-omit-frame-pointer", "-iquote", runtime, "-o", out["ns_per_frame"],
          os.path.join(HERE, "unwind_ns_per_frame.c"), out["harness"],
