@@ -11,20 +11,13 @@ are cached per target session; the cache is dropped when the program
 stops being the same process or objfiles change.
 """
 
-import bisect
 import os
 import re
 
 import gdb
 
-from memsnap import errors
-from memsnap.backend import Backend, Location, Region, ThreadState
-
-import memsnap_gdb_corefile
-
-# Registers reported per thread, named as in backend.ThreadState.
-_REGISTERS = ("rip", "rsp", "rbp", "rax", "rbx", "rcx", "rdx", "rsi", "rdi",
-              "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15")
+from memsnap import address_ranges, corefile, errors, procmaps, runtime_calls, sourcelines
+from memsnap.backend import GENERAL_REGISTERS, Backend, Location, Region, ThreadState
 
 # The backend memsnap_gdb.py installed (for scripts and tests).
 INSTANCE = None
@@ -94,7 +87,7 @@ class GdbBackend(Backend):
         self._mem_fd_pid = None
         self._session = None
         self._regions = None
-        self._region_index = None   # (regions list, sorted starts, sorted regions, disjoint)
+        self._region_index = None   # (regions list, address_ranges.RangeIndex of it)
         self._forget_symbols()
 
     def _forget_regions(self):
@@ -128,7 +121,7 @@ class GdbBackend(Backend):
         if size == 0:
             return b""
         if not self.has_target():
-            raise errors.NoTargetError("no process: start one or open a core")
+            raise errors.NoTargetError()
         self._check_session()
         fd = self._proc_mem_fd()
         if fd is not None:
@@ -159,23 +152,12 @@ class GdbBackend(Backend):
                     address = int(gdb.parse_and_eval("(unsigned long)&%s" % name))
                 except (gdb.error, RuntimeError):
                     address = None
-        if address is None and self._connection_type() == "core":
-            self._check_truncated_core(name)
         self._symbols[name] = address
         return address
 
-    def _check_truncated_core(self, name):
-        """A symbol missing from a truncated core is most likely in the part
-        that was cut off (gdb could not even read the list of libraries)."""
-        path = self._core_file()
-        cut = memsnap_gdb_corefile.truncation(path) if path else None
-        if cut is not None:
-            have, need = cut
-            raise errors.UnreadableMemory(
-                0, 0, "%s not found: the core file %s is truncated (%d of %d bytes; "
-                "%d missing)" % (name, path, have, need, need - have))
-
-    def _core_file(self):
+    def core_file(self):
+        if self._connection_type() != "core":
+            return None
         try:
             text = gdb.execute("info target", to_string=True)
         except gdb.error:
@@ -265,7 +247,7 @@ class GdbBackend(Backend):
             module = self._main_module(region)
         if module is None:
             return None, None
-        if region is None or not self._region_index[3]:
+        if region is None or not self._region_index[1].complete:
             return module, self._module_base(module, address)
         key = (module, region.start, region.end)
         bases = self._region_bases
@@ -275,24 +257,17 @@ class GdbBackend(Backend):
 
     def _region_at(self, address):
         """The first memory region containing `address`, or None: by
-        bisection over the regions sorted once per reading of them, or when
+        bisection over the regions indexed once per reading of them, or when
         some overlap (a core's segments and file mappings may), in order."""
         regions = self._cached_regions()
         index = self._region_index
         if index is None or index[0] is not regions:
-            ordered = sorted(regions, key=lambda r: r.start)
-            disjoint = all(a.end <= b.start for a, b in zip(ordered, ordered[1:]))
-            index = self._region_index = (regions, [r.start for r in ordered], ordered, disjoint)
-        _, starts, ordered, disjoint = index
-        if not disjoint:
-            for region in regions:
-                if region.start <= address < region.end:
-                    return region
-            return None
-        i = bisect.bisect_right(starts, address) - 1
-        if i >= 0 and address < ordered[i].end:
-            return ordered[i]
-        return None
+            index = self._region_index = (
+                regions, address_ranges.RangeIndex((r.start, r.end, r) for r in regions))
+        found = index[1].find(address)
+        if found is None and not index[1].complete:
+            return next((r for r in regions if r.start <= address < r.end), None)
+        return found
 
     def _main_module(self, region):
         """The object of an address gdb knows no shared library for: the file
@@ -318,39 +293,25 @@ class GdbBackend(Backend):
 
     def _file_starts(self):
         """{real path: [starts of its mappings at file offset 0]}."""
-        mappings = []
-        pid = self._inferior().pid
-        if self._connection_type() == "native":
-            try:
-                with open("/proc/%d/maps" % pid) as f:
-                    for line in f:
-                        fields = line.split(None, 5)
-                        if len(fields) == 6 and fields[5].startswith("/"):
-                            start = int(fields[0].split("-")[0], 16)
-                            mappings.append((start, int(fields[2], 16), fields[5].strip()))
-            except OSError:
-                mappings = []
-        if not mappings:
-            mappings = self._info_proc_file_mappings()
+        files = [m for m in self._live_mappings() if m.name.startswith("/")]
+        if not files:
+            files = [m for m in self._info_proc_mappings() if m.name.startswith("/")]
         starts = {}
-        for start, offset, name in mappings:
-            if offset == 0:
-                starts.setdefault(_realpath(name), []).append(start)
+        for mapping in files:
+            if mapping.offset == 0:
+                starts.setdefault(_realpath(mapping.name), []).append(mapping.start)
         return starts
 
     def source_line(self, filename, lineno):
         if not filename or lineno <= 0:
             return None
-        lines = _source_lines(filename)
-        if lines is None or lineno > len(lines):
-            return None
-        return lines[lineno - 1]
+        return sourcelines.from_disk(filename, lineno, os.path.normpath(filename))
 
     # ---- threads ----
 
     def threads(self):
         if not self.has_target():
-            raise errors.NoTargetError("no process: start one or open a core")
+            raise errors.NoTargetError()
         selected_thread = gdb.selected_thread()
         try:
             selected_frame = gdb.selected_frame()
@@ -365,7 +326,7 @@ class GdbBackend(Backend):
                 registers = {}
                 try:
                     frame = gdb.newest_frame()
-                    for register in _REGISTERS:
+                    for register in GENERAL_REGISTERS:
                         try:
                             registers[register] = _to_int(frame.read_register(register))
                         except (gdb.error, ValueError):
@@ -399,24 +360,28 @@ class GdbBackend(Backend):
             return []
         if kind == "core":
             return self._core_regions()
-        if kind != "native":             # gdbserver & co: their /proc is not ours
-            return self._info_proc_mappings()
-        pid = self._inferior().pid
+        mappings = self._live_mappings() or self._info_proc_mappings()
+        return [mapping.region() for mapping in mappings]
+
+    def _live_mappings(self):
+        """procmaps.Mapping list of a live local process from /proc, else []
+        (gdbserver & co: their /proc is not ours)."""
+        if self._connection_type() != "native":
+            return []
         try:
-            with open("/proc/%d/maps" % pid) as f:
-                return [_parse_proc_maps_line(line) for line in f if line.strip()]
+            return procmaps.read_mappings(self._inferior().pid)
         except OSError:
-            return self._info_proc_mappings()
+            return []
 
     def _core_regions(self):
-        path = self._core_file()
+        path = self.core_file()
         if path is None:
             return self._info_proc_mappings()
         try:
-            regions = memsnap_gdb_corefile.core_regions(path)
+            regions = corefile.core_regions(path)
         except errors.MemsnapError:
             return self._info_proc_mappings()
-        names = self._info_proc_mappings()
+        names = [mapping.region() for mapping in self._info_proc_mappings()]
         if not names:
             return regions
         named = []
@@ -439,8 +404,9 @@ class GdbBackend(Backend):
         named.sort(key=lambda r: r.start)
         return named
 
-    def _info_proc_file_mappings(self):
-        """[(start, file offset, path)] of file mappings from `info proc mappings`."""
+    def _info_proc_mappings(self):
+        """procmaps.Mapping list from `info proc mappings` (for a core: its
+        file mappings; permissions "r--p" where gdb shows none)."""
         try:
             text = gdb.execute("info proc mappings", to_string=True)
         except gdb.error:
@@ -448,48 +414,22 @@ class GdbBackend(Backend):
         mappings = []
         for line in text.splitlines():
             match = _MAPPING.match(line)
-            if match is not None and match.group(5).strip().startswith("/"):
-                mappings.append((int(match.group(1), 16), int(match.group(3), 16),
-                                 match.group(5).strip()))
+            if match is not None:
+                mappings.append(procmaps.Mapping(
+                    int(match.group(1), 16), int(match.group(2), 16), match.group(4) or "r--p",
+                    int(match.group(3), 16), match.group(5).strip()))
         return mappings
-
-    def _info_proc_mappings(self):
-        try:
-            text = gdb.execute("info proc mappings", to_string=True)
-        except gdb.error:
-            return []
-        regions = []
-        for line in text.splitlines():
-            match = _MAPPING.match(line)
-            if match is None:
-                continue
-            start, end = int(match.group(1), 16), int(match.group(2), 16)
-            perms = match.group(4) or "r--p"
-            regions.append(Region(start, end, perms[0] == "r", perms[1] == "w",
-                                  perms[2] == "x", match.group(5).strip()))
-        return regions
 
     # ---- calls ----
 
     def call_function(self, name, *args):
         if not self.has_target():
-            raise errors.NoTargetError("no process: start one or open a core")
-        if not self.is_live():
-            raise errors.NotLiveError("%s needs a live process, not a core dump" % name)
-        if self.lookup_symbol(name) is None:
-            raise errors.RuntimeNotLoadedError(
-                "%s not found in the process: is libmemsnap.so loaded?" % name)
-        for arg in args:
-            if not isinstance(arg, int):
-                raise errors.UsageError("%s takes integer arguments" % name)
-        signature = ",".join(["long"] * len(args)) or "void"
-        expression = "((int(*)(%s))%s)(%s)" % (
-            signature, name, ",".join("%dL" % a for a in args))
+            raise errors.NoTargetError()
+        expression = runtime_calls.call_expression(self, name, args)
         try:
             result = int(gdb.parse_and_eval(expression))
         except gdb.error as e:
-            raise errors.MemsnapError("calling %s in the process failed: %s"
-                                      % (name, str(e).splitlines()[0])) from None
+            raise runtime_calls.call_failed(name, e) from None
         finally:
             self._forget_regions()
         return result
@@ -546,30 +486,3 @@ def _to_int(value):
         return int(value)
     except gdb.error:
         return int(value.cast(gdb.lookup_type("unsigned long")))
-
-
-def _parse_proc_maps_line(line):
-    fields = line.split(None, 5)
-    start, end = (int(x, 16) for x in fields[0].split("-"))
-    perms = fields[1]
-    name = fields[5].strip() if len(fields) > 5 else ""
-    return Region(start, end, perms[0] == "r", perms[1] == "w", perms[2] == "x", name)
-
-
-_SOURCE_CACHE = {}
-
-
-def _source_lines(filename):
-    """The lines of a source file, cached; None if it cannot be read."""
-    if filename in _SOURCE_CACHE:
-        return _SOURCE_CACHE[filename]
-    lines = None
-    for candidate in (filename, os.path.normpath(filename)):
-        try:
-            with open(candidate, "r", errors="replace") as f:
-                lines = f.read().splitlines()
-            break
-        except OSError:
-            lines = None
-    _SOURCE_CACHE[filename] = lines
-    return lines

@@ -8,14 +8,13 @@ only in debug mode (`set memsnap debug on`, or MEMSNAP_DEBUG=1 in the
 environment). memwhere also accepts a GDB expression (`memwhere obj->data`).
 """
 
-import os
 import traceback
 
 import gdb
 
 import memsnap
 import memsnap.commands
-from memsnap.errors import MemsnapError
+from memsnap import failures
 
 
 class _DebugParameter(gdb.Parameter):
@@ -26,7 +25,7 @@ class _DebugParameter(gdb.Parameter):
 
     def __init__(self):
         super().__init__("memsnap debug", gdb.COMMAND_DATA, gdb.PARAM_BOOLEAN)
-        self.value = os.environ.get("MEMSNAP_DEBUG", "") not in ("", "0")
+        self.value = failures.debug_mode_from_environment()
 
     def get_show_string(self, svalue):
         return "memsnap debug mode is %s." % svalue
@@ -46,7 +45,7 @@ def debug_enabled():
     """True when memsnap shows tracebacks (parameter or MEMSNAP_DEBUG)."""
     if _debug is not None and _debug.value:
         return True
-    return os.environ.get("MEMSNAP_DEBUG", "") not in ("", "0")
+    return failures.debug_mode_from_environment()
 
 
 class _MemsnapCommand(gdb.Command):
@@ -64,20 +63,13 @@ class _MemsnapCommand(gdb.Command):
             argument = _evaluate_address(argument)
         try:
             output = memsnap.commands.run(self.command_name, argument, self._backend)
-        except MemsnapError as e:
-            if debug_enabled():
-                traceback.print_exc()
-            raise gdb.GdbError(_one_line(str(e))) from None
-        except KeyboardInterrupt:
-            raise gdb.GdbError("%s: interrupted" % self.command_name) from None
         except gdb.GdbError:
             raise
-        except Exception as e:
-            if debug_enabled():
+        except (Exception, KeyboardInterrupt) as e:
+            if debug_enabled() and failures.wants_traceback(e):
                 traceback.print_exc()
-            raise gdb.GdbError("%s: internal error: %s: %s (set memsnap debug on "
-                               "for a traceback)" % (self.command_name,
-                                                     type(e).__name__, _one_line(str(e))))
+            raise gdb.GdbError(failures.failure_message(
+                self.command_name, e, " (set memsnap debug on for a traceback)")) from None
         if output:
             gdb.write(output if output.endswith("\n") else output + "\n")
 
@@ -118,11 +110,6 @@ def _evaluate_address(argument):
         return "0x%x" % (int(value.cast(gdb.lookup_type("unsigned long"))) & (2**64 - 1))
     except (gdb.error, RuntimeError, ValueError, OverflowError):
         return argument
-
-
-def _one_line(message):
-    lines = [line for line in message.splitlines() if line.strip()]
-    return lines[0] if lines else "error"
 
 
 def register(backend):

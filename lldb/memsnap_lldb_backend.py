@@ -12,7 +12,6 @@ GNU-style without template return types) so both debuggers print the same
 text. Everything raised is a memsnap.errors exception.
 """
 
-import bisect
 import ctypes
 import ctypes.util
 import os
@@ -21,12 +20,8 @@ import shlex
 
 import lldb
 
-from memsnap import errors
-from memsnap.backend import Backend, Location, Region, ThreadState
-
-# x86-64 general registers reported by threads() (the GDB backend's set).
-_REGISTERS = ("rip", "rsp", "rbp", "rax", "rbx", "rcx", "rdx", "rsi", "rdi",
-              "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15")
+from memsnap import address_ranges, corefile, errors, runtime_calls, sourcelines
+from memsnap.backend import GENERAL_REGISTERS, Backend, Location, Region, ThreadState
 
 _STOPPED_STATES = (lldb.eStateStopped, lldb.eStateCrashed, lldb.eStateSuspended)
 _CORE_PLUGINS = ("elf-core", "mach-core", "minidump")
@@ -34,7 +29,6 @@ _EXPRESSION_TIMEOUT_US = 10 * 1000 * 1000
 _CONTEXT_SCOPE = (lldb.eSymbolContextModule | lldb.eSymbolContextCompUnit
                   | lldb.eSymbolContextFunction | lldb.eSymbolContextBlock
                   | lldb.eSymbolContextLineEntry | lldb.eSymbolContextSymbol)
-_C_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class _GnuDemangler:
@@ -167,26 +161,12 @@ class _LoadedRanges:
                 if start != lldb.LLDB_INVALID_ADDRESS and size > 0:
                     ranges.append((start, start + size, entry))
                     self._sections.append((start, start + size, section, module))
-        ranges.sort(key=lambda r: r[0])
-        # Overlapping ranges would make an answer depend on the order: keep
-        # only ranges that overlap no other (the rest are asked the slow way).
-        kept = []
-        furthest = 0            # the highest end of the ranges before
-        for i, (start, end, entry) in enumerate(ranges):
-            overlaps = furthest > start or (i + 1 < len(ranges) and ranges[i + 1][0] < end)
-            furthest = max(furthest, end)
-            if not overlaps:
-                kept.append((start, end, entry))
-        self._starts = [r[0] for r in kept]
-        self._ranges = kept
+        # Overlapping ranges would make an answer depend on the order: they
+        # are left out of the index (and asked the slow way).
+        self._index = address_ranges.RangeIndex(ranges)
 
     def find(self, address):
-        i = bisect.bisect_right(self._starts, address) - 1
-        if i >= 0:
-            start, end, entry = self._ranges[i]
-            if address < end:
-                return entry
-        return None
+        return self._index.find(address)
 
     def section_at(self, address):
         """(section, its load address, module) holding `address`, or None."""
@@ -210,7 +190,6 @@ class LLDBBackend(Backend):
         self._symbol_cache = {}
         self._source_paths = {}     # raw source path -> path as printed
         self._module_ranges = None  # _LoadedRanges of the symbol session
-        self._source_cache = {}
 
     # ---- target and process ----
 
@@ -234,7 +213,7 @@ class LLDBBackend(Backend):
             if target is not None and target.GetProcess().IsValid() \
                     and target.GetProcess().GetState() == lldb.eStateRunning:
                 raise errors.NoTargetError("the process is running: stop it first")
-            raise errors.NoTargetError("no process: start one or open a core")
+            raise errors.NoTargetError()
         return process
 
     def has_target(self):
@@ -345,7 +324,7 @@ class LLDBBackend(Backend):
     def lookup_symbol(self, name):
         target = self._target()
         if target is None:
-            raise errors.NoTargetError("no process: start one or open a core")
+            raise errors.NoTargetError()
         found = None
         contexts = target.FindSymbols(name)
         for i in range(contexts.GetSize()):
@@ -359,30 +338,30 @@ class LLDBBackend(Backend):
                 return address
             if found is None:
                 found = address
-        if found is None:
-            self._check_core_complete()
         return found
 
-    def _check_core_complete(self):
-        """Raise if the target is a core that lacks writable memory (which
-        kernel cores and gcore always hold): a truncated core, whose
-        missing link map also hides the libraries and their symbols."""
+    def core_file(self):
+        """LLDB 14 cannot name a target's core file, but it keeps the file
+        mapped: of the cores mapped into this process, the one whose
+        segments start where this process's memory regions start."""
         process = self._process()
         if process is None or process.GetPluginName() not in _CORE_PLUGINS:
-            return
-        regions = self.regions()
-        missing = [r for r in regions if r.writable and not r.in_core]
-        if missing:
-            raise errors.UnreadableMemory(
-                missing[0].start, missing[0].end - missing[0].start,
-                "the core file is truncated or incomplete: %d of its %d memory "
-                "regions are missing, from 0x%x" % (
-                    len(missing), len(regions), missing[0].start))
+            return None
+        starts = {region.start for region in self.regions()}
+        best, best_overlap = None, 0
+        for path in corefile.mapped_core_files():
+            try:
+                overlap = len(starts & {r.start for r in corefile.core_regions(path)})
+            except errors.MemsnapError:
+                continue
+            if overlap > best_overlap:
+                best, best_overlap = path, overlap
+        return best
 
     def symbolize(self, address):
         target = self._target()
         if target is None:
-            raise errors.NoTargetError("no process: start one or open a core")
+            raise errors.NoTargetError()
         key = (target.GetProcess().GetUniqueID(), target.GetNumModules())
         if key != self._symbol_key:
             self._symbol_key, self._symbol_cache = key, {}
@@ -585,20 +564,7 @@ class LLDBBackend(Backend):
     def source_line(self, filename, lineno):
         if lineno <= 0 or not filename:
             return None
-        lines = self._source_cache.get(filename)
-        if lines is None:
-            lines = []
-            for candidate in (filename, self._remap(filename)):
-                try:
-                    with open(candidate, "rb") as source:
-                        lines = source.read().decode("utf-8", "replace").splitlines()
-                    break
-                except OSError:
-                    continue
-            self._source_cache[filename] = lines
-        if lineno > len(lines):
-            return None
-        return lines[lineno - 1].rstrip("\r\n")
+        return sourcelines.from_disk(filename, lineno, self._remap(filename))
 
     # ---- threads and regions ----
 
@@ -612,7 +578,7 @@ class LLDBBackend(Backend):
                 for regset in frame.GetRegisters():
                     for reg in regset:
                         name = reg.GetName()
-                        if name in _REGISTERS and name not in registers:
+                        if name in GENERAL_REGISTERS and name not in registers:
                             error = lldb.SBError()
                             value = reg.GetValueAsUnsigned(error, 0)
                             if error.Success():
@@ -651,20 +617,7 @@ class LLDBBackend(Backend):
 
     def call_function(self, name, *args):
         process = self._require_process()
-        if process.GetPluginName() in _CORE_PLUGINS:
-            raise errors.NotLiveError("%s needs a live process, not a core dump" % name)
-        if not _C_IDENTIFIER.match(name):
-            raise errors.UsageError("not a function name: %r" % name)
-        if self.lookup_symbol(name) is None:
-            raise errors.RuntimeNotLoadedError(
-                "%s is not in the process: is libmemsnap.so loaded?" % name)
-        values = []
-        for arg in args:
-            if not isinstance(arg, int):
-                raise errors.UsageError("function arguments must be integers")
-            values.append("%dL" % arg if arg >= 0 else "(%dL)" % arg)
-        expression = "((int(*)(%s))%s)(%s)" % (
-            ", ".join(["long"] * len(values)) or "void", name, ", ".join(values))
+        expression = runtime_calls.call_expression(self, name, args)
         options = lldb.SBExpressionOptions()
         options.SetUnwindOnError(True)
         options.SetIgnoreBreakpoints(True)
@@ -674,7 +627,5 @@ class LLDBBackend(Backend):
         value = process.GetTarget().EvaluateExpression(expression, options)
         error = value.GetError()
         if not value.IsValid() or (error.IsValid() and error.Fail()):
-            message = (error.GetCString() or "unknown error").strip().splitlines()
-            raise errors.MemsnapError("calling %s failed: %s" % (
-                name, message[0] if message else "unknown error"))
+            raise runtime_calls.call_failed(name, error.GetCString() or "")
         return value.GetValueAsSigned()

@@ -11,7 +11,6 @@ exits non-zero); the Python traceback is added only in debug mode
 Python commands, so the core's completion is not wired here.
 """
 
-import os
 import sys
 import traceback
 
@@ -19,6 +18,7 @@ import lldb
 
 import memsnap
 import memsnap.commands
+from memsnap import failures
 from memsnap.errors import MemsnapError
 
 import memsnap_lldb_backend
@@ -26,15 +26,6 @@ import memsnap_lldb_backend
 # The backend of the debugger memsnap was last installed in (for scripts and tests).
 INSTANCE = None
 _BACKENDS = {}
-
-
-def debug_mode():
-    return os.environ.get("MEMSNAP_DEBUG", "") not in ("", "0")
-
-
-def _one_line(text):
-    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
-    return lines[0] if lines else "unknown error"
 
 
 def backend_for(debugger):
@@ -68,17 +59,9 @@ class MemsnapCommand:
             if output:
                 result.Print(output if output.endswith("\n") else output + "\n")
             result.SetStatus(lldb.eReturnStatusSuccessFinishResult)
-        except MemsnapError as e:
-            message = _one_line(e)
-            if debug_mode():
-                message += "\n" + traceback.format_exc().rstrip()
-            result.SetError(message)
-        except KeyboardInterrupt:
-            result.SetError("%s: interrupted" % self.NAME)
         except BaseException as e:  # never let lldb print a traceback and exit 0
-            message = "%s: internal error: %s: %s" % (self.NAME, type(e).__name__,
-                                                      _one_line(e))
-            if debug_mode():
+            message = failures.failure_message(self.NAME, e)
+            if failures.debug_mode_from_environment() and failures.wants_traceback(e):
                 message += "\n" + traceback.format_exc().rstrip()
             result.SetError(message)
 
@@ -109,4 +92,4 @@ def install(debugger, internal_dict):
                                   % (__name__, class_name, name), result)
         if not result.Succeeded():
             raise MemsnapError("cannot register the %s command: %s"
-                               % (name, _one_line(result.GetError())))
+                               % (name, failures.one_line(result.GetError())))

@@ -15,12 +15,12 @@ import struct
 
 import lldb
 
-from memsnap import errors
+from memsnap import elf, errors, failures, procmaps
+from memsnap.elf import ET_CORE, PF_R, PF_W, PF_X, PT_LOAD, PT_NOTE
 
 _PAGE = 4096
-_ET_CORE, _EM_X86_64, _PT_LOAD, _PT_NOTE = 4, 62, 1, 4
+_EM_X86_64 = 62
 _NT_PRSTATUS, _NT_PRPSINFO, _NT_AUXV, _NT_FILE = 1, 3, 6, 0x46494C45
-_PF_X, _PF_W, _PF_R = 1, 2, 4
 _CHUNK = 1 << 20
 
 # struct user_regs_struct, in order (elf_gregset_t of x86-64).
@@ -82,20 +82,8 @@ def _prpsinfo(pid, ppid):
 
 
 def _mappings(pid):
-    out = []
-    with open("/proc/%d/maps" % pid) as f:
-        for line in f:
-            fields = line.split(None, 5)
-            if len(fields) < 5:
-                continue
-            start, end = (int(x, 16) for x in fields[0].split("-"))
-            perms = fields[1]
-            offset = int(fields[2], 16)
-            name = fields[5].strip() if len(fields) > 5 else ""
-            if name == "[vsyscall]":
-                continue
-            out.append((start, end, perms, offset, name))
-    return out
+    """The process's procmaps.Mapping list, without [vsyscall] (not in cores)."""
+    return [m for m in procmaps.read_mappings(pid) if m.name != "[vsyscall]"]
 
 
 def _readable_bytes(mem, start, end):
@@ -170,15 +158,15 @@ def write_core(process, path):
             signo = thread.GetStopReasonDataAtIndex(0)
         notes.append(_note(_NT_PRSTATUS, _prstatus(thread, pid, ppid, signo or 19)))
     notes.append(_note(_NT_AUXV, auxv))
-    files = [m for m in maps if m[4].startswith("/")]
+    files = [m for m in maps if m.name.startswith("/")]
     file_desc = struct.pack("<QQ", len(files), _PAGE)
     file_desc += b"".join(struct.pack("<QQQ", s, e, o // _PAGE) for s, e, _, o, _ in files)
-    file_desc += b"".join(m[4].encode() + b"\0" for m in files)
+    file_desc += b"".join(m.name.encode() + b"\0" for m in files)
     notes.append(_note(_NT_FILE, file_desc))
     note_data = b"".join(notes)
 
     phnum = 1 + len(maps)
-    header_size = 64 + 56 * phnum
+    header_size = elf.ELF_HEADER.size + elf.PROGRAM_HEADER.size * phnum
     note_offset = header_size
     data_offset = (note_offset + len(note_data) + _PAGE - 1) // _PAGE * _PAGE
     try:
@@ -190,20 +178,21 @@ def write_core(process, path):
                 data = _readable_bytes(mem, start, end) if perms[0] == "r" else None
                 if data is not None:
                     data = _restore(data, start, originals)
-                flags = ((_PF_R if perms[0] == "r" else 0) | (_PF_W if perms[1] == "w" else 0)
-                         | (_PF_X if perms[2] == "x" else 0))
+                flags = ((PF_R if perms[0] == "r" else 0) | (PF_W if perms[1] == "w" else 0)
+                         | (PF_X if perms[2] == "x" else 0))
                 filesz = len(data) if data is not None else 0
-                segments.append(struct.pack("<IIQQQQQQ", _PT_LOAD, flags, offset, start, 0,
-                                            filesz, end - start, _PAGE))
+                segments.append(elf.PROGRAM_HEADER.pack(PT_LOAD, flags, offset, start, 0,
+                                                        filesz, end - start, _PAGE))
                 if data:
                     out.write(data)
                     offset += filesz
             out.seek(0)
-            ident = b"\x7fELF" + bytes([2, 1, 1, 0]) + b"\0" * 8
-            out.write(ident + struct.pack("<HHIQQQIHHHHHH", _ET_CORE, _EM_X86_64, 1, 0, 64,
-                                          0, 0, 64, 56, phnum, 0, 0, 0))
-            out.write(struct.pack("<IIQQQQQQ", _PT_NOTE, 0, note_offset, 0, 0,
-                                  len(note_data), 0, 4))
+            ident = elf.ELF_MAGIC + bytes([2, 1, 1, 0]) + b"\0" * 8
+            out.write(elf.ELF_HEADER.pack(ident, ET_CORE, _EM_X86_64, 1, 0, elf.ELF_HEADER.size,
+                                          0, 0, elf.ELF_HEADER.size, elf.PROGRAM_HEADER.size,
+                                          phnum, 0, 0, 0))
+            out.write(elf.PROGRAM_HEADER.pack(PT_NOTE, 0, note_offset, 0, 0,
+                                              len(note_data), 0, 4))
             out.write(b"".join(segments))
             out.write(note_data)
     except OSError as e:
@@ -234,7 +223,5 @@ class GcoreCommand:
                 path = path[1:-1]
             write_core(process, path)
             result.Print("Saved corefile %s\n" % path)
-        except errors.MemsnapError as e:
-            result.SetError(str(e))
         except Exception as e:  # never escape into lldb
-            result.SetError("gcore: internal error: %s: %s" % (type(e).__name__, e))
+            result.SetError(failures.failure_message("gcore", e))

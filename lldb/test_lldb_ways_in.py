@@ -5,7 +5,7 @@ on `import memsnap`, help, `gcore`, exit codes and debug mode.
 
 They start lldb exactly as a user would and read its output; the shared
 debugger-neutral cases live in tests/integration (suite 'lldb' too), whose
-conftest's fixtures `program` and `runtime` this file uses. Run by
+fixtures `program` and `runtime` (debugger_fixtures.py) this file uses. Run by
 `meson test --suite lldb` (MEMSNAP_BUILD_ROOT is the build tree).
 """
 
@@ -22,7 +22,8 @@ sys.path.insert(0, os.path.join(SOURCE_ROOT, "tests", "integration"))
 
 import debuggers  # noqa: E402
 import seed_expectations as seed  # noqa: E402
-from conftest import program, runtime  # noqa: E402,F401  (the shared fixtures)
+from debugger_fixtures import program, runtime  # noqa: E402,F401  (the shared fixtures)
+from user_command_line import contains_block, debugger_output as lldb_output  # noqa: E402
 
 WASTE = "tests/programs/waste_memory"
 LLDB_PYTHON = "/usr/lib/llvm-14/lib/python3.11/dist-packages"
@@ -51,14 +52,9 @@ def __lldb_init_module(debugger, internal_dict):
 '''
 
 
-def launcher():
-    return (os.environ.get("MEMSNAP_LLDB_LAUNCHER")
-            or os.path.join(debuggers.build_root(), "lldb", "memsnap-lldb"))
-
-
 @pytest.fixture
 def memsnap_lldb():
-    path = launcher()
+    path = debuggers.DRIVERS["lldb"].launcher()
     if not os.access(path, os.X_OK):
         pytest.skip("launcher %s not built" % path)
     return path
@@ -67,19 +63,6 @@ def memsnap_lldb():
 @pytest.fixture
 def waste(program):
     return program(WASTE)
-
-
-def lldb_output(argv, env=None, cwd=None):
-    environment = dict(os.environ)
-    environment.pop("MEMSNAP_DEBUG", None)
-    environment.update(env or {})
-    proc = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, timeout=300, cwd=cwd, env=environment)
-    return proc.stdout.decode(), proc.stderr.decode(), proc.returncode
-
-
-def contains_block(lines, block):
-    return any(lines[i:i + len(block)] == block for i in range(len(lines)))
 
 
 SEED_COMMANDS = ["-o", "breakpoint set -n checkpoint", "-o", "process launch",

@@ -35,6 +35,11 @@ class Location:
     address: int             # the address that was looked up
 
 
+# The x86-64 general registers a backend reports in ThreadState.registers.
+GENERAL_REGISTERS = ("rip", "rsp", "rbp", "rax", "rbx", "rcx", "rdx", "rsi", "rdi",
+                     "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15")
+
+
 @dataclass(frozen=True)
 class ThreadState:
     """A thread of the stopped target and its general registers."""
@@ -58,6 +63,11 @@ class Backend:
 
     def pid(self) -> Optional[int]:
         raise NotImplementedError
+
+    def core_file(self) -> Optional[str]:
+        """Path of the core file the target was read from; None for a live
+        process, or when the debugger cannot tell."""
+        return None
 
     def read_memory(self, address: int, size: int) -> bytes:
         """Exactly `size` bytes at `address`, or raise errors.UnreadableMemory."""

@@ -67,10 +67,6 @@ def _shown_categories(text):
     return [c for c in leaks.CATEGORIES if c in shown]
 
 
-def _plural(n, word):
-    return "%d %s%s" % (n, word, "" if n == 1 else "s")
-
-
 def _notes(report):
     notes = []
     for gap in report.missing:
@@ -79,14 +75,10 @@ def _notes(report):
     if report.unscanned_count:
         notes.append("warning: the contents of %s (%s) could not be read: pointers in them were "
                      "not followed, so blocks they point to may show as lost"
-                     % (_plural(report.unscanned_count, "block"), format_size(report.unscanned_size)))
+                     % (views.counted(report.unscanned_count, "block"), format_size(report.unscanned_size)))
     for warning in report.warnings:
         notes.append("warning: " + warning)
-    unique = []
-    for note in notes:
-        if note not in unique:
-            unique.append(note)
-    return unique
+    return views.without_repeats(notes)
 
 
 def _cmd_memleaks(ctx, options):
@@ -134,13 +126,13 @@ def _cmd_memleaks(ctx, options):
             "warnings": report.warnings,
         }, indent=2)
     lines = ["leak check of %s: scanned %s of roots (%s) and %s of block contents"
-             % (_plural(report.nblocks, "live block"), format_size(report.root_bytes),
-                _plural(report.threads, "thread"), format_size(report.block_bytes))]
+             % (views.counted(report.nblocks, "live block"), format_size(report.root_bytes),
+                views.counted(report.threads, "thread"), format_size(report.block_bytes))]
     width = max(len(c) for c in leaks.CATEGORIES)
     for category in leaks.CATEGORIES:
         snapshot = snapshots[category]
         lines.append("%*s: %s in %s" % (width, category, format_size(snapshot.total_size),
-                                        _plural(snapshot.total_count, "block")))
+                                        views.counted(snapshot.total_count, "block")))
     for category in shown:
         stats = statistics[category]
         if not stats:

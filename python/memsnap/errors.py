@@ -18,6 +18,9 @@ class UsageError(MemsnapError):
 class NoTargetError(MemsnapError):
     """No live process and no core file."""
 
+    def __init__(self, message="no process: start one or open a core"):
+        super().__init__(message)
+
 
 class RuntimeNotLoadedError(MemsnapError):
     """The target has no memsnap_root symbol (libmemsnap.so not loaded)."""

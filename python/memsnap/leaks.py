@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Dict, List, Optional
 
-from . import layout
+from . import elf, layout
 from .errors import BadAddressError, MemsnapError, UnreadableMemory, UsageError
 from .format import format_size
 from .keyframe import is_runtime_module, pick_key_frame
@@ -321,35 +321,20 @@ def _subtract(ranges, holes):
     return out
 
 
-_ELF_HEADER = struct.Struct("<16sHHIQQQIHHHHHH")
-_PROGRAM_HEADER = struct.Struct("<IIQQQQQQ")
-_PT_LOAD = 1
-_PF_W = 2
-
-
 def _elf_loads(backend, base):
     """[(start, end, flags)] of the PT_LOAD segments, relocated, of the ELF
     image whose header is at `base` in the target; None if unreadable."""
     try:
-        header = backend.read_memory(base, _ELF_HEADER.size)
-        (ident, e_type, _machine, _version, _entry, phoff, _shoff, _flags, _ehsize,
-         phentsize, phnum, _sh1, _sh2, _sh3) = _ELF_HEADER.unpack(header)
-        if ident[:4] != b"\x7fELF" or ident[4] != 2 or phentsize < _PROGRAM_HEADER.size \
-                or not 0 < phnum <= 256:
-            return None
-        table = backend.read_memory(base + phoff, phentsize * phnum)
-    except (MemsnapError, struct.error):
+        e_type, headers = elf.read_program_headers(
+            lambda offset, size: backend.read_memory(base + offset, size),
+            "the image at 0x%x" % base, max_count=256)
+    except MemsnapError:
         return None
-    loads = []
-    for i in range(phnum):
-        p_type, p_flags, _off, vaddr, _paddr, _filesz, memsz, _align = \
-            _PROGRAM_HEADER.unpack_from(table, i * phentsize)
-        if p_type == _PT_LOAD and memsz:
-            loads.append((vaddr, memsz, p_flags))
+    loads = [(h.vaddr, h.memsz, h.flags) for h in headers if h.type == elf.PT_LOAD and h.memsz]
     if not loads:
         return None
     first_vaddr = min(v for v, _, _ in loads) & ~0xFFF
-    bias = base - first_vaddr if e_type == 3 else 0  # ET_DYN is relocated
+    bias = base - first_vaddr if e_type == elf.ET_DYN else 0  # ET_DYN is relocated
     return [(bias + v, bias + v + m, f) for v, m, f in loads]
 
 
@@ -359,10 +344,9 @@ def _module_writable_segments(backend, module_regions):
     loads = _elf_loads(backend, min(r.start for r in module_regions))
     if loads is None:
         return None
-    return [(start, end) for start, end, flags in loads if flags & _PF_W]
+    return [(start, end) for start, end, flags in loads if flags & elf.PF_W]
 
 
-_ELF_MAGIC = b"\x7fELF"
 DATA_FILE_MAPPING = "[file mapped as data]"
 
 
@@ -370,7 +354,7 @@ def _starts_with_elf(backend, region):
     if not region.readable or not region.in_core:
         return False
     try:
-        return backend.read_memory(region.start, 4) == _ELF_MAGIC
+        return backend.read_memory(region.start, 4) == elf.ELF_MAGIC
     except MemsnapError:
         return False
 

@@ -15,13 +15,12 @@ import struct
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
-from . import layout
+from . import corefile, layout
 from .errors import (CorruptTableError, LayoutVersionError, NoTargetError,
                      RuntimeNotLoadedError, UnreadableMemory)
 
 RUNTIME_NOT_LOADED = ("libmemsnap.so is not loaded in this process: run it with "
                       "LD_PRELOAD=/path/libmemsnap.so or use memsnap-gdb/memsnap-lldb")
-NO_TARGET = "no process: start one or open a core"
 
 ROOT_FIELDS = ("state", "traceback_limit", "max_frames", "unwinder", "current_bytes",
                "peak_bytes", "runtime_bytes", "mappings", "shards", "nshards",
@@ -156,9 +155,13 @@ def _slot_pairs(table, shard):
 def find_root(backend):
     """Address of memsnap_root, or raise NoTargetError / RuntimeNotLoadedError."""
     if backend is None or not backend.has_target():
-        raise NoTargetError(NO_TARGET)
+        raise NoTargetError()
     address = backend.lookup_symbol(layout.ROOT_SYMBOL)
     if not address:
+        if not backend.is_live():
+            # A truncated core also loses the list of libraries, and with it
+            # the runtime's symbol: say so rather than "not loaded".
+            corefile.check_complete(backend, layout.ROOT_SYMBOL)
         raise RuntimeNotLoadedError(RUNTIME_NOT_LOADED)
     return address
 
@@ -211,8 +214,13 @@ class TableReader:
         magic, major, minor, root_size, fields_addr, fields_count, field_size = \
             layout.FIXED_HEADER.unpack_from(header)
         if magic != layout.MAGIC:
-            raise CorruptTableError("memsnap_root at 0x%x has bad magic 0x%016x (expected 0x%016x)"
-                                    % (root, magic, layout.MAGIC))
+            # In a core, a zero header most often means the debugger loaded a
+            # libmemsnap.so rebuilt since the core was written: its root symbol
+            # no longer lies where the dumped library's root was.
+            hint = ("; is libmemsnap.so the same build that wrote this core?"
+                    if magic == 0 and not self.backend.is_live() else "")
+            raise CorruptTableError("memsnap_root at 0x%x has bad magic 0x%016x (expected 0x%016x)%s"
+                                    % (root, magic, layout.MAGIC, hint))
         if major != layout.KNOWN_MAJOR:
             raise LayoutVersionError("trace table layout %d.%d is not supported by this memsnap (knows %d.x)"
                                      % (major, minor, layout.KNOWN_MAJOR))

@@ -170,37 +170,34 @@ class Snapshot:
         stats = {}
         keys = {}
         derive = _DERIVE[key_type]
+
+        def frame_key(frame):
+            key = keys.get(frame)
+            if key is None:
+                key = keys[frame] = Traceback._oldest_first((frame,))
+            return key
+
+        def add(key, site):
+            stat = stats.get(key)
+            if stat is None:
+                stats[key] = Statistic(key, site.size, site.count)
+            else:
+                stat.size += site.size
+                stat.count += site.count
+
         for site in self._sites:
             if not cumulative:
                 if key_type == "traceback":
-                    key = self._site_traceback(site)
+                    add(self._site_traceback(site), site)
                 else:
-                    frame = derive(self._site_key_frame(site, raw))
-                    key = keys.get(frame)
-                    if key is None:
-                        key = keys[frame] = Traceback._oldest_first((frame,))
-                stat = stats.get(key)
-                if stat is None:
-                    stats[key] = Statistic(key, site.size, site.count)
-                else:
-                    stat.size += site.size
-                    stat.count += site.count
+                    add(frame_key(derive(self._site_key_frame(site, raw))), site)
                 continue
             seen = set()
             for frame in self._frames(site):
                 frame = derive(frame)
-                if frame in seen:
-                    continue
-                seen.add(frame)
-                key = keys.get(frame)
-                if key is None:
-                    key = keys[frame] = Traceback._oldest_first((frame,))
-                stat = stats.get(key)
-                if stat is None:
-                    stats[key] = Statistic(key, site.size, site.count)
-                else:
-                    stat.size += site.size
-                    stat.count += site.count
+                if frame not in seen:
+                    seen.add(frame)
+                    add(frame_key(frame), site)
         return stats
 
     def statistics(self, key_type, cumulative=False, raw=False):

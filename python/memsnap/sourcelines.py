@@ -15,17 +15,29 @@ def set_backend(backend):
     _backend = backend
 
 
-def _from_disk(filename, lineno):
-    lines = _files.get(filename)
-    if lines is None:
-        try:
-            with open(filename, "r", encoding="utf-8", errors="replace") as handle:
-                lines = handle.read().splitlines()
-        except (OSError, ValueError):
-            lines = []
-        _files[filename] = lines
-    if 0 < lineno <= len(lines):
-        return lines[lineno - 1]
+def _read_lines(path):
+    """The lines of the file at `path` (cached), or None if it cannot be read."""
+    if path in _files:
+        return _files[path]
+    try:
+        with open(path, "r", encoding="utf-8", errors="replace") as handle:
+            lines = handle.read().splitlines()
+    except (OSError, ValueError):
+        lines = None
+    _files[path] = lines
+    return lines
+
+
+def from_disk(filename, lineno, *other_paths):
+    """The text of line `lineno` of the first of `filename`, `other_paths`
+    that can be read (files are read once, like linecache), or None.
+
+    Also how the debugger backends answer source_line(), given the paths
+    their debugger's settings make of a file name."""
+    for path in (filename,) + other_paths:
+        lines = _read_lines(path)
+        if lines is not None:
+            return lines[lineno - 1] if 0 < lineno <= len(lines) else None
     return None
 
 
@@ -40,7 +52,7 @@ def get_line(filename, lineno):
             line = None
         if line is not None:
             return line
-    return _from_disk(filename, lineno)
+    return from_disk(filename, lineno)
 
 
 def clear_cache():

@@ -74,15 +74,21 @@ def snapshot_notes(*snapshots):
         for warning in snapshot.warnings:
             notes.append("warning: " + warning)
         if snapshot.skipped:
-            notes.append("warning: %d in-flight block%s skipped (a thread was updating the table)"
-                         % (snapshot.skipped, "" if snapshot.skipped == 1 else "s"))
+            notes.append("warning: %s skipped (a thread was updating the table)"
+                         % counted(snapshot.skipped, "in-flight block"))
         if snapshot.info.get("truncated"):
             notes.append("warning: the runtime ran out of memory: traces are incomplete")
-    unique = []
-    for note in notes:
-        if note not in unique:
-            unique.append(note)
-    return unique
+    return without_repeats(notes)
+
+
+def without_repeats(lines):
+    """`lines` in order, each only the first time it occurs."""
+    return list(dict.fromkeys(lines))
+
+
+def counted(n, noun):
+    """'1 block', '2 blocks': a count with its noun, plural when n != 1."""
+    return "%d %s%s" % (n, noun, "" if n == 1 else "s")
 
 
 def snapshot_summary(name, snapshot):

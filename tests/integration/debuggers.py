@@ -22,6 +22,9 @@ Host side (this process, pytest):
                                             # is the debugger's Operations object
     register(MyDriver())
 
+A debugger run through its memsnap launcher (memsnap-NAME) derives from
+LauncherDriver instead, which provides launcher() and unavailable_reason().
+
 Driver.run(steps, cwd) writes the steps as JSON to a file, starts
 command_line(env) in `cwd` with MEMSNAP_TEST_STEPS / MEMSNAP_TEST_RESULTS
 (paths) and MEMSNAP_TEST_SOURCE_ROOT in the environment (plus
@@ -44,6 +47,7 @@ Step helpers return dicts; every key is JSON-serializable.
 import importlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -185,6 +189,24 @@ class Driver:
             for result in results:
                 result["transcript"] = transcript
             return results
+
+
+class LauncherDriver(Driver):
+    """A Driver that starts its debugger through memsnap's launcher for it:
+    build/NAME/memsnap-NAME, or the path in MEMSNAP_<NAME>_LAUNCHER. It is
+    unavailable when the debugger (MEMSNAP_<NAME>, default NAME, as the
+    launcher runs it) is not installed or the launcher is not built."""
+
+    def launcher(self):
+        return (os.environ.get("MEMSNAP_%s_LAUNCHER" % self.name.upper())
+                or os.path.join(build_root(), self.name, "memsnap-" + self.name))
+
+    def unavailable_reason(self):
+        if shutil.which(os.environ.get("MEMSNAP_" + self.name.upper(), self.name)) is None:
+            return "%s is not installed" % self.name
+        if not os.access(self.launcher(), os.X_OK):
+            return "launcher %s not built" % self.launcher()
+        return None
 
 
 DRIVERS = {}

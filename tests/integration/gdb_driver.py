@@ -7,24 +7,12 @@ step_runner). Registers itself in debuggers.DRIVERS as "gdb".
 """
 
 import os
-import shutil
 
 import debuggers
 
 
-class GdbDriver(debuggers.Driver):
+class GdbDriver(debuggers.LauncherDriver):
     name = "gdb"
-
-    def launcher(self):
-        return (os.environ.get("MEMSNAP_GDB_LAUNCHER")
-                or os.path.join(debuggers.build_root(), "gdb", "memsnap-gdb"))
-
-    def unavailable_reason(self):
-        if shutil.which("gdb") is None:
-            return "gdb is not installed"
-        if not os.access(self.launcher(), os.X_OK):
-            return "launcher %s not built" % self.launcher()
-        return None
 
     def command_line(self, env):
         return [self.launcher(), "-batch", "-nx",

@@ -67,12 +67,6 @@ class GdbOperations(step_runner.Operations):
         self._execute("continue")
         return self.stop()
 
-    def command(self, text):
-        return self._execute(text)
-
-    def python(self, code):
-        return step_runner.capture_python(code, self.namespace)
-
     def gcore(self, path):
         self._execute("gcore %s" % path)
 

@@ -13,7 +13,6 @@ write the core, and attaches again. Registers itself as "lldb".
 """
 
 import os
-import shutil
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -23,19 +22,8 @@ if HERE not in sys.path:
 import debuggers  # noqa: E402
 
 
-class LldbDriver(debuggers.Driver):
+class LldbDriver(debuggers.LauncherDriver):
     name = "lldb"
-
-    def launcher(self):
-        return (os.environ.get("MEMSNAP_LLDB_LAUNCHER")
-                or os.path.join(debuggers.build_root(), "lldb", "memsnap-lldb"))
-
-    def unavailable_reason(self):
-        if shutil.which(os.environ.get("MEMSNAP_LLDB", "lldb")) is None:
-            return "lldb is not installed"
-        if not os.access(self.launcher(), os.X_OK):
-            return "launcher %s not built" % self.launcher()
-        return None
 
     def command_line(self, env):
         return [self.launcher(), "--batch", "--no-lldbinit",
@@ -138,12 +126,6 @@ def _operations_class():
         def cont(self):
             self._execute("process continue")
             return self.stop()
-
-        def command(self, text):
-            return self._execute(text)
-
-        def python(self, code):
-            return step_runner.capture_python(code, self.namespace)
 
         def gcore(self, path):
             self._execute("gcore %s" % _lldb_quote(path))

@@ -39,7 +39,22 @@ class Operations:
     stop(): {"state": "stopped" | "exited" | "none", "function": name of the
         innermost frame of the selected thread or None, "exit_code": int or
         None, "signal": stop signal name or None}.
+
+    A debugger's subclass provides _execute(text) (run one command, return
+    its output or raise StepError) and `namespace`; command() and python()
+    are the same for every debugger.
     """
+
+    namespace = None
+
+    def _execute(self, text):
+        raise NotImplementedError
+
+    def command(self, text):
+        return self._execute(text)
+
+    def python(self, code):
+        return capture_python(code, self.namespace)
 
 
 def capture_python(code, namespace):

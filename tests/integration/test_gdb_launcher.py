@@ -13,6 +13,7 @@ import pytest
 
 import debuggers
 import seed_expectations as seed
+from user_command_line import contains_block, debugger_output as gdb_output
 
 WASTE = "tests/programs/waste_memory"
 SCRIPTS = os.path.join(debuggers.HERE, "scripts")
@@ -28,17 +29,6 @@ def launcher(request):
     if reason:
         pytest.skip(reason)
     return driver.launcher()
-
-
-def gdb_output(argv, env=None, cwd=None):
-    proc = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, timeout=300, cwd=cwd,
-                          env=dict(os.environ, **(env or {})))
-    return proc.stdout.decode(), proc.stderr.decode(), proc.returncode
-
-
-def contains_block(lines, block):
-    return any(lines[i:i + len(block)] == block for i in range(len(lines)))
 
 
 def test_launcher_args_and_seed(launcher, program, runtime):

@@ -17,47 +17,19 @@ if INTEGRATION not in sys.path:
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
-import debuggers  # noqa: E402
 import valgrind_leaks  # noqa: E402
-
-
-def pytest_addoption(parser):
-    parser.addoption("--debugger", action="append", default=[],
-                     help="debugger to test (gdb, lldb); default: all registered")
-
-
-def pytest_generate_tests(metafunc):
-    if "debugger" in metafunc.fixturenames:
-        names = metafunc.config.getoption("debugger") or sorted(debuggers.DRIVERS) or ["gdb"]
-        metafunc.parametrize("debugger", names)
+from debugger_fixtures import (  # noqa: E402,F401  (the integration framework's hooks)
+    built_program, pytest_addoption, pytest_generate_tests, runtime, session, usable_driver)
 
 
 @pytest.fixture
-def driver(debugger):
-    found = debuggers.DRIVERS.get(debugger)
-    if found is None:
-        pytest.skip("no %s driver (tests/integration/%s_driver.py)" % (debugger, debugger))
-    reason = found.unavailable_reason()
-    if reason:
-        pytest.skip(reason)
-    if not os.path.isfile(debuggers.runtime_path()):
-        pytest.skip("runtime %s is not built" % debuggers.runtime_path())
-    return found
-
-
-@pytest.fixture
-def session(driver, tmp_path):
-    """session(steps) -> results, run in a fresh debugger in tmp_path."""
-    def run_session(steps):
-        return driver.run(steps, str(tmp_path))
-    return run_session
+def driver(debugger, runtime):
+    """The debugger's driver; skips without it or without the built runtime."""
+    return usable_driver(debugger)
 
 
 def leak_program(name):
-    path = os.path.join(debuggers.build_root(), "tests", "leaks", "programs", name)
-    if not os.access(path, os.X_OK):
-        pytest.skip("%s is not built" % path)
-    return path
+    return built_program(os.path.join("tests", "leaks", "programs", name))
 
 
 _memcheck_cache = {}

@@ -35,6 +35,23 @@ def hide_highest_segment(core):
     return vaddr, vaddr + memsz
 
 
+# Python run in the debugger: a leak report of the stopped program, and the commands.
+REPORT_PROLOGUE = (
+    "import memsnap.session, memsnap.leaks as leaks\n"
+    "from memsnap import commands\n"
+    "backend = memsnap.session.current.backend\n"
+    "report = leaks.find_leaks(backend)\n")
+
+
+def python_at_checkpoint(session, name, code):
+    """What `code` printed in the debugger's Python, leak program `name`
+    stopped at leak_checkpoint (the step must succeed)."""
+    results = session([d.load(leak_program(name)), d.breakpoint("leak_checkpoint"), d.run(),
+                       d.python(code)])
+    assert results[3]["ok"], results[3]
+    return results[3]["output"]
+
+
 def test_core_without_stack_reports_what_was_not_scanned(session, tmp_path):
     program = leak_program("leak_list")
     core = str(tmp_path / "leak_list.gcore")
@@ -53,19 +70,10 @@ def test_core_without_stack_reports_what_was_not_scanned(session, tmp_path):
 
 
 def test_memwhere_who_names_the_bss_root(session):
-    program = leak_program("leak_bss")
-    code = (
-        "import memsnap.session, memsnap.leaks as leaks\n"
-        "from memsnap import commands\n"
-        "backend = memsnap.session.current.backend\n"
-        "report = leaks.find_leaks(backend)\n"
+    text = python_at_checkpoint(session, "leak_bss", REPORT_PROLOGUE + (
         "kept = sorted(b for b in report.blocks(leaks.REACHABLE) if b[1] == 64)\n"
         "print('BLOCK 0x%x' % kept[0][0])\n"
-        "print(commands.run('memwhere', '0x%x --who' % (kept[0][0] + 5), backend))\n")
-    results = session([d.load(program), d.breakpoint("leak_checkpoint"), d.run(),
-                       d.python(code)])
-    assert results[3]["ok"], results[3]
-    text = results[3]["output"]
+        "print(commands.run('memwhere', '0x%x --who' % (kept[0][0] + 5), backend))\n"))
     lines = text.splitlines()
     assert lines[0].startswith("BLOCK 0x")
     assert "pointed at by:" in text, text
@@ -75,21 +83,13 @@ def test_memwhere_who_names_the_bss_root(session):
 
 
 def test_python_api_matches_command(session):
-    program = leak_program("leak_tree")
-    code = (
-        "import json, memsnap.session, memsnap.leaks as leaks\n"
-        "from memsnap import commands\n"
-        "backend = memsnap.session.current.backend\n"
-        "report = leaks.find_leaks(backend)\n"
+    output = python_at_checkpoint(session, "leak_tree", "import json\n" + REPORT_PROLOGUE + (
         "api = {c: [report.totals[c].count, report.totals[c].size] for c in leaks.CATEGORIES}\n"
         "out = json.loads(commands.run('memleaks', '--json', backend))\n"
         "cmd = {c: [out['totals'][c]['count'], out['totals'][c]['size']] for c in leaks.CATEGORIES}\n"
         "assert api == cmd, (api, cmd)\n"
         "stats = report.statistics(leaks.INDIRECT)\n"
-        "print(stats[0].count, stats[0].size, str(stats[0]))\n")
-    results = session([d.load(program), d.breakpoint("leak_checkpoint"), d.run(),
-                       d.python(code)])
-    assert results[3]["ok"], results[3]
-    count, size, text = results[3]["output"].strip().split(" ", 2)
+        "print(stats[0].count, stats[0].size, str(stats[0]))\n"))
+    count, size, text = output.strip().split(" ", 2)
     assert (int(count), int(size)) == (14, 560)
     assert text.endswith("leak_tree.c:21: size=560 B, count=14, average=40 B"), text

@@ -79,6 +79,8 @@ class FakeBackend(Backend):
         self.called = []
         self.call_results = {}
         self.sources = {}
+        self.region_list = []                       # what regions() answers
+        self.core_path = None                       # what core_file() answers
 
     def has_target(self):
         return self.target
@@ -114,7 +116,10 @@ class FakeBackend(Backend):
         return []
 
     def regions(self):
-        return []
+        return list(self.region_list)
+
+    def core_file(self):
+        return self.core_path
 
     def call_function(self, name, *args):
         self.calls["call_function"] += 1

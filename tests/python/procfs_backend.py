@@ -12,7 +12,8 @@ import shutil
 import subprocess
 
 from elf_symbols import dynamic_symbols
-from memsnap.backend import Backend, Location, Region
+from memsnap import procmaps
+from memsnap.backend import Backend, Location
 from memsnap.errors import MemsnapError, UnreadableMemory
 
 
@@ -21,7 +22,7 @@ class ProcfsBackend(Backend):
 
     def __init__(self, pid):
         self._pid = pid
-        self._regions = None
+        self._mappings = None
         self._symbols = {}
         self.symbolize_calls = 0
         self._addr2line = shutil.which("addr2line") or shutil.which("eu-addr2line")
@@ -51,38 +52,30 @@ class ProcfsBackend(Backend):
             raise UnreadableMemory(address, size)
         return data
 
+    def _read_mappings(self):
+        if self._mappings is None:
+            self._mappings = procmaps.read_mappings(self._pid)
+        return self._mappings
+
     def regions(self):
-        if self._regions is None:
-            regions = []
-            with open("/proc/%d/maps" % self._pid) as maps:
-                for line in maps:
-                    parts = line.split(None, 5)
-                    start, end = (int(x, 16) for x in parts[0].split("-"))
-                    perms = parts[1]
-                    name = parts[5].strip() if len(parts) > 5 else ""
-                    regions.append((Region(start, end, perms[0] == "r", perms[1] == "w",
-                                           perms[2] == "x", name), int(parts[2], 16)))
-            self._regions = regions
-        return [r for r, _ in self._regions]
+        return [m.region() for m in self._read_mappings()]
 
     def _module_base(self, path):
-        self.regions()
         # The loader maps offset 0 read-only; a rw-p offset-0 mapping of the
         # same file is a private copy (libelf maps files it reads that way).
-        mapped = [(r, offset) for r, offset in self._regions if r.name == path and offset == 0]
-        loaded = [r.start for r, _ in mapped if not r.writable] or [r.start for r, _ in mapped]
+        mapped = [m for m in self._read_mappings() if m.name == path and m.offset == 0]
+        loaded = ([m.start for m in mapped if m.perms[1] != "w"]
+                  or [m.start for m in mapped])
         return max(loaded) if loaded else None
 
     def _module_of(self, address):
-        self.regions()
-        for region, _ in self._regions:
-            if region.start <= address < region.end and region.name.startswith("/"):
-                return region.name
+        for m in self._read_mappings():
+            if m.start <= address < m.end and m.name.startswith("/"):
+                return m.name
         return None
 
     def lookup_symbol(self, name):
-        self.regions()
-        for path in sorted({r.name for r, _ in self._regions if r.name.startswith("/")}):
+        for path in sorted({m.name for m in self._read_mappings() if m.name.startswith("/")}):
             if path not in self._symbols:
                 try:
                     self._symbols[path] = dynamic_symbols(path)

@@ -1,13 +1,15 @@
 """The layout reader over fake tables: what it reads, the in-flight rule,
 and every error: no target, runtime not loaded, bad magic, unknown major,
-corrupt pointers/counts/sizes, missing memory (kept partial, with warnings)."""
+corrupt pointers/counts/sizes, missing memory (kept partial, with warnings),
+truncated or incomplete cores, and a core read with a rebuilt runtime."""
 
 import struct
 
 import pytest
 
 from fake_target import LAYOUT, TableBuilder, put
-from memsnap import reader
+from memsnap import elf, reader
+from memsnap.backend import Region
 from memsnap.errors import (CorruptTableError, LayoutVersionError, NoTargetError,
                             RuntimeNotLoadedError, UnreadableMemory)
 
@@ -20,6 +22,20 @@ def small_table(**kwargs):
         b.add_block(0x5000000 + 0x40 * i, 24 + i, s1)
     b.add_block(0x6000000, 4096, s2)
     return b
+
+
+def set_field_entry(backend, field, name=None, offset=None, size=None):
+    """Rewrite the field table's entry for `field` (e.g. b"root.state"): its
+    name, offset or size; the others stay."""
+    fields = backend.segments[TableBuilder.FIELDS]
+    for i in range(len(fields) // 48):
+        old_name, old_offset, old_size = struct.unpack_from("<40sII", fields, i * 48)
+        if old_name.rstrip(b"\0") == field:
+            struct.pack_into("<40sII", fields, i * 48, name or old_name,
+                             old_offset if offset is None else offset,
+                             old_size if size is None else size)
+            return
+    raise AssertionError("no field %r in the table" % field)
 
 
 def test_reads_root_sites_and_blocks(waste):
@@ -59,10 +75,28 @@ def test_runtime_not_loaded():
                               "LD_PRELOAD=/path/libmemsnap.so or use memsnap-gdb/memsnap-lldb")
 
 
-def test_bad_magic():
+# One field of a small table set to an impossible value, and what the reader says.
+CORRUPT_FIELDS = [
+    pytest.param(TableBuilder.ROOT, "root", "magic", 0x1234, 0, "bad magic", id="bad_magic"),
+    pytest.param(TableBuilder.ROOT, "root", "nshards", 3, 0, "power of two",
+                 id="nshards_not_power_of_two"),
+    pytest.param(TableBuilder.DEPOT, "mapping", "next", TableBuilder.DEPOT, 0, "cycle",
+                 id="mapping_cycle"),
+    pytest.param(TableBuilder.DEPOT, "mapping", "size", 1 << 50, 0, "impossible size",
+                 id="impossible_mapping_size"),
+    pytest.param(TableBuilder.DEPOT, "site", "nframes", 200, 32, "runs past",
+                 id="site_running_past_used"),
+    pytest.param(TableBuilder.DEPOT, "site", "id", 0, 32, "impossible id 0", id="bad_site_id"),
+    pytest.param(TableBuilder.SHARDS, "shard", "count", 1 << 20, 0, "blocks and 0 tombstones",
+                 id="count_beyond_capacity"),
+]
+
+
+@pytest.mark.parametrize("segment, record, field, value, offset, message", CORRUPT_FIELDS)
+def test_corrupt_field_is_refused(segment, record, field, value, offset, message):
     backend = small_table().build()
-    put(backend.segments[TableBuilder.ROOT], "root", "magic", 0x1234)
-    with pytest.raises(CorruptTableError, match="bad magic"):
+    put(backend.segments[segment], record, field, value, offset)
+    with pytest.raises(CorruptTableError, match=message):
         reader.read_table(backend)
 
 
@@ -85,11 +119,7 @@ def test_fields_found_by_name_not_position():
     backend = b.build()
     root = backend.segments[TableBuilder.ROOT]
     # grow the root: put state at offset 136 (a reserved word) and say so
-    fields = backend.segments[TableBuilder.FIELDS]
-    for i in range(len(fields) // 48):
-        name, offset, size = struct.unpack_from("<40sII", fields, i * 48)
-        if name.rstrip(b"\0") == b"root.state":
-            struct.pack_into("<40sII", fields, i * 48, name, 136, 4)
+    set_field_entry(backend, b"root.state", offset=136, size=4)
     struct.pack_into("<I", root, 32, 0)
     struct.pack_into("<I", root, 136, 0x7)
     table = reader.read_table(backend)
@@ -98,37 +128,15 @@ def test_fields_found_by_name_not_position():
 
 def test_missing_field_in_table():
     backend = small_table().build()
-    fields = backend.segments[TableBuilder.FIELDS]
-    for i in range(len(fields) // 48):
-        name, offset, size = struct.unpack_from("<40sII", fields, i * 48)
-        if name.rstrip(b"\0") == b"site.nframes":
-            struct.pack_into("<40sII", fields, i * 48, b"site.renamed", offset, size)
+    set_field_entry(backend, b"site.nframes", name=b"site.renamed")
     with pytest.raises(CorruptTableError, match="lacks 'site.nframes'"):
         reader.read_table(backend)
 
 
 def test_field_outside_its_record():
     backend = small_table().build()
-    fields = backend.segments[TableBuilder.FIELDS]
-    for i in range(len(fields) // 48):
-        name, offset, size = struct.unpack_from("<40sII", fields, i * 48)
-        if name.rstrip(b"\0") == b"shard.count":
-            struct.pack_into("<40sII", fields, i * 48, name, 60, 8)
+    set_field_entry(backend, b"shard.count", offset=60, size=8)
     with pytest.raises(CorruptTableError, match="outside its 64-byte record"):
-        reader.read_table(backend)
-
-
-def test_mapping_cycle():
-    backend = small_table().build()
-    put(backend.segments[TableBuilder.DEPOT], "mapping", "next", TableBuilder.DEPOT)
-    with pytest.raises(CorruptTableError, match="cycle"):
-        reader.read_table(backend)
-
-
-def test_impossible_mapping_size():
-    backend = small_table().build()
-    put(backend.segments[TableBuilder.DEPOT], "mapping", "size", 1 << 50)
-    with pytest.raises(CorruptTableError, match="impossible size"):
         reader.read_table(backend)
 
 
@@ -147,39 +155,11 @@ def test_too_many_frames():
         reader.read_table(backend)
 
 
-def test_site_running_past_used():
-    backend = small_table().build()
-    put(backend.segments[TableBuilder.DEPOT], "site", "nframes", 200, 32)
-    with pytest.raises(CorruptTableError, match="runs past"):
-        reader.read_table(backend)
-
-
-def test_bad_site_id():
-    backend = small_table().build()
-    put(backend.segments[TableBuilder.DEPOT], "site", "id", 0, 32)
-    with pytest.raises(CorruptTableError, match="impossible id 0"):
-        reader.read_table(backend)
-
-
 def test_capacity_not_power_of_two():
     backend = small_table().build()
     slots = min(a for a in backend.segments if a >= TableBuilder.SLOTS_BASE)
     put(backend.segments[slots], "slots", "capacity", 48)
     with pytest.raises(CorruptTableError, match="impossible capacity 48"):
-        reader.read_table(backend)
-
-
-def test_count_beyond_capacity():
-    backend = small_table().build()
-    put(backend.segments[TableBuilder.SHARDS], "shard", "count", 1 << 20, 0)
-    with pytest.raises(CorruptTableError, match="blocks and 0 tombstones"):
-        reader.read_table(backend)
-
-
-def test_nshards_not_power_of_two():
-    backend = small_table().build()
-    put(backend.segments[TableBuilder.ROOT], "root", "nshards", 3)
-    with pytest.raises(CorruptTableError, match="power of two"):
         reader.read_table(backend)
 
 
@@ -274,3 +254,59 @@ def test_find_block():
     assert table.find_block(target + 31) is None          # between blocks
     assert table.find_block(0x6000000 + 4095) == (0x6000000, 4096, 2)
     assert table.find_block(0x10) is None
+
+
+def test_zero_magic_in_a_core_suggests_a_rebuilt_runtime():
+    backend = small_table().build()
+    put(backend.segments[TableBuilder.ROOT], "root", "magic", 0, 0)
+    with pytest.raises(CorruptTableError, match="bad magic") as live_error:
+        reader.read_table(backend)
+    assert "same build" not in str(live_error.value)
+    backend.live = False
+    with pytest.raises(CorruptTableError, match="is libmemsnap.so the same build that wrote this core"):
+        reader.read_table(backend)
+
+
+def _core_file(path, file_size, segment_offset, segment_size):
+    """A minimal ELF64 core: one writable PT_LOAD of segment_size bytes at
+    segment_offset, the file cut (or padded) to file_size bytes."""
+    header = elf.ELF_HEADER.pack(b"\x7fELF\x02\x01\x01" + bytes(9), elf.ET_CORE, 62, 1, 0,
+                                 elf.ELF_HEADER.size, 0, 0, elf.ELF_HEADER.size,
+                                 elf.PROGRAM_HEADER.size, 1, 0, 0, 0)
+    load = elf.PROGRAM_HEADER.pack(elf.PT_LOAD, elf.PF_R | elf.PF_W, segment_offset, 0x10000,
+                                   0, segment_size, segment_size, 0x1000)
+    data = (header + load).ljust(file_size, b"\0")[:file_size]
+    path.write_bytes(data)
+    return str(path)
+
+
+def test_truncated_core_is_named_instead_of_runtime_not_loaded(tmp_path):
+    backend = small_table().build()
+    del backend.symbols["memsnap_root"]
+    backend.live = False
+    backend.core_path = _core_file(tmp_path / "core", 0x1800, 0x1000, 0x2000)
+    with pytest.raises(UnreadableMemory) as err:
+        reader.read_table(backend)
+    assert str(err.value) == ("memsnap_root not found: the core file %s is truncated "
+                              "(6144 of 12288 bytes; 6144 missing)" % backend.core_path)
+
+
+def test_core_missing_writable_memory_is_incomplete():
+    backend = small_table().build()
+    del backend.symbols["memsnap_root"]
+    backend.live = False
+    backend.region_list = [Region(0x1000, 0x2000, True, True, False, "", True),
+                           Region(0x5000, 0x9000, True, True, False, "", False)]
+    with pytest.raises(UnreadableMemory) as err:
+        reader.read_table(backend)
+    assert str(err.value) == ("memsnap_root not found: the core file is incomplete: 1 of its 2 "
+                              "memory regions are missing, the first at 0x5000")
+
+
+def test_complete_core_without_the_runtime_says_not_loaded(tmp_path):
+    backend = small_table().build()
+    del backend.symbols["memsnap_root"]
+    backend.live = False
+    backend.core_path = _core_file(tmp_path / "core", 0x3000, 0x1000, 0x2000)
+    with pytest.raises(RuntimeNotLoadedError):
+        reader.read_table(backend)
