@@ -9,7 +9,10 @@ SBProcess.ReadMemory with short-read checks. Code addresses are symbolized
 by LLDB (inlined levels, source-map) and the answers are shaped like GDB's
 (full source paths, symlinked directories resolved, C++ names demangled
 GNU-style without template return types) so both debuggers print the same
-text. Everything raised is a memsnap.errors exception.
+text. Where LLDB has no function for an address of a module with DWARF
+(LLDB 14 builds none for functions GCC split into hot and .cold parts), the
+inlined levels are read from the DWARF by memsnap.dwarf_inline instead.
+Everything raised is a memsnap.errors exception.
 """
 
 import ctypes
@@ -20,7 +23,7 @@ import shlex
 
 import lldb
 
-from memsnap import address_ranges, corefile, errors, runtime_calls, sourcelines
+from memsnap import address_ranges, corefile, dwarf_inline, errors, runtime_calls, sourcelines
 from memsnap.backend import GENERAL_REGISTERS, Backend, Location, Region, ThreadState
 
 _STOPPED_STATES = (lldb.eStateStopped, lldb.eStateCrashed, lldb.eStateSuspended)
@@ -190,6 +193,8 @@ class LLDBBackend(Backend):
         self._symbol_cache = {}
         self._source_paths = {}     # raw source path -> path as printed
         self._module_ranges = None  # _LoadedRanges of the symbol session
+        self._module_readers = {}   # module path -> InlineChainReader or None (session)
+        self._dwarf_readers = {}    # (path, mtime, size) -> InlineChainReader or None
 
     # ---- target and process ----
 
@@ -338,7 +343,26 @@ class LLDBBackend(Backend):
                 return address
             if found is None:
                 found = address
+        if found is None and "(" in name:
+            found = self._function_symbol(target, name)
         return found
+
+    def _function_symbol(self, target, name):
+        """Start of the function GNU-demangled as `name` ("ns::f(int)"):
+        LLDB finds no symbol by such a name, but finds the function, which
+        is kept only if its linkage name demangles to exactly `name`."""
+        contexts = target.FindFunctions(name)
+        for i in range(contexts.GetSize()):
+            symbol = contexts.GetContextAtIndex(i).GetSymbol()
+            if not symbol.IsValid():
+                continue
+            mangled = symbol.GetMangledName()
+            if not mangled or self._demangler.demangle(mangled) != name:
+                continue
+            address = symbol.GetStartAddress().GetLoadAddress(target)
+            if address != lldb.LLDB_INVALID_ADDRESS:
+                return address
+        return None
 
     def core_file(self):
         """LLDB 14 cannot name a target's core file, but it keeps the file
@@ -368,6 +392,7 @@ class LLDBBackend(Backend):
             self._source_map_rules = None
             self._source_paths = {}
             self._module_ranges = None
+            self._module_readers = {}
         cached = self._symbol_cache.get(address)
         if cached is None:
             cached = self._symbolize(target, address)
@@ -415,8 +440,16 @@ class LLDBBackend(Backend):
             filename = self._source_path(line_entry.GetFileSpec())
             lineno = line_entry.GetLine()
 
-        levels = []
         function = context.GetFunction()
+        if not function.IsValid():
+            levels = self._dwarf_levels(context, sbaddr, filename, lineno, module_path)
+            if levels is not None:
+                return tuple(Location(function=fn, filename=path, lineno=line,
+                                      module=module_path, module_offset=module_offset,
+                                      address=address)
+                             for fn, path, line in levels)
+
+        levels = []
         cplusplus = self._is_cplusplus(context)
         block = context.GetBlock()
         inlined = block.GetContainingInlinedBlock() if block.IsValid() else None
@@ -436,6 +469,68 @@ class LLDBBackend(Backend):
                               module=module_path, module_offset=module_offset,
                               address=address)
                      for fn, path, line in levels)
+
+    def _dwarf_levels(self, context, sbaddr, filename, lineno, module_path):
+        """[(function, file, line)] innermost first from the module's DWARF,
+        for an address LLDB has no Function for (LLDB 14 builds none for a
+        function GCC split into hot and .cold parts); None to keep LLDB's
+        answer (no DWARF there, no pyelftools, anything unexpected)."""
+        if not dwarf_inline.AVAILABLE or filename is None:
+            return None
+        file_address = sbaddr.GetFileAddress()
+        if file_address == lldb.LLDB_INVALID_ADDRESS:
+            return None
+        reader = self._dwarf_reader(context, module_path)
+        if reader is None:
+            return None
+        chain = reader.chain(file_address)
+        if not chain:
+            return None
+        # GDB reads rows sharing an address differently from LLDB: take the
+        # innermost line as GDB would, else keep LLDB's.
+        line = reader.line_at(file_address)
+        if line is not None:
+            filename, lineno = self._source_path_text(line[0]), line[1]
+        levels = []
+        for level in chain:
+            if level.filename is not None:
+                filename = self._source_path_text(level.filename)
+                lineno = level.lineno
+            elif levels:
+                lineno = level.lineno
+            levels.append((level.function, filename, lineno))
+        return levels
+
+    def _dwarf_reader(self, context, module_path):
+        """The InlineChainReader of a module's DWARF (its separate debug file
+        or itself), or None; one per file (and version of it) for the
+        backend's life, looked up once per module and symbol session."""
+        readers = self._module_readers
+        if module_path in readers:
+            return readers[module_path]
+        module = context.GetModule()
+        if not module.IsValid() or module_path is None:
+            return None
+        key = module_path
+        reader = None
+        for spec in (module.GetSymbolFileSpec(), module.GetFileSpec()):
+            path = spec.fullpath if spec.IsValid() else None
+            if not path:
+                continue
+            try:
+                stat = os.stat(path)
+            except OSError:
+                continue
+            file_key = (path, stat.st_mtime_ns, stat.st_size)
+            if file_key not in self._dwarf_readers:
+                self._dwarf_readers[file_key] = (
+                    dwarf_inline.InlineChainReader(path, self._demangler.demangle)
+                    if dwarf_inline.InlineChainReader.has_dwarf(path) else None)
+            reader = self._dwarf_readers[file_key]
+            if reader is not None:
+                break
+        self._module_readers[key] = reader
+        return reader
 
     def _module_of(self, target, context, address):
         """(path, load base) of the module holding `address`; path None if none.
@@ -548,7 +643,10 @@ class LLDBBackend(Backend):
         """The full path GDB would print: source-map applied, and for an
         existing file its directory's symlinks resolved (cached per path for
         the symbol session)."""
-        raw = filespec.fullpath
+        return self._source_path_text(filespec.fullpath)
+
+    def _source_path_text(self, raw):
+        """_source_path of a path given as text."""
         if not raw:
             return None
         paths = self._source_paths
