@@ -51,8 +51,13 @@ extern struct real_allocator real;
  * thread's allocations come from a static bootstrap arena. */
 void resolve_real_allocator(void);
 /* Bootstrap arena: allocation while resolving, and recognition of its
- * pointers (which are never freed). */
-int bootstrap_owns(const void *ptr);
+ * pointers (which are never freed; inline: every free asks). */
+#define BOOTSTRAP_BYTES (256 * 1024)
+extern unsigned char bootstrap_arena[BOOTSTRAP_BYTES];
+static inline int bootstrap_owns(const void *ptr)
+{
+    return (uintptr_t)ptr - (uintptr_t)bootstrap_arena < BOOTSTRAP_BYTES;
+}
 void *bootstrap_alloc(size_t size, size_t align);
 size_t bootstrap_usable_size(const void *ptr);
 /* True while the calling thread is inside resolve_real_allocator(). */
@@ -93,7 +98,40 @@ void table_lock_all(void);
 void table_unlock_all(void);
 void table_reset_locks(void);
 /* Shard index and first probe slot of an address (docs/layout.md). */
-uint64_t table_hash(uint64_t addr);
+static inline uint64_t table_hash(uint64_t addr)
+{
+    /* murmur3's 64-bit finalizer */
+    addr ^= addr >> 33;
+    addr *= 0xff51afd7ed558ccdULL;
+    addr ^= addr >> 33;
+    addr *= 0xc4ceb9fe1a85ec53ULL;
+    addr ^= addr >> 33;
+    return addr;
+}
+/* The runtime's private view of a shard: its slot array and capacity - 1
+ * (a copy of what shard->slots says, without reading the array's header). */
+struct shard_view {
+    struct memsnap_slots *slots;
+    uint64_t mask;
+};
+extern struct shard_view *table_views;
+extern uint32_t table_shard_mask;
+extern unsigned table_shard_bits;
+/* Starts loading the slot where addr's record would be: the hooks call it
+ * before the stack walk, which then hides the cache miss. Reads without
+ * the lock: a prefetch never faults, whatever it is given. */
+static inline void table_prefetch(uint64_t addr)
+{
+    struct shard_view *views = table_views;
+    if (MEMSNAP_UNLIKELY(!views))
+        return;
+    uint64_t hash = table_hash(addr);
+    struct shard_view *view = &views[hash & table_shard_mask];
+    struct memsnap_slots *slots = __atomic_load_n(&view->slots, __ATOMIC_RELAXED);
+    uint64_t mask = __atomic_load_n(&view->mask, __ATOMIC_RELAXED);
+    if (slots)
+        __builtin_prefetch(&slots->slot[(hash >> table_shard_bits) & mask], 1);
+}
 
 /* ---- depot.c: interned (domain, stack) sites ---- */
 

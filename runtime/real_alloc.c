@@ -26,16 +26,9 @@ extern void *__libc_memalign(size_t, size_t);
 extern void *__libc_valloc(size_t);
 extern void *__libc_pvalloc(size_t);
 
-#define BOOTSTRAP_BYTES (256 * 1024)
 #define BOOTSTRAP_HEADER 16
-static unsigned char bootstrap_arena[BOOTSTRAP_BYTES] __attribute__((aligned(4096)));
+unsigned char bootstrap_arena[BOOTSTRAP_BYTES] __attribute__((aligned(4096)));
 static size_t bootstrap_used;
-
-int bootstrap_owns(const void *ptr)
-{
-    const unsigned char *p = ptr;
-    return p >= bootstrap_arena && p < bootstrap_arena + BOOTSTRAP_BYTES;
-}
 
 void *bootstrap_alloc(size_t size, size_t align)
 {

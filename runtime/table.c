@@ -17,30 +17,25 @@
 #define INITIAL_CAPACITY 128u
 
 static struct memsnap_shard *shards;
-static uint32_t shard_mask;
-static unsigned shard_bits;
-
-uint64_t table_hash(uint64_t addr)
-{
-    /* murmur3's 64-bit finalizer */
-    addr ^= addr >> 33;
-    addr *= 0xff51afd7ed558ccdULL;
-    addr ^= addr >> 33;
-    addr *= 0xc4ceb9fe1a85ec53ULL;
-    addr ^= addr >> 33;
-    return addr;
-}
+uint32_t table_shard_mask;
+unsigned table_shard_bits;
+/* Runtime-private copy of each shard's (slots, capacity - 1), beside the
+ * shards: a lookup reads it instead of the slots header's line. Written
+ * under the shard lock together with shard->slots. */
+struct shard_view *table_views;
 
 int table_init(uint32_t nshards)
 {
-    struct memsnap_mapping *map =
-        pool_map(MEMSNAP_MAP_MISC, 64 + (uint64_t)nshards * sizeof(struct memsnap_shard));
+    uint64_t bytes =
+        64 + (uint64_t)nshards * (sizeof(struct memsnap_shard) + sizeof(struct shard_view));
+    struct memsnap_mapping *map = pool_map(MEMSNAP_MAP_MISC, bytes);
     if (!map)
         return -ENOMEM;
     shards = (struct memsnap_shard *)((char *)map + 64);
-    map->used = 64 + (uint64_t)nshards * sizeof(struct memsnap_shard);
-    shard_mask = nshards - 1;
-    shard_bits = (unsigned)__builtin_ctz(nshards);
+    table_views = (struct shard_view *)(shards + nshards);
+    map->used = bytes;
+    table_shard_mask = nshards - 1;
+    table_shard_bits = (unsigned)__builtin_ctz(nshards);
     memsnap_root.nshards = nshards;
     __atomic_store_n(&memsnap_root.shards, (uint64_t)(uintptr_t)shards, __ATOMIC_RELEASE);
     return 0;
@@ -49,6 +44,20 @@ int table_init(uint32_t nshards)
 static inline struct memsnap_slots *slots_of(const struct memsnap_shard *shard)
 {
     return (struct memsnap_slots *)(uintptr_t)shard->slots;
+}
+
+static inline struct shard_view *view_of(const struct memsnap_shard *shard)
+{
+    return &table_views[shard - shards];
+}
+
+/* Publishes a shard's slot array (or none) and its private view. */
+static inline void set_slots(struct memsnap_shard *shard, struct memsnap_slots *slots)
+{
+    struct shard_view *view = view_of(shard);
+    __atomic_store_n(&view->slots, slots, __ATOMIC_RELAXED);
+    __atomic_store_n(&view->mask, slots ? slots->capacity - 1 : 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&shard->slots, (uint64_t)(uintptr_t)slots, __ATOMIC_RELEASE);
 }
 
 static inline void set_pending(struct memsnap_shard *shard, uint32_t op, uint64_t addr)
@@ -90,17 +99,17 @@ static int rehash(struct memsnap_shard *shard)
             uint64_t addr = old->slot[i].addr;
             if (addr == MEMSNAP_SLOT_EMPTY || addr == MEMSNAP_SLOT_TOMBSTONE)
                 continue;
-            uint64_t j = (table_hash(addr) >> shard_bits) & mask;
+            uint64_t j = (table_hash(addr) >> table_shard_bits) & mask;
             while (fresh->slot[j].addr != MEMSNAP_SLOT_EMPTY)
                 j = (j + 1) & mask;
             fresh->slot[j] = old->slot[i];
         }
-        __atomic_store_n(&shard->slots, (uint64_t)(uintptr_t)fresh, __ATOMIC_RELEASE);
+        set_slots(shard, fresh);
         shard->tombstones = 0;
         set_pending(shard, pending, shard->pending_addr);
         pool_unmap(&old->map);
     } else {
-        __atomic_store_n(&shard->slots, (uint64_t)(uintptr_t)fresh, __ATOMIC_RELEASE);
+        set_slots(shard, fresh);
     }
     return 0;
 }
@@ -108,21 +117,23 @@ static int rehash(struct memsnap_shard *shard)
 int table_insert(uint64_t addr, uint64_t size, struct memsnap_site *site, int count_total)
 {
     uint64_t hash = table_hash(addr);
-    struct memsnap_shard *shard = &shards[hash & shard_mask];
+    struct memsnap_shard *shard = &shards[hash & table_shard_mask];
     const int solo = process_single_threaded();
     spin_lock_any(solo, &shard->lock);
     set_pending(shard, MEMSNAP_OP_INSERT, addr);
-    struct memsnap_slots *slots = slots_of(shard);
-    if (!slots || (shard->count + shard->tombstones + 1) * 16 > slots->capacity * 11) {
+    struct shard_view *view = view_of(shard);
+    struct memsnap_slots *slots = view->slots;
+    uint64_t mask = view->mask;
+    if (!slots || (shard->count + shard->tombstones + 1) * 16 > (mask + 1) * 11) {
         if (rehash(shard) != 0) {
             set_pending(shard, MEMSNAP_OP_NONE, 0);
             spin_unlock(&shard->lock);
             return -ENOMEM;
         }
-        slots = slots_of(shard);
+        slots = view->slots;
+        mask = view->mask;
     }
-    uint64_t mask = slots->capacity - 1;
-    uint64_t i = (hash >> shard_bits) & mask;
+    uint64_t i = (hash >> table_shard_bits) & mask;
     uint64_t free_at = UINT64_MAX;
     uint64_t meta = MEMSNAP_SLOT_META(size, site->id);
     for (;; i = (i + 1) & mask) {
@@ -165,19 +176,22 @@ int table_remove(uint64_t addr, uint32_t domain, uint64_t *meta_out)
     if (MEMSNAP_UNLIKELY(!shards))
         return -ENOENT;
     uint64_t hash = table_hash(addr);
-    struct memsnap_shard *shard = &shards[hash & shard_mask];
+    struct memsnap_shard *shard = &shards[hash & table_shard_mask];
+    prefetch_for_write(shard); /* read, then locked: one transfer */
     if (__atomic_load_n(&shard->count, __ATOMIC_RELAXED) == 0)
         return -ENOENT;
+    table_prefetch(addr); /* overlaps the miss with taking the lock */
     const int solo = process_single_threaded();
     spin_lock_any(solo, &shard->lock);
-    struct memsnap_slots *slots = slots_of(shard);
+    struct shard_view *view = view_of(shard);
+    struct memsnap_slots *slots = view->slots;
     if (!slots || shard->count == 0) {
         spin_unlock(&shard->lock);
         return -ENOENT;
     }
     set_pending(shard, MEMSNAP_OP_REMOVE, addr);
-    uint64_t mask = slots->capacity - 1;
-    uint64_t i = (hash >> shard_bits) & mask;
+    uint64_t mask = view->mask;
+    uint64_t i = (hash >> table_shard_bits) & mask;
     int rc = -ENOENT;
     for (;; i = (i + 1) & mask) {
         uint64_t here = slots->slot[i].addr;
@@ -219,19 +233,19 @@ int table_remove(uint64_t addr, uint32_t domain, uint64_t *meta_out)
 
 void table_lock_all(void)
 {
-    for (uint32_t s = 0; shards && s <= shard_mask; s++)
+    for (uint32_t s = 0; shards && s <= table_shard_mask; s++)
         spin_lock(&shards[s].lock);
 }
 
 void table_unlock_all(void)
 {
-    for (uint32_t s = 0; shards && s <= shard_mask; s++)
+    for (uint32_t s = 0; shards && s <= table_shard_mask; s++)
         spin_unlock(&shards[s].lock);
 }
 
 void table_reset_locks(void)
 {
-    for (uint32_t s = 0; shards && s <= shard_mask; s++)
+    for (uint32_t s = 0; shards && s <= table_shard_mask; s++)
         shards[s].lock = 0;
 }
 
@@ -240,13 +254,13 @@ void table_clear_all(void)
     if (!shards)
         return;
     table_lock_all();
-    for (uint32_t s = 0; s <= shard_mask; s++) {
+    for (uint32_t s = 0; s <= table_shard_mask; s++) {
         struct memsnap_shard *shard = &shards[s];
         struct memsnap_slots *slots = slots_of(shard);
         if (!slots)
             continue;
         set_pending(shard, MEMSNAP_OP_CLEAR, 0);
-        __atomic_store_n(&shard->slots, 0, __ATOMIC_RELEASE);
+        set_slots(shard, NULL);
         __atomic_store_n(&shard->count, 0, __ATOMIC_RELAXED);
         shard->tombstones = 0;
         pool_unmap(&slots->map);

@@ -34,6 +34,7 @@ TRACER_INLINE int trace_record(uint32_t domain, uint64_t addr, uint64_t size)
     uint64_t pcs[MEMSNAP_MAX_FRAMES];
     uint32_t total = 0;
     unsigned limit = __atomic_load_n(&hot.limit, __ATOMIC_RELAXED);
+    table_prefetch(addr); /* the walk hides the miss */
     unsigned n = capture_stack(pcs, limit, &total);
     struct memsnap_site *site = depot_intern(domain, pcs, n, total);
     if (MEMSNAP_UNLIKELY(!site || table_insert(addr, size, site, 1) != 0)) {

@@ -616,7 +616,11 @@ static int starting_bounds(uint64_t rsp, struct stack_bounds *thread, struct sta
     int rc = thread_stack_bounds(thread);
     if (rc != 0)
         return rc;
-    if (UNW_LIKELY(rsp >= thread->lo && rsp < thread->hi)) {
+    /* rsp is 8-aligned and above the capture's return slot: at least
+     * lo + 8 (the walk relies on both) */
+    if (rsp & 7u)
+        return -EFAULT;
+    if (UNW_LIKELY(rsp >= thread->lo + 8 && rsp < thread->hi)) {
         *cur = *thread;
         return 0;
     }
@@ -625,7 +629,7 @@ static int starting_bounds(uint64_t rsp, struct stack_bounds *thread, struct sta
         return -EFAULT;
     cur->lo = (uint64_t)ss.ss_sp;
     cur->hi = (uint64_t)ss.ss_sp + ss.ss_size;
-    return rsp >= cur->lo && rsp < cur->hi ? 0 : -EFAULT;
+    return rsp >= cur->lo + 8 && rsp < cur->hi ? 0 : -EFAULT;
 }
 
 /*
@@ -639,12 +643,13 @@ static int starting_bounds(uint64_t rsp, struct stack_bounds *thread, struct sta
 #define MEMO_DEPTH 64u
 /* Frames walked at most (bounds the walk of a runaway recursion). */
 #define WALK_LIMIT 65536u
+struct walk_memo_entry {
+    uint64_t key[2];
+    uint64_t rule[2];
+};
 struct walk_memo {
     int busy; /* walks of this thread in progress (a handler may nest one) */
-    struct {
-        uint64_t key[2];
-        uint64_t rule[2];
-    } at[MEMO_DEPTH];
+    struct walk_memo_entry at[MEMO_DEPTH];
 };
 static __thread struct walk_memo memo __attribute__((tls_model("initial-exec")));
 
@@ -666,12 +671,104 @@ static int step_signal_frame(uint64_t *pc, uint64_t *sp, uint64_t *bp, uint64_t 
      * on the thread's: one switch to the thread's stack is accepted. */
     if (*sp >= *lo && *sp < *hi)
         return *sp > uc ? 0 : -1;
-    if (*lo == thread->lo || !(*sp >= thread->lo && *sp < thread->hi))
+    if (*lo == thread->lo || !(*sp >= thread->lo + 8 && *sp < thread->hi))
         return -1;
     *lo = thread->lo;
     *hi = thread->hi;
     return 0;
 }
+
+/* The rule of `key` when the memo's first way does not have it: its second
+ * way, else the shared cache (or a miss), remembered in the memo at depth
+ * `walked` when walked < memo_limit. Out of line: the walk's common case
+ * is a first-way hit, and its loop keeps its registers. */
+static __attribute__((noinline)) uint64_t rule_lookup(struct walk_memo *m, unsigned walked,
+                                                      unsigned memo_limit, uint64_t key,
+                                                      uint64_t pc, uint64_t exact)
+{
+    if (walked < memo_limit && m->at[walked].key[1] == key)
+        return m->at[walked].rule[1];
+    uint64_t rule = cache_find(key);
+    if (UNW_UNLIKELY(rule == RULE_NONE))
+        rule = rule_miss(pc, exact != 0);
+    if (walked < memo_limit) {
+        /* Newest first: the older pair moves to the second way. */
+        m->at[walked].key[1] = m->at[walked].key[0];
+        m->at[walked].rule[1] = m->at[walked].rule[0];
+        m->at[walked].rule[0] = rule;
+        m->at[walked].key[0] = key;
+    }
+    return rule;
+}
+
+/* The registers a walk carries, for the out-of-line steps. */
+struct walk_regs {
+    uint64_t pc, sp, bp, bx, lo, hi, exact;
+};
+
+/* One step by a rule the walk's inline path does not take: a CFA loaded
+ * from memory (stack realignment), or a signal frame. 0 to go on with the
+ * caller's registers in *w, -1 to stop (END, STOP, or a failed check). */
+static __attribute__((noinline)) int step_other(uint64_t rule, struct walk_regs *w,
+                                                const struct stack_bounds *thread)
+{
+    unsigned kind = RULE_KIND(rule);
+    if (kind == RULE_SIGNAL) {
+        if (step_signal_frame(&w->pc, &w->sp, &w->bp, &w->bx, &w->lo, &w->hi, thread) != 0)
+            return -1;
+        w->exact = KEY_EXACT;
+        return 0;
+    }
+    if (kind != RULE_STEP)
+        return -1; /* END, STOP */
+    unsigned base = RULE_BASE(rule);
+    uint64_t cfa = base == BASE_RSP ? w->sp : base == BASE_RBP ? w->bp : w->bx;
+    cfa += (uint64_t)RULE_CFA_OFF(rule);
+    if (RULE_DEREF(rule)) {
+        if (!load_ok(cfa, w->lo, w->hi))
+            return -1;
+        cfa = *(const uint64_t *)cfa;
+    }
+    if (cfa <= w->sp || !load_ok(cfa - 8, w->lo, w->hi))
+        return -1;
+    uint64_t ra = *(const uint64_t *)(cfa - 8);
+    unsigned how = RULE_RBP_HOW(rule);
+    if (how == SAVED_AT) {
+        uint64_t at = cfa + (uint64_t)RULE_RBP_OFF(rule);
+        if (!load_ok(at, w->lo, w->hi))
+            return -1;
+        w->bp = *(const uint64_t *)at;
+    } else if (how == SAVED_LOST) {
+        w->bp = 0;
+    }
+    how = RULE_RBX_HOW(rule);
+    if (how == SAVED_AT) {
+        uint64_t at = cfa + (uint64_t)RULE_RBX_OFF(rule);
+        if (!load_ok(at, w->lo, w->hi))
+            return -1;
+        w->bx = *(const uint64_t *)at;
+    } else if (how == SAVED_LOST) {
+        w->bx = 0;
+    }
+    w->pc = ra;
+    w->sp = cfa;
+    w->exact = 0;
+    return 0;
+}
+
+/* Bits of a rule that send a step out of line: a kind other than STEP, or
+ * a CFA loaded from memory. */
+#define RULE_INLINE_MASK 0x27ull /* kind (bits 0..2) and deref (bit 5) */
+/* A register saved at CFA + offset (SAVED_AT = 1 in its 2-bit field), or
+ * lost (SAVED_LOST = 2): rbp's field is bits 6..7, rbx's 8..9. */
+#define RULE_SAVED_AT_BITS ((1ull << 6) | (1ull << 8))
+#define RULE_SAVED_LOST_BITS ((2ull << 6) | (2ull << 8))
+/* Bits that must be clear, but for kind STEP, for the simplest step: kind,
+ * base (RSP = 0), deref, rbp/rbx saved, in the runtime's code, and the CFA
+ * offset's sign and low 3 bits: so CFA = rsp + a non-negative multiple of 8
+ * (from an 8-aligned rsp: 8-aligned; and above rsp unless the offset is 0,
+ * which the walk still checks). */
+#define RULE_SIMPLE_MASK (0x3ffull | RULE_RUNTIME_BIT | (7ull << 35) | (1ull << 63))
 
 unsigned unwind_dwarf(uint64_t *pcs, unsigned max, uint32_t *total)
 {
@@ -688,85 +785,131 @@ unsigned unwind_dwarf(uint64_t *pcs, unsigned max, uint32_t *total)
      * on it then fails the bounds check and ends the walk. */
     uint64_t pc = r.pc, sp = r.rsp, bp = r.rbp, bx = r.rbx;
     uint64_t lo = b.lo, hi = b.hi;
-    uint64_t exact = 0; /* KEY_EXACT: pc was interrupted, not a return address */
-    uint32_t depth = 0;
+    /* tag | KEY_EXACT when pc was interrupted (after a signal frame), not
+     * a return address */
     const uint64_t tag = current_tag();
+    uint64_t tagx = tag;
+    uint32_t depth = 0;
     struct walk_memo *const m = &memo;
     const unsigned memo_limit = m->busy ? 0 : MEMO_DEPTH;
     m->busy++;
     __asm__ volatile("" ::: "memory"); /* busy is set before the memo is used */
-    for (unsigned walked = 0; walked < WALK_LIMIT; walked++) {
-        uint64_t key = (pc & KEY_PC_MASK) | exact | tag;
-        uint64_t rule;
-        if (walked < memo_limit && m->at[walked].key[0] == key) {
-            rule = m->at[walked].rule[0];
-        } else if (walked < memo_limit && m->at[walked].key[1] == key) {
-            rule = m->at[walked].rule[1];
-        } else {
-            rule = cache_find(key);
-            if (UNW_UNLIKELY(rule == RULE_NONE))
-                rule = rule_miss(pc, exact != 0);
-            if (walked < memo_limit) {
-                /* Newest first: the older pair moves to the second way. */
-                m->at[walked].key[1] = m->at[walked].key[0];
-                m->at[walked].rule[1] = m->at[walked].rule[0];
-                m->at[walked].rule[0] = rule;
-                m->at[walked].key[0] = key;
-            }
+    unsigned walked = 0;
+    for (;;) {
+        /*
+         * The common frame, inline: a return address (not the exact pc
+         * after a signal frame) whose rule is in the memo's first way, a
+         * plain STEP (CFA = rsp|rbp|rbx + offset). The caller's frame must
+         * lie above this one and within the stack, 8-aligned: sp < cfa <=
+         * hi. As sp is always at least lo + 8 (it starts above the
+         * capture's own return slot, only grows, and a signal frame or a
+         * loaded CFA is checked to keep it so), the return address at
+         * cfa - 8 then lies in [lo, hi). A pc of 0 never hits (keys of pc 0
+         * are never stored: the general step below stops first).
+         */
+        if (walked < memo_limit && tagx == tag) {
+            /* Registers of the loop, kept few so that they all stay in
+             * registers: the memo entry, the frames seen, the stack top. */
+            const struct walk_memo_entry *entry = &m->at[walked];
+            const struct walk_memo_entry *const entry_end = &m->at[memo_limit];
+            uint32_t seen = depth;
+            do {
+                uint64_t rule = entry->rule[0];
+                if (UNW_UNLIKELY(entry->key[0] != (pc | tag)))
+                    break;
+                if (UNW_LIKELY((rule & RULE_SIMPLE_MASK) == RULE_STEP)) {
+                    /* The simplest and most common rule: CFA = rsp + offset,
+                     * rbp and rbx untouched, a frame of the program's. sp
+                     * is 8-aligned here (it starts so, and every other
+                     * step checks its CFA), so with the offset a
+                     * non-negative multiple of 8 the CFA is 8-aligned and,
+                     * unless equal, above sp: only the top is checked. */
+                    uint64_t cfa = sp + (uint64_t)RULE_CFA_OFF(rule);
+                    if (cfa == sp || cfa > hi) {
+                        depth = seen;
+                        goto done;
+                    }
+                    if (seen < max)
+                        pcs[seen] = pc;
+                    seen++;
+                    entry++;
+                    pc = *(const uint64_t *)(cfa - 8);
+                    sp = cfa;
+                    continue;
+                }
+                if (UNW_UNLIKELY((rule & RULE_INLINE_MASK) != RULE_STEP))
+                    break;
+                if (!(rule & RULE_RUNTIME_BIT)) {
+                    if (seen < max)
+                        pcs[seen] = pc;
+                    seen++;
+                }
+                entry++;
+                unsigned base = RULE_BASE(rule);
+                uint64_t cfa = base == BASE_RSP ? sp : base == BASE_RBP ? bp : bx;
+                cfa += (uint64_t)RULE_CFA_OFF(rule);
+                if (cfa <= sp || cfa > hi || (cfa & 7u)) {
+                    depth = seen;
+                    goto done;
+                }
+                uint64_t ra = *(const uint64_t *)(cfa - 8);
+                if (rule & RULE_SAVED_AT_BITS) {
+                    /* rbp and/or rbx saved in this frame: reload them.
+                     * The saved slot lies in [lo, hi), 8-aligned. */
+                    if (RULE_RBP_HOW(rule) == SAVED_AT) {
+                        uint64_t at = cfa + (uint64_t)RULE_RBP_OFF(rule);
+                        if (!load_ok(at, lo, hi)) {
+                            depth = seen;
+                            goto done;
+                        }
+                        bp = *(const uint64_t *)at;
+                    }
+                    if (RULE_RBX_HOW(rule) == SAVED_AT) {
+                        uint64_t at = cfa + (uint64_t)RULE_RBX_OFF(rule);
+                        if (!load_ok(at, lo, hi)) {
+                            depth = seen;
+                            goto done;
+                        }
+                        bx = *(const uint64_t *)at;
+                    }
+                }
+                if (UNW_UNLIKELY(rule & RULE_SAVED_LOST_BITS)) {
+                    if (RULE_RBP_HOW(rule) == SAVED_LOST)
+                        bp = 0;
+                    if (RULE_RBX_HOW(rule) == SAVED_LOST)
+                        bx = 0;
+                }
+                pc = ra;
+                sp = cfa;
+            } while (entry < entry_end);
+            depth = seen;
+            walked = (unsigned)(entry - m->at);
         }
+
+        /* Any other frame: one step of the general walk. */
+        if (pc == 0 || walked >= WALK_LIMIT)
+            break;
+        uint64_t exact = tagx & KEY_EXACT;
+        uint64_t key = (pc & KEY_PC_MASK) | tagx;
+        uint64_t rule;
+        if (walked < memo_limit && m->at[walked].key[0] == key)
+            rule = m->at[walked].rule[0];
+        else
+            rule = rule_lookup(m, walked, memo_limit, key, pc, exact);
         if (!(rule & RULE_RUNTIME_BIT)) {
             if (depth < max)
                 pcs[depth] = exact ? pc + 1 : pc;
             depth++;
         }
-
-        unsigned kind = RULE_KIND(rule);
-        if (UNW_LIKELY(kind == RULE_STEP)) {
-            unsigned base = RULE_BASE(rule);
-            uint64_t cfa = base == BASE_RSP ? sp : base == BASE_RBP ? bp : bx;
-            cfa += (uint64_t)RULE_CFA_OFF(rule);
-            if (UNW_UNLIKELY(RULE_DEREF(rule))) {
-                if (!load_ok(cfa, lo, hi))
-                    break;
-                cfa = *(const uint64_t *)cfa;
-            }
-            /* The caller's frame is above this one, on the same stack. */
-            if (cfa <= sp || !load_ok(cfa - 8, lo, hi))
-                break;
-            uint64_t ra = *(const uint64_t *)(cfa - 8);
-            if (UNW_UNLIKELY(rule & (0xfu << 6))) {
-                unsigned how = RULE_RBP_HOW(rule);
-                if (how == SAVED_AT) {
-                    uint64_t at = cfa + (uint64_t)RULE_RBP_OFF(rule);
-                    if (!load_ok(at, lo, hi))
-                        break;
-                    bp = *(const uint64_t *)at;
-                } else if (how == SAVED_LOST) {
-                    bp = 0;
-                }
-                how = RULE_RBX_HOW(rule);
-                if (how == SAVED_AT) {
-                    uint64_t at = cfa + (uint64_t)RULE_RBX_OFF(rule);
-                    if (!load_ok(at, lo, hi))
-                        break;
-                    bx = *(const uint64_t *)at;
-                } else if (how == SAVED_LOST) {
-                    bx = 0;
-                }
-            }
-            pc = ra;
-            sp = cfa;
-            exact = 0;
-        } else if (kind == RULE_SIGNAL) {
-            if (step_signal_frame(&pc, &sp, &bp, &bx, &lo, &hi, &thread) != 0)
-                break;
-            exact = KEY_EXACT;
-        } else {
-            break; /* END, STOP */
-        }
-        if (pc == 0)
+        walked++;
+        struct walk_regs w = {pc, sp, bp, bx, lo, hi, exact};
+        if (step_other(rule, &w, &thread) != 0)
             break;
+        pc = w.pc, sp = w.sp, bp = w.bp, bx = w.bx;
+        lo = w.lo, hi = w.hi;
+        tagx = tag | w.exact;
     }
+done:
     __asm__ volatile("" ::: "memory");
     m->busy--;
     *total = depth;

@@ -5,6 +5,8 @@
  *       random one per step (free + malloc of 16..256 bytes, the new block
  *       written once), each malloc at the end of a call chain 14 frames deep
  *       whose leaf varies (8 distinct stacks). Prints a checksum.
+ *   bench_alloc work STEPS LIVE   -- the same churn, but each new block
+ *       is filled and read back in full, as a program would use it.
  *   bench_alloc live N            -- allocates N blocks of 32 bytes from 4
  *       stacks and keeps them, then (when the runtime is loaded) prints the
  *       runtime's memory by mapping kind and per live block.
@@ -74,6 +76,35 @@ static int churn(long steps, long live)
     return 0;
 }
 
+/* Like churn, but each new block is used as a program would: filled, then
+ * read back in full (a few ns per 16 bytes), so the ratio shows the
+ * tracer's cost against allocation-heavy code that does some work. */
+static int work(long steps, long live)
+{
+    void **blocks = calloc((size_t)live, sizeof *blocks);
+    if (!blocks)
+        return 1;
+    uint64_t checksum = 0;
+    for (long i = 0; i < live; i++)
+        blocks[i] = chain(12, (unsigned)i, 16);
+    for (long step = 0; step < steps; step++) {
+        uint64_t r = next_random();
+        long k = (long)(r % (uint64_t)live);
+        free(blocks[k]);
+        size_t size = 16 + (size_t)((r >> 32) % 241);
+        unsigned char *p = chain(12, (unsigned)(r >> 24), size);
+        memset(p, (int)(r & 0xff), size);
+        for (size_t j = 0; j < size; j += 8)
+            checksum += p[j] * (j + 1);
+        blocks[k] = p;
+    }
+    for (long i = 0; i < live; i++)
+        free(blocks[i]);
+    free(blocks);
+    printf("work steps=%ld live=%ld checksum=%llu\n", steps, live, (unsigned long long)checksum);
+    return 0;
+}
+
 static int live_blocks(long n)
 {
     void **blocks = malloc((size_t)n * sizeof *blocks);
@@ -110,8 +141,10 @@ int main(int argc, char **argv)
 {
     if (argc == 4 && strcmp(argv[1], "churn") == 0)
         return churn(atol(argv[2]), atol(argv[3]));
+    if (argc == 4 && strcmp(argv[1], "work") == 0)
+        return work(atol(argv[2]), atol(argv[3]));
     if (argc == 3 && strcmp(argv[1], "live") == 0)
         return live_blocks(atol(argv[2]));
-    fprintf(stderr, "usage: bench_alloc churn STEPS LIVE | bench_alloc live N\n");
+    fprintf(stderr, "usage: bench_alloc churn|work STEPS LIVE | bench_alloc live N\n");
     return 2;
 }

@@ -9,7 +9,7 @@ the untraced run, the median wall time, the peak RSS, the 2-thread/1-thread
 throughput ratio (from wall times: meaningful only on an otherwise idle
 machine with 2 free cores) and the 2-thread/1-thread CPU time per
 operation (1.00 = no contention between the threads), then the unwinders'
-nanoseconds per frame (warm). Valgrind
+nanoseconds per frame (warm; for DWARF also in code without frame pointers). Valgrind
 runs STEPS/VALGRIND_SCALE steps and is compared with the untraced program at
 that same step count. A report, not a test: nothing here passes or fails.
 
@@ -37,7 +37,8 @@ def build(workdir):
     out = {"churn": os.path.join(workdir, "churn"),
            "churn_lsan": os.path.join(workdir, "churn_lsan"),
            "harness": os.path.join(workdir, "libunwind_bench.so"),
-           "ns_per_frame": os.path.join(workdir, "unwind_ns_per_frame")}
+           "ns_per_frame": os.path.join(workdir, "unwind_ns_per_frame"),
+           "ns_per_frame_nofp": os.path.join(workdir, "unwind_ns_per_frame_nofp")}
     run = lambda cmd: subprocess.run(cmd, check=True)
     run(["gcc"] + NO_FP + ["-o", out["churn"], churn_c, "-lpthread"])
     if shutil.which("clang"):
@@ -54,6 +55,11 @@ def build(workdir):
     run(["gcc", "-O2", "-fno-omit-frame-pointer", "-iquote", runtime, "-o", out["ns_per_frame"],
          os.path.join(HERE, "unwind_ns_per_frame.c"), out["harness"],
          "-Wl,-rpath," + workdir])
+    # The same recursion without frame pointers: the DWARF unwinder's
+    # common case in such code (CFA = rsp + offset); fp cannot walk it.
+    run(["gcc", "-O2", "-fomit-frame-pointer", "-iquote", runtime, "-o",
+         out["ns_per_frame_nofp"], os.path.join(HERE, "unwind_ns_per_frame.c"),
+         out["harness"], "-Wl,-rpath," + workdir])
     return out
 
 
@@ -145,6 +151,8 @@ def main():
 
         npf = subprocess.run([bins["ns_per_frame"], "32", "200000"], capture_output=True,
                              text=True, check=True).stdout
+        npf_nofp = subprocess.run([bins["ns_per_frame_nofp"], "32", "200000"],
+                                  capture_output=True, text=True, check=True).stdout
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -178,6 +186,11 @@ def main():
         m = re.match(r"(\w+) ([\d.]+) ns/frame \((\d+) frames\)", line)
         if m:
             print("unwinder %-5s %6s ns per frame, warm (%s frames deep)" % m.groups())
+    for line in npf_nofp.splitlines():
+        m = re.match(r"(dwarf) ([\d.]+) ns/frame \((\d+) frames\)", line)
+        if m:
+            print("unwinder %-5s %6s ns per frame, warm (%s frames deep, "
+                  "code without frame pointers)" % m.groups())
 
 
 if __name__ == "__main__":
