@@ -1,8 +1,9 @@
 /*
  * Per-thread state of the runtime, in initial-exec TLS so reading it never
  * allocates or takes a lock: the reentrancy guard (set while the thread runs
- * runtime code, so allocations made meanwhile pass through untraced) and the
- * cached kernel tid that owns a shard lock.
+ * runtime code, so allocations made meanwhile pass through untraced; its
+ * value tells the runtime's own work, served by the internal heap, from a
+ * hook in progress) and the cached kernel tid that owns a shard lock.
  */
 #define _GNU_SOURCE
 #include <sys/syscall.h>

@@ -48,6 +48,7 @@ static int preloaded(void)
 static void before_fork(void)
 {
     memsnap_in_runtime++;
+    internal_heap_lock(); /* it takes the pool's lock while holding its own */
     depot_lock();
     table_lock_all();
     pool_lock_all();
@@ -58,6 +59,7 @@ static void after_fork_parent(void)
     pool_unlock_all();
     table_unlock_all();
     depot_unlock();
+    internal_heap_unlock();
     memsnap_in_runtime--;
 }
 
@@ -67,6 +69,7 @@ static void after_fork_child(void)
     pool_reset_lock();
     table_reset_locks();
     depot_reset_lock();
+    internal_heap_reset_lock();
     memsnap_in_runtime--;
 }
 
@@ -94,9 +97,9 @@ void ensure_initialized(void)
     if (!__atomic_compare_exchange_n(&init_state, &expected, 1, 0, __ATOMIC_ACQ_REL,
                                      __ATOMIC_ACQUIRE))
         return; /* done, or running (on this thread, or another: callers pass through) */
-    int was = memsnap_in_runtime;
-    memsnap_in_runtime = 1;
+    internal_work_begin(); /* what start-up allocates is the runtime's */
     resolve_real_allocator();
+    internal_heap_init(); /* after dlsym's bootstrap allocations */
     root_fill_header();
     int flags_ok = flags_parse() == 0;
     if (flags.help)
@@ -126,7 +129,7 @@ void ensure_initialized(void)
     publish_state();
     __atomic_store_n(&init_state, 2, __ATOMIC_RELEASE);
     __atomic_store_n(&memsnap_ready, 1, __ATOMIC_RELEASE);
-    memsnap_in_runtime = was;
+    internal_work_end();
 }
 
 __attribute__((constructor)) static void memsnap_constructor(void)

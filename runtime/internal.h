@@ -18,10 +18,29 @@
 
 /* ---- guard.c: per-thread state (initial-exec TLS) ---- */
 
-/* Nonzero while this thread runs runtime code: allocations made meanwhile
- * (by libc called from the runtime, or by a signal handler interrupting a
- * hook) go straight to the real allocator, untraced. */
+/* Nonzero while this thread runs runtime code: nothing allocated meanwhile
+ * is traced. A hook sets it to 1; the runtime's own work that calls code
+ * which allocates (libdw, pthread_getattr_np, dlsym, start-up) adds
+ * INTERNAL_WORK_UNIT, and what that code allocates is the runtime's memory:
+ * it comes from the internal heap (internal_heap.c). Allocations made while
+ * only a hook holds it (a signal handler interrupting the hook) go to the
+ * real allocator and are counted in root.untraced. */
 extern __thread int memsnap_in_runtime __attribute__((tls_model("initial-exec")));
+#define INTERNAL_WORK_UNIT 0x10000
+static inline int doing_internal_work(void)
+{
+    return memsnap_in_runtime >= INTERNAL_WORK_UNIT;
+}
+static inline void internal_work_begin(void)
+{
+    memsnap_in_runtime += INTERNAL_WORK_UNIT;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+static inline void internal_work_end(void)
+{
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    memsnap_in_runtime -= INTERNAL_WORK_UNIT;
+}
 /* The calling thread's kernel tid (cached; reset in a fork child). */
 extern __thread uint32_t memsnap_cached_tid __attribute__((tls_model("initial-exec")));
 uint32_t fetch_tid(void);
@@ -71,6 +90,13 @@ void *next_symbol(const char *name);
  * filled in (used = sizeof header), linked into root.mappings, counted in
  * root.runtime_bytes. NULL when out of memory (the caller stops tracing). */
 struct memsnap_mapping *pool_map(uint32_t kind, uint64_t size);
+/* Links `size` bytes at `mapping` (page-aligned, readable and writable,
+ * mapped by the caller) like pool_map does: header filled in, on
+ * root.mappings, counted in root.runtime_bytes. */
+void pool_link(struct memsnap_mapping *mapping, uint32_t kind, uint64_t size);
+/* Consumes one mapping of the test failure budget: 0 when the next mapping
+ * must fail (MEMSNAP_TEST_MMAP_FAIL_AFTER), else 1. */
+int pool_take_budget(void);
 /* Unlinks and unmaps a mapping from pool_map. */
 void pool_unmap(struct memsnap_mapping *mapping);
 /* Test-only failure injection: fail after `n` more successful mappings
@@ -79,6 +105,36 @@ void pool_fail_after(long n);
 void pool_lock_all(void);   /* fork: taken last */
 void pool_unlock_all(void);
 void pool_reset_lock(void);
+
+/* ---- internal_heap.c: the runtime's own malloc'd memory ---- */
+
+/* One contiguous reserved range [internal_heap_base, + internal_heap_span);
+ * span is published last (release), so a nonzero span means base is set. */
+extern uintptr_t internal_heap_base;
+extern uintptr_t internal_heap_span;
+static inline int internal_heap_owns(const void *ptr)
+{
+    uintptr_t span = __atomic_load_n(&internal_heap_span, __ATOMIC_ACQUIRE);
+    return (uintptr_t)ptr - __atomic_load_n(&internal_heap_base, __ATOMIC_RELAXED) < span;
+}
+/* Reserves the range (idempotent): 0 or -ENOMEM. */
+int internal_heap_init(void);
+/* The malloc family for the runtime's own work. A request the heap cannot
+ * serve (out of memory, or re-entered by a signal handler on the thread
+ * that holds its lock) goes to the real allocator and is counted in
+ * root.untraced. */
+void *internal_malloc(size_t size);
+void *internal_calloc(size_t count, size_t size);
+/* align: any value; rounded up to a power of two of at least 16. */
+void *internal_memalign(size_t align, size_t size);
+/* ptr: NULL, an internal pointer or a real-allocator pointer. */
+void *internal_realloc(void *ptr, size_t size);
+/* ptr: an internal pointer (internal_heap_owns). */
+void internal_free(void *ptr);
+size_t internal_usable_size(const void *ptr);
+void internal_heap_lock(void);   /* fork: before the pool's lock */
+void internal_heap_unlock(void);
+void internal_heap_reset_lock(void);
 
 /* ---- spinlock.h is used by table.c and depot.c ---- */
 

@@ -25,18 +25,18 @@ static uint64_t page_round(uint64_t size)
     return (size + 4095) & ~(uint64_t)4095;
 }
 
-struct memsnap_mapping *pool_map(uint32_t kind, uint64_t size)
+int pool_take_budget(void)
 {
-    size = page_round(size);
     long budget = __atomic_load_n(&fail_after, __ATOMIC_RELAXED);
     if (budget == 0)
-        return NULL;
+        return 0;
     if (budget > 0)
         __atomic_fetch_sub(&fail_after, 1, __ATOMIC_RELAXED);
-    void *mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (mem == MAP_FAILED)
-        return NULL;
-    struct memsnap_mapping *mapping = mem;
+    return 1;
+}
+
+void pool_link(struct memsnap_mapping *mapping, uint32_t kind, uint64_t size)
+{
     mapping->size = size;
     mapping->kind = kind;
     mapping->used = sizeof *mapping;
@@ -45,6 +45,18 @@ struct memsnap_mapping *pool_map(uint32_t kind, uint64_t size)
     __atomic_store_n(&memsnap_root.mappings, (uint64_t)(uintptr_t)mapping, __ATOMIC_RELEASE);
     __atomic_fetch_add(&memsnap_root.runtime_bytes, size, __ATOMIC_RELAXED);
     spin_unlock(&pool_lock_word);
+}
+
+struct memsnap_mapping *pool_map(uint32_t kind, uint64_t size)
+{
+    size = page_round(size);
+    if (!pool_take_budget())
+        return NULL;
+    void *mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED)
+        return NULL;
+    struct memsnap_mapping *mapping = mem;
+    pool_link(mapping, kind, size);
     return mapping;
 }
 

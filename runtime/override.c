@@ -4,8 +4,11 @@
  * library is preloaded or linked. Each hook calls the real function, then
  * records the block (sizes are the requested sizes); a free forgets the
  * block before the real free. Allocations during start-up (dlsym's) come
- * from a bootstrap arena; allocations made while the runtime itself runs
- * (reentrancy guard set) pass through untraced. A failed operator new is
+ * from a bootstrap arena; allocations made by the runtime's own work
+ * (libdw, pthread_getattr_np...) come from the internal heap, which every
+ * free, realloc and malloc_usable_size recognises by address; allocations
+ * made while a hook runs (a signal handler interrupting it) pass through
+ * untraced and are counted. A failed operator new is
  * retried by the real operator new, which throws or calls the new_handler.
  */
 #define _GNU_SOURCE
@@ -29,7 +32,8 @@ extern void *__libc_memalign(size_t, size_t);
 enum route {
     ROUTE_TRACE,     /* guard now held by this hook: trace, then leave() */
     ROUTE_REAL,      /* real allocator, untraced (not tracing) */
-    ROUTE_NESTED,    /* real allocator, untraced, counted (runtime is running) */
+    ROUTE_NESTED,    /* real allocator, untraced, counted (a hook is running) */
+    ROUTE_INTERNAL,  /* internal heap: the runtime's own work */
     ROUTE_BOOTSTRAP, /* this thread is resolving the real allocator */
     ROUTE_LIBC,      /* another thread is starting the runtime */
 };
@@ -39,8 +43,11 @@ static enum route early_route(void)
     if (resolving_here())
         return ROUTE_BOOTSTRAP;
     ensure_initialized();
+    if (doing_internal_work() && internal_heap_span)
+        return ROUTE_INTERNAL; /* start-up's own work (atfork, libdw) */
     if (__atomic_load_n(&memsnap_ready, __ATOMIC_ACQUIRE))
-        return memsnap_in_runtime ? ROUTE_NESTED : ROUTE_REAL;
+        return memsnap_in_runtime ? (doing_internal_work() ? ROUTE_INTERNAL : ROUTE_NESTED)
+                                  : ROUTE_REAL;
     return real.malloc ? ROUTE_REAL : ROUTE_LIBC;
 }
 
@@ -52,7 +59,7 @@ static inline enum route enter(void)
             return r;
     }
     if (MEMSNAP_UNLIKELY(memsnap_in_runtime))
-        return ROUTE_NESTED;
+        return doing_internal_work() ? ROUTE_INTERNAL : ROUTE_NESTED;
     if (!tracing_enabled())
         return ROUTE_REAL;
     memsnap_in_runtime = 1;
@@ -83,6 +90,8 @@ HOOK void *malloc(size_t size)
         leave();
         return ptr;
     }
+    if (r == ROUTE_INTERNAL)
+        return internal_malloc(size);
     if (r == ROUTE_BOOTSTRAP)
         return bootstrap_alloc(size, 16);
     if (r == ROUTE_LIBC)
@@ -90,11 +99,16 @@ HOOK void *malloc(size_t size)
     return untraced(r, real.malloc(size));
 }
 
-/* Forgets ptr, then frees it; bootstrap blocks are never freed. */
+/* Forgets ptr, then frees it; bootstrap blocks are never freed; internal
+ * blocks go back to the internal heap. */
 static inline void release(void *ptr)
 {
     if (!ptr || bootstrap_owns(ptr))
         return;
+    if (MEMSNAP_UNLIKELY(internal_heap_owns(ptr))) {
+        internal_free(ptr);
+        return;
+    }
     if (MEMSNAP_UNLIKELY(!__atomic_load_n(&memsnap_ready, __ATOMIC_ACQUIRE))) {
         if (real.free)
             real.free(ptr);
@@ -128,6 +142,8 @@ HOOK void *calloc(size_t count, size_t size)
         leave();
         return ptr;
     }
+    if (r == ROUTE_INTERNAL)
+        return internal_calloc(count, size);
     if (r == ROUTE_BOOTSTRAP) {
         size_t bytes;
         if (__builtin_mul_overflow(count, size, &bytes))
@@ -155,6 +171,8 @@ HOOK void *realloc(void *ptr, size_t size)
         return malloc(size);
     if (bootstrap_owns(ptr))
         return realloc_bootstrap(ptr, size);
+    if (MEMSNAP_UNLIKELY(internal_heap_owns(ptr)))
+        return internal_realloc(ptr, size); /* stays the runtime's memory */
     enum route r = enter();
     if (MEMSNAP_LIKELY(r == ROUTE_TRACE)) {
         /* Forget the old block first: once the real realloc has moved it,
@@ -168,6 +186,8 @@ HOOK void *realloc(void *ptr, size_t size)
         leave();
         return fresh;
     }
+    if (r == ROUTE_INTERNAL)
+        return internal_realloc(ptr, size);
     if (r == ROUTE_LIBC || r == ROUTE_BOOTSTRAP)
         return __libc_realloc(ptr, size);
     if (r == ROUTE_REAL && __atomic_load_n(&memsnap_ready, __ATOMIC_ACQUIRE)) {
@@ -199,6 +219,8 @@ HOOK void *reallocarray(void *ptr, size_t count, size_t size)
         leave();                                              \
         return ptr;                                           \
     }                                                         \
+    if (r == ROUTE_INTERNAL)                                  \
+        return internal_memalign((align), (size));            \
     if (r == ROUTE_BOOTSTRAP)                                 \
         return bootstrap_alloc((size), (align));              \
     if (r == ROUTE_LIBC)                                      \
@@ -242,10 +264,12 @@ HOOK int posix_memalign(void **out, size_t align, size_t size)
         if (ptr)
             trace_alloc(ptr, size);
         leave();
-    } else if (r == ROUTE_BOOTSTRAP || r == ROUTE_LIBC) {
+    } else if (r == ROUTE_BOOTSTRAP || r == ROUTE_LIBC || r == ROUTE_INTERNAL) {
         if (align < sizeof(void *) || (align & (align - 1)))
             return EINVAL;
-        ptr = r == ROUTE_LIBC ? __libc_memalign(align, size) : bootstrap_alloc(size, align);
+        ptr = r == ROUTE_LIBC       ? __libc_memalign(align, size)
+              : r == ROUTE_INTERNAL ? internal_memalign(align, size)
+                                    : bootstrap_alloc(size, align);
         err = ptr ? 0 : ENOMEM;
     } else {
         ptr = untraced(r, real_posix_memalign(align, size, &err));
@@ -261,6 +285,8 @@ HOOK size_t malloc_usable_size(void *ptr)
         return 0;
     if (bootstrap_owns(ptr))
         return bootstrap_usable_size(ptr);
+    if (internal_heap_owns(ptr))
+        return internal_usable_size(ptr);
     if (!real.malloc_usable_size)
         resolve_real_allocator();
     return real.malloc_usable_size ? real.malloc_usable_size(ptr) : 0;

@@ -64,10 +64,9 @@ int resolving_here(void)
 
 void *next_symbol(const char *name)
 {
-    int was = memsnap_in_runtime;
-    memsnap_in_runtime = 1;
+    internal_work_begin(); /* dlsym's error buffer is the runtime's */
     void *sym = dlsym(RTLD_NEXT, name);
-    memsnap_in_runtime = was;
+    internal_work_end();
     return sym;
 }
 

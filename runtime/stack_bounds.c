@@ -25,14 +25,13 @@ int thread_stack_bounds(struct stack_bounds *out)
         pthread_attr_t attr;
         void *addr = NULL;
         size_t size = 0;
-        int was = memsnap_in_runtime;
-        memsnap_in_runtime = 1;
+        internal_work_begin(); /* it allocates: the internal heap's */
         int rc = pthread_getattr_np(pthread_self(), &attr);
         if (rc == 0) {
             rc = pthread_attr_getstack(&attr, &addr, &size);
             pthread_attr_destroy(&attr);
         }
-        memsnap_in_runtime = was;
+        internal_work_end();
         if (rc == 0 && size != 0) {
             memsnap_stack_lo = (uint64_t)(uintptr_t)addr;
             memsnap_stack_hi = memsnap_stack_lo + size;

@@ -535,7 +535,7 @@ static __attribute__((noinline)) uint64_t rule_miss(uint64_t pc, unsigned exact)
         return rule_make(RULE_STOP, 0, 0, 0, 0, 0, 0, 0) |
                (runtime_owns_pc(pc) ? RULE_RUNTIME_BIT : 0);
     in_miss = 1;
-    memsnap_in_runtime++; /* libdw's allocations are the runtime's: untraced */
+    internal_work_begin(); /* libdw's allocations are the runtime's: internal heap */
     pthread_mutex_lock(&miss_lock);
     uint64_t key = cache_key(pc, exact, current_tag());
     uint64_t rule = cache_find(key);
@@ -546,7 +546,7 @@ static __attribute__((noinline)) uint64_t rule_miss(uint64_t pc, unsigned exact)
         cache_store(key, rule);
     }
     pthread_mutex_unlock(&miss_lock);
-    memsnap_in_runtime--;
+    internal_work_end();
     in_miss = 0;
     return rule;
 }
@@ -922,7 +922,7 @@ int unwind_dwarf_init(void)
 {
     if (dwarf_ready)
         return 0;
-    memsnap_in_runtime++; /* libdw's allocations are the runtime's: untraced */
+    internal_work_begin(); /* libdw's allocations are the runtime's: internal heap */
     int rc = 0;
     pthread_mutex_lock(&miss_lock);
     if (cache == NULL) {
@@ -967,6 +967,6 @@ out:
             rc = -ENOEXEC;
         }
     }
-    memsnap_in_runtime--;
+    internal_work_end();
     return rc;
 }
