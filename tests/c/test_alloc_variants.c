@@ -26,18 +26,6 @@
 static volatile size_t half_of_everything = SIZE_MAX / 2;
 static volatile size_t almost_everything = SIZE_MAX - 4096;
 
-static int start(void **state)
-{
-    (void)state;
-    return memsnap_start(8);
-}
-
-static int stop(void **state)
-{
-    (void)state;
-    return memsnap_stop();
-}
-
 static uint64_t traced_size(void *ptr)
 {
     struct read_block block;
@@ -165,12 +153,12 @@ static void test_zero_size_is_a_block(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_calloc_zeroes_and_records, start, stop),
-        cmocka_unit_test_setup_teardown(test_realloc_moves_and_records, start, stop),
-        cmocka_unit_test_setup_teardown(test_reallocarray, start, stop),
-        cmocka_unit_test_setup_teardown(test_aligned_forms, start, stop),
-        cmocka_unit_test_setup_teardown(test_usable_size_passes_through, start, stop),
-        cmocka_unit_test_setup_teardown(test_zero_size_is_a_block, start, stop),
+        cmocka_unit_test_setup_teardown(test_calloc_zeroes_and_records, start_tracing_8_frames, stop_tracing),
+        cmocka_unit_test_setup_teardown(test_realloc_moves_and_records, start_tracing_8_frames, stop_tracing),
+        cmocka_unit_test_setup_teardown(test_reallocarray, start_tracing_8_frames, stop_tracing),
+        cmocka_unit_test_setup_teardown(test_aligned_forms, start_tracing_8_frames, stop_tracing),
+        cmocka_unit_test_setup_teardown(test_usable_size_passes_through, start_tracing_8_frames, stop_tracing),
+        cmocka_unit_test_setup_teardown(test_zero_size_is_a_block, start_tracing_8_frames, stop_tracing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

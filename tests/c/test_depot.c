@@ -20,18 +20,6 @@
 #include "memsnap/layout.h"
 #include "test_support.h"
 
-static int start(void **state)
-{
-    (void)state;
-    return memsnap_start(32);
-}
-
-static int stop(void **state)
-{
-    (void)state;
-    return memsnap_stop();
-}
-
 __attribute__((noinline)) static void *site_a(size_t size)
 {
     void *p = malloc(size);
@@ -148,10 +136,10 @@ static void test_ids_are_dense(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_one_site_per_stack, start, stop),
-        cmocka_unit_test_setup_teardown(test_live_and_total_pairs, start, stop),
-        cmocka_unit_test_setup_teardown(test_traceback_limit_and_total_depth, start, stop),
-        cmocka_unit_test_setup_teardown(test_ids_are_dense, start, stop),
+        cmocka_unit_test_setup_teardown(test_one_site_per_stack, start_tracing_32_frames, stop_tracing),
+        cmocka_unit_test_setup_teardown(test_live_and_total_pairs, start_tracing_32_frames, stop_tracing),
+        cmocka_unit_test_setup_teardown(test_traceback_limit_and_total_depth, start_tracing_32_frames, stop_tracing),
+        cmocka_unit_test_setup_teardown(test_ids_are_dense, start_tracing_32_frames, stop_tracing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

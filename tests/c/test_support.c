@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "memsnap.h"
 #include "memsnap/layout.h"
 
 extern struct memsnap_root memsnap_root;
@@ -163,4 +164,22 @@ int run_child(char *const argv[], const char *const env[], struct child_result *
         return -errno;
     result->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
     return 0;
+}
+
+int start_tracing_8_frames(void **state)
+{
+    (void)state;
+    return memsnap_start(8);
+}
+
+int start_tracing_32_frames(void **state)
+{
+    (void)state;
+    return memsnap_start(32);
+}
+
+int stop_tracing(void **state)
+{
+    (void)state;
+    return memsnap_stop();
 }

@@ -1,8 +1,8 @@
 /*
  * Helpers for the in-process C tests (linked with libmemsnap.so): a layout
  * reader over this process's own trace table, lookups of a block and of a
- * site by id, and running a child program with a given environment while
- * capturing its output.
+ * site by id, running a child program with a given environment while
+ * capturing its output, and the cmocka fixtures that start and stop tracing.
  */
 #ifndef MEMSNAP_TESTS_SUPPORT_H
 #define MEMSNAP_TESTS_SUPPORT_H
@@ -22,6 +22,12 @@ int site_by_id(uint32_t id, struct read_site *out);
 struct table_walk walk_table(void);
 /* Number of sites in the depot. */
 long count_sites(void);
+
+/* cmocka setup/teardown: start tracing with 8 (or 32) frames per stack;
+ * stop tracing (which clears every trace, like tracemalloc.stop). */
+int start_tracing_8_frames(void **state);
+int start_tracing_32_frames(void **state);
+int stop_tracing(void **state);
 
 /* Output of a child run. */
 struct child_result {

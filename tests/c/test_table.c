@@ -22,18 +22,6 @@ extern struct memsnap_root memsnap_root;
 
 #define MANY 40000
 
-static int start(void **state)
-{
-    (void)state;
-    return memsnap_start(8);
-}
-
-static int stop(void **state)
-{
-    (void)state;
-    return memsnap_stop();
-}
-
 static uint64_t shard_count_sum(void)
 {
     const struct memsnap_shard *shards = (const struct memsnap_shard *)(uintptr_t)memsnap_root.shards;
@@ -165,10 +153,10 @@ static void test_free_of_untracked_pointer_is_forwarded(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_insert_and_remove_one, start, stop),
-        cmocka_unit_test_setup_teardown(test_resize_keeps_every_block, start, stop),
-        cmocka_unit_test_setup_teardown(test_churn_reuses_tombstones, start, stop),
-        cmocka_unit_test_setup_teardown(test_free_of_untracked_pointer_is_forwarded, start, stop),
+        cmocka_unit_test_setup_teardown(test_insert_and_remove_one, start_tracing_8_frames, stop_tracing),
+        cmocka_unit_test_setup_teardown(test_resize_keeps_every_block, start_tracing_8_frames, stop_tracing),
+        cmocka_unit_test_setup_teardown(test_churn_reuses_tombstones, start_tracing_8_frames, stop_tracing),
+        cmocka_unit_test_setup_teardown(test_free_of_untracked_pointer_is_forwarded, start_tracing_8_frames, stop_tracing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

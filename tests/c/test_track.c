@@ -22,18 +22,6 @@
 
 #define POOL_DOMAIN 7u
 
-static int start(void **state)
-{
-    (void)state;
-    return memsnap_start(8);
-}
-
-static int stop(void **state)
-{
-    (void)state;
-    return memsnap_stop();
-}
-
 static void test_track_and_untrack(void **state)
 {
     (void)state;
@@ -107,9 +95,9 @@ static void test_refusals(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_track_and_untrack, start, stop),
-        cmocka_unit_test_setup_teardown(test_domains_get_their_own_sites, start, stop),
-        cmocka_unit_test_setup_teardown(test_refusals, start, stop),
+        cmocka_unit_test_setup_teardown(test_track_and_untrack, start_tracing_8_frames, stop_tracing),
+        cmocka_unit_test_setup_teardown(test_domains_get_their_own_sites, start_tracing_8_frames, stop_tracing),
+        cmocka_unit_test_setup_teardown(test_refusals, start_tracing_8_frames, stop_tracing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
