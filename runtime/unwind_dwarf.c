@@ -769,6 +769,14 @@ static __attribute__((noinline)) int step_other(uint64_t rule, struct walk_regs 
  * (from an 8-aligned rsp: 8-aligned; and above rsp unless the offset is 0,
  * which the walk still checks). */
 #define RULE_SIMPLE_MASK (0x3ffull | RULE_RUNTIME_BIT | (7ull << 35) | (1ull << 63))
+/* The frame of code built with frame pointers, a frame of the program's:
+ * CFA = rbp + 16, rbp saved at CFA - 16, rbx untouched (this value) or
+ * lost (this value | RULE_RBX_LOST_BIT: libdw often says so of a register
+ * the CIE leaves unmentioned). */
+#define RULE_FP_FRAME \
+    ((uint64_t)RULE_STEP | (uint64_t)BASE_RBP << 3 | (uint64_t)SAVED_AT << 6 | \
+     ((uint64_t)-2 & 0xfffu) << 10 | (uint64_t)16 << 35)
+#define RULE_RBX_LOST_BIT ((uint64_t)SAVED_LOST << 8)
 
 unsigned unwind_dwarf(uint64_t *pcs, unsigned max, uint32_t *total)
 {
@@ -798,8 +806,9 @@ unsigned unwind_dwarf(uint64_t *pcs, unsigned max, uint32_t *total)
     for (;;) {
         /*
          * The common frame, inline: a return address (not the exact pc
-         * after a signal frame) whose rule is in the memo's first way, a
-         * plain STEP (CFA = rsp|rbp|rbx + offset). The caller's frame must
+         * after a signal frame) within the memo's depth whose rule (from
+         * the memo's first way, else looked up) is a plain STEP (CFA =
+         * rsp|rbp|rbx + offset), or END. The caller's frame must
          * lie above this one and within the stack, 8-aligned: sp < cfa <=
          * hi. As sp is always at least lo + 8 (it starts above the
          * capture's own return slot, only grows, and a signal frame or a
@@ -815,11 +824,42 @@ unsigned unwind_dwarf(uint64_t *pcs, unsigned max, uint32_t *total)
             uint32_t seen = depth;
             do {
                 uint64_t rule = entry->rule[0];
-                if (UNW_UNLIKELY(entry->key[0] != (pc | tag)))
-                    break;
-                if (UNW_LIKELY((rule & RULE_SIMPLE_MASK) == RULE_STEP)) {
+                if (UNW_UNLIKELY(entry->key[0] != (pc | tag))) {
+                    /* Not the rule of the last walk at this depth (a leaf
+                     * that varies): look it up without leaving the loop.
+                     * A pc of 0 or with high bits set goes the general
+                     * way, which stops or keys it as before. */
+                    if (pc == 0 || (pc & ~KEY_PC_MASK) != 0)
+                        break;
+                    rule = rule_lookup(m, (unsigned)(entry - m->at), memo_limit, pc | tag,
+                                       pc, 0);
+                }
+                if (UNW_LIKELY((rule & ~RULE_RBX_LOST_BIT) == RULE_FP_FRAME)) {
+                    /* A frame-pointer frame: CFA = rbp + 16, the caller's
+                     * rbp at CFA - 16, the return address at CFA - 8. With
+                     * sp < cfa <= hi, both 8-aligned, CFA - 16 >= sp - 8
+                     * >= lo: both loads lie in [lo, hi). */
+                    if (rule & RULE_RBX_LOST_BIT)
+                        bx = 0;
+                    uint64_t cfa = bp + 16;
+                    if (cfa <= sp || cfa > hi || (cfa & 7u)) {
+                        depth = seen;
+                        goto done;
+                    }
+                    if (seen < max)
+                        pcs[seen] = pc;
+                    seen++;
+                    entry++;
+                    bp = *(const uint64_t *)(cfa - 16);
+                    pc = *(const uint64_t *)(cfa - 8);
+                    sp = cfa;
+                    continue;
+                }
+                if (UNW_LIKELY((rule & (RULE_SIMPLE_MASK & ~RULE_SAVED_LOST_BITS)) ==
+                               RULE_STEP)) {
                     /* The simplest and most common rule: CFA = rsp + offset,
-                     * rbp and rbx untouched, a frame of the program's. sp
+                     * rbp and rbx untouched (or lost: then 0), a frame of
+                     * the program's. sp
                      * is 8-aligned here (it starts so, and every other
                      * step checks its CFA), so with the offset a
                      * non-negative multiple of 8 the CFA is 8-aligned and,
@@ -833,9 +873,27 @@ unsigned unwind_dwarf(uint64_t *pcs, unsigned max, uint32_t *total)
                         pcs[seen] = pc;
                     seen++;
                     entry++;
+                    if (UNW_UNLIKELY(rule & RULE_SAVED_LOST_BITS)) {
+                        if (RULE_RBP_HOW(rule) == SAVED_LOST)
+                            bp = 0;
+                        if (RULE_RBX_HOW(rule) == SAVED_LOST)
+                            bx = 0;
+                    }
                     pc = *(const uint64_t *)(cfa - 8);
                     sp = cfa;
                     continue;
+                }
+                if (RULE_KIND(rule) == RULE_END) {
+                    /* The outermost frame (_start, a thread's start):
+                     * counted unless it is the runtime's, and the walk
+                     * ends, as the general step would end it. */
+                    if (!(rule & RULE_RUNTIME_BIT)) {
+                        if (seen < max)
+                            pcs[seen] = pc;
+                        seen++;
+                    }
+                    depth = seen;
+                    goto done;
                 }
                 if (UNW_UNLIKELY((rule & RULE_INLINE_MASK) != RULE_STEP))
                     break;
