@@ -37,14 +37,15 @@ extern "C" {
  */
 MEMSNAP_API int memsnap_start(unsigned nframes);
 
-/* Stops tracing and clears every trace (like tracemalloc.stop()). 0, or
- * -EBUSY (see above). */
+/* Stops tracing and clears every trace (like tracemalloc.stop()); the
+ * traceback limit is kept. 0, or -EBUSY (see above). */
 MEMSNAP_API int memsnap_stop(void);
 
 /* 1 while new allocations are traced, else 0. */
 MEMSNAP_API int memsnap_is_tracing(void);
 
-/* Frames kept per stack now (0 when not tracing). */
+/* Frames kept per stack: the limit of the last start, kept after stop
+ * (like tracemalloc); 0 before tracing ever started. */
 MEMSNAP_API int memsnap_get_traceback_limit(void);
 
 /*

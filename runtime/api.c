@@ -87,7 +87,6 @@ int memsnap_stop(void)
     GUARDED({
         __atomic_fetch_and(&memsnap_root.state,
                            ~(MEMSNAP_STATE_TRACING | MEMSNAP_STATE_TRUNCATED), __ATOMIC_ACQ_REL);
-        __atomic_store_n(&memsnap_root.traceback_limit, 0, __ATOMIC_RELAXED);
         publish_state();
         table_clear_all();
     });
@@ -103,7 +102,7 @@ int memsnap_is_tracing(void)
 int memsnap_get_traceback_limit(void)
 {
     ensure_initialized();
-    return tracing_enabled() ? (int)memsnap_root.traceback_limit : 0;
+    return (int)memsnap_root.traceback_limit;
 }
 
 int memsnap_get_traced_memory(size_t *current, size_t *peak)

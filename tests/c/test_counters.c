@@ -32,7 +32,10 @@ static void test_start_stop(void **state)
     assert_int_equal(memsnap_get_traceback_limit(), 12);
     assert_int_equal(memsnap_stop(), 0);
     assert_int_equal(memsnap_is_tracing(), 0);
-    assert_int_equal(memsnap_get_traceback_limit(), 0);
+    assert_int_equal(memsnap_get_traceback_limit(), 12); /* kept, like tracemalloc */
+    assert_int_equal(memsnap_start(7), 0);
+    assert_int_equal(memsnap_get_traceback_limit(), 7);
+    assert_int_equal(memsnap_stop(), 0);
 }
 
 static void test_current_and_peak(void **state)
