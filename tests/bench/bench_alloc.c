@@ -50,36 +50,26 @@ __attribute__((noinline)) static void *chain(int depth, unsigned variant, size_t
     return p;
 }
 
-static int churn(long steps, long live)
+/* How a new block is used: churn touches its two ends only; work fills it
+ * and reads it back in full (a few ns per 16 bytes), as allocation-heavy
+ * code that does something with its memory would. Returns a checksum. */
+static uint64_t use_block(int fill, unsigned char *p, size_t size, uint64_t r)
 {
-    void **blocks = calloc((size_t)live, sizeof *blocks);
-    if (!blocks)
-        return 1;
-    uint64_t checksum = 0;
-    for (long i = 0; i < live; i++)
-        blocks[i] = chain(12, (unsigned)i, 16);
-    for (long step = 0; step < steps; step++) {
-        uint64_t r = next_random();
-        long k = (long)(r % (uint64_t)live);
-        free(blocks[k]);
-        size_t size = 16 + (size_t)((r >> 32) % 241);
-        unsigned char *p = chain(12, (unsigned)(r >> 24), size);
+    if (!fill) {
         p[0] = (unsigned char)r;
         p[size - 1] = (unsigned char)(r >> 8);
-        checksum += p[0] + p[size - 1];
-        blocks[k] = p;
+        return p[0] + p[size - 1];
     }
-    for (long i = 0; i < live; i++)
-        free(blocks[i]);
-    free(blocks);
-    printf("churn steps=%ld live=%ld checksum=%llu\n", steps, live, (unsigned long long)checksum);
-    return 0;
+    uint64_t checksum = 0;
+    memset(p, (int)(r & 0xff), size);
+    for (size_t j = 0; j < size; j += 8)
+        checksum += p[j] * (j + 1);
+    return checksum;
 }
 
-/* Like churn, but each new block is used as a program would: filled, then
- * read back in full (a few ns per 16 bytes), so the ratio shows the
- * tracer's cost against allocation-heavy code that does some work. */
-static int work(long steps, long live)
+/* `steps` times: free a random one of `live` blocks and allocate its
+ * replacement 14 calls deep, then use it (see use_block). */
+static int churn(const char *mode, int fill, long steps, long live)
 {
     void **blocks = calloc((size_t)live, sizeof *blocks);
     if (!blocks)
@@ -93,15 +83,14 @@ static int work(long steps, long live)
         free(blocks[k]);
         size_t size = 16 + (size_t)((r >> 32) % 241);
         unsigned char *p = chain(12, (unsigned)(r >> 24), size);
-        memset(p, (int)(r & 0xff), size);
-        for (size_t j = 0; j < size; j += 8)
-            checksum += p[j] * (j + 1);
+        checksum += use_block(fill, p, size, r);
         blocks[k] = p;
     }
     for (long i = 0; i < live; i++)
         free(blocks[i]);
     free(blocks);
-    printf("work steps=%ld live=%ld checksum=%llu\n", steps, live, (unsigned long long)checksum);
+    printf("%s steps=%ld live=%ld checksum=%llu\n", mode, steps, live,
+           (unsigned long long)checksum);
     return 0;
 }
 
@@ -140,9 +129,9 @@ static int live_blocks(long n)
 int main(int argc, char **argv)
 {
     if (argc == 4 && strcmp(argv[1], "churn") == 0)
-        return churn(atol(argv[2]), atol(argv[3]));
+        return churn("churn", 0, atol(argv[2]), atol(argv[3]));
     if (argc == 4 && strcmp(argv[1], "work") == 0)
-        return work(atol(argv[2]), atol(argv[3]));
+        return churn("work", 1, atol(argv[2]), atol(argv[3]));
     if (argc == 3 && strcmp(argv[1], "live") == 0)
         return live_blocks(atol(argv[2]));
     fprintf(stderr, "usage: bench_alloc churn|work STEPS LIVE | bench_alloc live N\n");
