@@ -706,6 +706,23 @@ struct walk_regs {
     uint64_t pc, sp, bp, bx, lo, hi, exact;
 };
 
+/* The caller's value of a callee-saved register by its rule: reloaded from
+ * CFA + off (SAVED_AT), unknown (SAVED_LOST: 0) or unchanged. -1 when the
+ * slot is outside the stack. */
+static inline int restore_saved(unsigned how, int64_t off, uint64_t cfa,
+                                const struct walk_regs *w, uint64_t *reg)
+{
+    if (how == SAVED_AT) {
+        uint64_t at = cfa + (uint64_t)off;
+        if (!load_ok(at, w->lo, w->hi))
+            return -1;
+        *reg = *(const uint64_t *)at;
+    } else if (how == SAVED_LOST) {
+        *reg = 0;
+    }
+    return 0;
+}
+
 /* One step by a rule the walk's inline path does not take: a CFA loaded
  * from memory (stack realignment), or a signal frame. 0 to go on with the
  * caller's registers in *w, -1 to stop (END, STOP, or a failed check). */
@@ -732,24 +749,9 @@ static __attribute__((noinline)) int step_other(uint64_t rule, struct walk_regs 
     if (cfa <= w->sp || !load_ok(cfa - 8, w->lo, w->hi))
         return -1;
     uint64_t ra = *(const uint64_t *)(cfa - 8);
-    unsigned how = RULE_RBP_HOW(rule);
-    if (how == SAVED_AT) {
-        uint64_t at = cfa + (uint64_t)RULE_RBP_OFF(rule);
-        if (!load_ok(at, w->lo, w->hi))
-            return -1;
-        w->bp = *(const uint64_t *)at;
-    } else if (how == SAVED_LOST) {
-        w->bp = 0;
-    }
-    how = RULE_RBX_HOW(rule);
-    if (how == SAVED_AT) {
-        uint64_t at = cfa + (uint64_t)RULE_RBX_OFF(rule);
-        if (!load_ok(at, w->lo, w->hi))
-            return -1;
-        w->bx = *(const uint64_t *)at;
-    } else if (how == SAVED_LOST) {
-        w->bx = 0;
-    }
+    if (restore_saved(RULE_RBP_HOW(rule), RULE_RBP_OFF(rule), cfa, w, &w->bp) != 0 ||
+        restore_saved(RULE_RBX_HOW(rule), RULE_RBX_OFF(rule), cfa, w, &w->bx) != 0)
+        return -1;
     w->pc = ra;
     w->sp = cfa;
     w->exact = 0;
