@@ -133,36 +133,30 @@ void give_up()
     std::set_new_handler(nullptr); /* next failure throws */
 }
 
+/* True when calling `allocate` throws std::bad_alloc. */
+template <typename F> bool throws_bad_alloc(F allocate)
+{
+    try {
+        allocate();
+    } catch (const std::bad_alloc &) {
+        return true;
+    }
+    return false;
+}
+
 void test_failure_paths(void **)
 {
     const std::size_t huge = SIZE_MAX / 2;
     assert_null(::operator new(huge, std::nothrow));
     assert_null(::operator new[](huge, std::nothrow));
-    bool threw = false;
-    try {
-        void *p = ::operator new(huge);
-        ::operator delete(p);
-    } catch (const std::bad_alloc &) {
-        threw = true;
-    }
-    assert_true(threw);
-    threw = false;
-    try {
-        void *p = ::operator new[](huge, std::align_val_t{64});
-        ::operator delete[](p, std::align_val_t{64});
-    } catch (const std::bad_alloc &) {
-        threw = true;
-    }
-    assert_true(threw);
+    auto plain = [&] { ::operator delete(::operator new(huge)); };
+    auto aligned_array = [&] {
+        ::operator delete[](::operator new[](huge, std::align_val_t{64}), std::align_val_t{64});
+    };
+    assert_true(throws_bad_alloc(plain));
+    assert_true(throws_bad_alloc(aligned_array));
     std::set_new_handler(give_up);
-    threw = false;
-    try {
-        void *p = ::operator new(huge);
-        ::operator delete(p);
-    } catch (const std::bad_alloc &) {
-        threw = true;
-    }
-    assert_true(threw);
+    assert_true(throws_bad_alloc(plain));
     assert_int_equal(handler_calls, 1);
 }
 

@@ -113,6 +113,21 @@ static void check_addr2line(const char *exe, uint64_t offset, const char *file, 
         fail_msg("addr2line of %#lx gave %s, expected %s", (unsigned long)offset, out, want);
 }
 
+/* Exactly one site holds `count` blocks of `bytes` in all, its innermost
+ * frame lies in `caller`, and addr2line puts that frame on the source line
+ * carrying `marker`. */
+static void expect_one_site(struct layout_reader *reader, uint64_t count, uint64_t bytes,
+                            const struct function_range *caller, const char *exe,
+                            uint64_t exe_base, const char *source, const char *marker)
+{
+    struct site_query query = {count, bytes, 0, {0}};
+    reader_sites(reader, find_site, &query);
+    assert_int_equal(query.matches, 1);
+    expect_pc_in(query.site.pcs[0], caller);
+    check_addr2line(exe, query.site.pcs[0] - 1 - exe_base, "waste_memory.c",
+                    source_line_of(source, marker));
+}
+
 static void run_traced(const char *unwinder)
 {
     const char *lib = need_env("MEMSNAP_TEST_LIB");
@@ -196,18 +211,8 @@ static void run_traced(const char *unwinder)
                     source_line_of(source, "/* data line */"));
 
     /* The object line and the array line. */
-    struct site_query object = {10000, 480000, 0, {0}};
-    reader_sites(&reader, find_site, &object);
-    assert_int_equal(object.matches, 1);
-    expect_pc_in(object.site.pcs[0], &chain[0]);
-    check_addr2line(exe, object.site.pcs[0] - 1 - exe_base, "waste_memory.c",
-                    source_line_of(source, "/* object line */"));
-    struct site_query array = {100, 80000, 0, {0}};
-    reader_sites(&reader, find_site, &array);
-    assert_int_equal(array.matches, 1);
-    expect_pc_in(array.site.pcs[0], &chain[1]);
-    check_addr2line(exe, array.site.pcs[0] - 1 - exe_base, "waste_memory.c",
-                    source_line_of(source, "/* array line */"));
+    expect_one_site(&reader, 10000, 480000, &chain[0], exe, exe_base, source, "/* object line */");
+    expect_one_site(&reader, 100, 80000, &chain[1], exe, exe_base, source, "/* array line */");
 
     /* Nothing the program allocated went unrecorded, and every byte of the
      * runtime (its internal heap included) is on root.mappings. */
