@@ -54,7 +54,9 @@ MEMSNAP_API int memsnap_get_traceback_limit(void);
  */
 MEMSNAP_API int memsnap_get_traced_memory(size_t *current, size_t *peak);
 
-/* Sets the peak to the current size (like tracemalloc.reset_peak()). 0. */
+/* Sets the peak to the current size (like tracemalloc.reset_peak()). 0, or
+ * -EBUSY (see above). With several threads the peak is kept within a
+ * documented distance of the exact one (docs/runtime.md). */
 MEMSNAP_API int memsnap_reset_peak(void);
 
 /*

@@ -1,57 +1,17 @@
 /*
- * The exported root of the trace table (memsnap_root, found by readers by
- * name), its field table generated from MEMSNAP_RECORDS/MEMSNAP_FIELDS, and
- * the public C API of include/memsnap.h. Each API call holds the reentrancy
- * guard while it works, so nothing it does is traced.
+ * The public C API of include/memsnap.h, mirroring tracemalloc's module
+ * functions. Each call that changes the table holds the reentrancy guard
+ * while it works, so nothing it does is traced. Current and peak come from
+ * the thread records (threads_current) and the folded root.peak_bytes
+ * (counters.h); a clear bumps root.clear_gen under the fold lock, and each
+ * thread wipes its own record when it next calls the runtime (threads.c),
+ * readers ignoring records that have not yet.
  */
 #include <errno.h>
 
-#include "field_size.h"
-#include "internal.h"
+#include "counters.h"
 #include "memsnap.h"
-
-#define RECORD_COUNT(rec) +1
-#define FIELD_COUNT(rec, fld) +1
-enum { FIELD_TABLE_LENGTH = 0 MEMSNAP_RECORDS(RECORD_COUNT) MEMSNAP_FIELDS(FIELD_COUNT) };
-
-static const struct memsnap_field field_table[FIELD_TABLE_LENGTH] = {
-#define RECORD_ENTRY(rec) {#rec, 0, sizeof(struct memsnap_##rec)},
-#define FIELD_ENTRY(rec, fld) \
-    {#rec "." #fld, offsetof(struct memsnap_##rec, fld), MEMSNAP_FIELD_SIZE(rec, fld)},
-    MEMSNAP_RECORDS(RECORD_ENTRY) MEMSNAP_FIELDS(FIELD_ENTRY)
-};
-
-MEMSNAP_API struct memsnap_root memsnap_root __attribute__((aligned(64))) = {
-    .magic = MEMSNAP_MAGIC,
-    .major = MEMSNAP_LAYOUT_MAJOR,
-    .minor = MEMSNAP_LAYOUT_MINOR,
-    .root_size = sizeof(struct memsnap_root),
-    .fields_count = FIELD_TABLE_LENGTH,
-    .field_size = sizeof(struct memsnap_field),
-    .max_frames = MEMSNAP_MAX_FRAMES,
-    .site_id_bits = MEMSNAP_SITE_ID_BITS,
-};
-
-struct runtime_hot hot;
-
-void publish_state(void)
-{
-    for (;;) {
-        uint32_t state = __atomic_load_n(&memsnap_root.state, __ATOMIC_SEQ_CST);
-        uint32_t limit = __atomic_load_n(&memsnap_root.traceback_limit, __ATOMIC_SEQ_CST);
-        __atomic_store_n(&hot.limit, limit < MEMSNAP_MAX_FRAMES ? limit : MEMSNAP_MAX_FRAMES,
-                         __ATOMIC_SEQ_CST);
-        __atomic_store_n(&hot.tracing, (state & MEMSNAP_STATE_TRACING) != 0, __ATOMIC_SEQ_CST);
-        if (__atomic_load_n(&memsnap_root.state, __ATOMIC_SEQ_CST) == state &&
-            __atomic_load_n(&memsnap_root.traceback_limit, __ATOMIC_SEQ_CST) == limit)
-            return;
-    }
-}
-
-void root_fill_header(void)
-{
-    memsnap_root.fields = (uint64_t)(uintptr_t)field_table;
-}
+#include "tracer.h"
 
 /* Runs `body` with the guard held (after start-up). A call made while
  * this thread is already inside the runtime (from a signal handler that
@@ -60,19 +20,37 @@ void root_fill_header(void)
 #define GUARDED(body)                        \
     do {                                     \
         ensure_initialized();                \
-        if (memsnap_in_runtime)              \
+        if (memsnap_tls.in_runtime)          \
             return -EBUSY;                   \
-        memsnap_in_runtime = 1;              \
+        memsnap_tls.in_runtime = 1;          \
         body;                                \
-        memsnap_in_runtime = 0;              \
+        memsnap_tls.in_runtime = 0;          \
     } while (0)
+
+/* Forgets every block and zeroes every counter, current and peak: the
+ * track index now, the thread records lazily. Guard held. */
+static void clear_all(void)
+{
+    track_lock();
+    track_forget_all();
+    fold_lock();
+    __atomic_store_n(&memsnap_root.clear_gen, memsnap_root.clear_gen + 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&memsnap_root.current_bytes, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&memsnap_root.peak_bytes, 0, __ATOMIC_RELAXED);
+    publish_state();
+    fold_unlock();
+    track_unlock();
+    struct thread_state *self = memsnap_tls.self;
+    if (self)
+        thread_check_clear(self);
+}
 
 int memsnap_start(unsigned nframes)
 {
     if (nframes < 1 || nframes > MEMSNAP_MAX_FRAMES)
         return -EINVAL;
     ensure_initialized();
-    if (!memsnap_root.shards)
+    if (!depot_ready())
         return -ENOMEM;
     if (tracing_enabled())
         return 0;
@@ -88,7 +66,7 @@ int memsnap_stop(void)
         __atomic_fetch_and(&memsnap_root.state,
                            ~(MEMSNAP_STATE_TRACING | MEMSNAP_STATE_TRUNCATED), __ATOMIC_ACQ_REL);
         publish_state();
-        table_clear_all();
+        clear_all();
     });
     return 0;
 }
@@ -109,28 +87,33 @@ int memsnap_get_traced_memory(size_t *current, size_t *peak)
 {
     ensure_initialized();
     int on = tracing_enabled();
-    uint64_t now = on ? __atomic_load_n(&memsnap_root.current_bytes, __ATOMIC_RELAXED) : 0;
-    uint64_t high = on ? __atomic_load_n(&memsnap_root.peak_bytes, __ATOMIC_RELAXED) : 0;
+    int64_t now = on ? threads_current() : 0;
+    int64_t high = on ? (int64_t)__atomic_load_n(&memsnap_root.peak_bytes, __ATOMIC_RELAXED) : 0;
+    if (now < 0)
+        now = 0; /* a thread between its free and its allocation's fold */
     if (high < now)
-        high = now; /* a writer between its add and its peak update */
+        high = now; /* the peak is folded at a bounded drift (counters.h) */
     if (current)
-        *current = now;
+        *current = (size_t)now;
     if (peak)
-        *peak = high;
+        *peak = (size_t)high;
     return 0;
 }
 
 int memsnap_reset_peak(void)
 {
-    ensure_initialized();
-    uint64_t now = __atomic_load_n(&memsnap_root.current_bytes, __ATOMIC_RELAXED);
-    __atomic_store_n(&memsnap_root.peak_bytes, now, __ATOMIC_RELAXED);
+    GUARDED({
+        fold_lock();
+        __atomic_store_n(&memsnap_root.peak_bytes, (uint64_t)threads_current(),
+                         __ATOMIC_RELAXED);
+        fold_unlock();
+    });
     return 0;
 }
 
 int memsnap_clear_traces(void)
 {
-    GUARDED(table_clear_all());
+    GUARDED(clear_all());
     return 0;
 }
 

@@ -1,96 +1,47 @@
 /*
- * The runtime's counters, inline because every hook updates them. A site's
- * (count, bytes) pairs are changed with one 16-byte compare-and-swap
- * (lock cmpxchg16b, inline asm: no libatomic), so a reader never sees a
- * count from one update and bytes from another. root.current_bytes is an
- * atomic add; root.peak_bytes an atomic maximum.
+ * Per-thread counters (counters.c): each thread record has its own
+ * memsnap_counter per site (live and total pairs, include/memsnap/layout.h)
+ * in pages found through a directory, and its own `current`; only the
+ * owning thread writes them, each pair with one 16-byte store (movdqa), so
+ * no cache line is shared between threads and a reader, which stops a
+ * thread between two instructions, never sees a pair torn. Readers sum the
+ * threads.
  *
- * While the process has only ever had one thread (glibc's
- * __libc_single_threaded, the flag its own malloc trusts to skip its
- * locks; pthread_create clears it before the second thread exists), no
- * other thread can race an update, and the *_solo forms do without the
- * locked instructions: a pair is still written by one 16-byte store
- * instruction (movdqa), so a debugger, which stops a thread between two
- * instructions, or a core dump still never shows it torn. A signal handler
- * that interrupts an update cannot make one itself: the hooks hold the
- * reentrancy guard, under which nothing is traced.
+ * root.current_bytes and root.peak_bytes are folded from the threads: while
+ * the process has a single thread (glibc's __libc_single_threaded) every
+ * change is folded at once with plain stores, so they are exact; after
+ * that, each thread folds its drift under the fold lock once it reaches
+ * root.fold_bytes, so each is within (threads - 1) * fold_bytes of the
+ * exact value (docs/runtime.md).
  */
 #ifndef MEMSNAP_RUNTIME_COUNTERS_H
 #define MEMSNAP_RUNTIME_COUNTERS_H
 
-#include <stdint.h>
 #include <sys/single_threaded.h>
 
-#include "memsnap/layout.h"
-
-extern struct memsnap_root memsnap_root;
+#include "threads.h"
 
 #if !defined(__x86_64__)
-#error "memsnap's runtime supports x86-64 only (16-byte CAS for the site counters)"
+#error "memsnap's runtime supports x86-64 only (16-byte stores of counter pairs)"
 #endif
 
-/* Replaces {*pair, *(pair+1)} == {*lo, *hi} with {new_lo, new_hi}; on
- * failure, stores the current value into *lo, *hi and returns 0. */
-static inline int cas16(uint64_t *pair, uint64_t *lo, uint64_t *hi, uint64_t new_lo,
-                        uint64_t new_hi)
+/* The calling thread's counter of site `id`, or NULL when out of memory. */
+struct memsnap_counter *counter_slow(struct thread_state *self, uint32_t id);
+static inline struct memsnap_counter *counter_of(struct thread_state *self, uint32_t id)
 {
-    unsigned char ok;
-    uint64_t a = *lo, d = *hi;
-    __asm__ __volatile__("lock cmpxchg16b %[mem]\n\tsete %[ok]"
-                         : [ok] "=q"(ok), [mem] "+m"(*(volatile uint64_t(*)[2])pair), "+a"(a),
-                           "+d"(d)
-                         : "b"(new_lo), "c"(new_hi)
-                         : "memory", "cc");
-    *lo = a;
-    *hi = d;
-    return ok;
-}
-
-/* Fetches a line for writing (prefetchw: a no-op on CPUs without it), so
- * that a read followed by a locked write costs one transfer of the line
- * from another core, not two (shared, then exclusive). */
-static inline void prefetch_for_write(const void *p)
-{
-    __asm__ __volatile__("prefetchw %0" : : "m"(*(const char *)p));
-}
-
-static inline void pair_add(uint64_t *pair, uint64_t count, uint64_t bytes)
-{
-    prefetch_for_write(pair);
-    uint64_t lo = __atomic_load_n(&pair[0], __ATOMIC_RELAXED);
-    uint64_t hi = __atomic_load_n(&pair[1], __ATOMIC_RELAXED);
-    while (!cas16(pair, &lo, &hi, lo + count, hi + bytes))
-        ;
-}
-
-static inline void pair_sub(uint64_t *pair, uint64_t count, uint64_t bytes)
-{
-    prefetch_for_write(pair);
-    uint64_t lo = __atomic_load_n(&pair[0], __ATOMIC_RELAXED);
-    uint64_t hi = __atomic_load_n(&pair[1], __ATOMIC_RELAXED);
-    while (!cas16(pair, &lo, &hi, lo - count, hi - bytes))
-        ;
-}
-
-static inline void pair_zero(uint64_t *pair)
-{
-    uint64_t lo = __atomic_load_n(&pair[0], __ATOMIC_RELAXED);
-    uint64_t hi = __atomic_load_n(&pair[1], __ATOMIC_RELAXED);
-    while (!cas16(pair, &lo, &hi, 0, 0))
-        ;
-}
-
-/* True while the process has never had a second thread. */
-static inline int process_single_threaded(void)
-{
-    return __atomic_load_n(&__libc_single_threaded, __ATOMIC_RELAXED) != 0;
+    const struct memsnap_counters *dir = self->dir;
+    uint32_t page = id / MEMSNAP_COUNTERS_PER_PAGE;
+    if (MEMSNAP_LIKELY(dir != NULL && page < dir->npages && dir->page[page] != 0))
+        return (struct memsnap_counter *)(uintptr_t)dir->page[page] +
+               id % MEMSNAP_COUNTERS_PER_PAGE;
+    return counter_slow(self, id);
 }
 
 typedef uint64_t pair_vector __attribute__((vector_size(16)));
 
-/* {*pair, *(pair+1)} += {count, bytes} with one 16-byte load and one
- * 16-byte store (no lock prefix): for the single-threaded case only. */
-static inline void pair_add_solo(uint64_t *pair, uint64_t count, uint64_t bytes)
+/* {pair[0], pair[1]} += {count, bytes}: one 16-byte load, one 16-byte
+ * store. Only the owner of the pair calls it. */
+static inline void pair_add(uint64_t *pair, uint64_t count, uint64_t bytes)
 {
     pair_vector delta = {count, bytes}, sum;
     __asm__ __volatile__("movdqa %[mem], %[sum]\n\t"
@@ -101,57 +52,48 @@ static inline void pair_add_solo(uint64_t *pair, uint64_t count, uint64_t bytes)
                          : "memory");
 }
 
-static inline void pair_add_any(int solo, uint64_t *pair, uint64_t count, uint64_t bytes)
+/* True while the process has never had a second thread. */
+static inline int process_single_threaded(void)
 {
-    if (solo)
-        pair_add_solo(pair, count, bytes);
-    else
-        pair_add(pair, count, bytes);
+    return __atomic_load_n(&__libc_single_threaded, __ATOMIC_RELAXED) != 0;
 }
 
-static inline void pair_sub_any(int solo, uint64_t *pair, uint64_t count, uint64_t bytes)
-{
-    if (solo)
-        pair_add_solo(pair, -count, -bytes);
-    else
-        pair_sub(pair, count, bytes);
-}
+/* Folds the drift into root.current/peak under the fold lock. */
+void fold_drift(struct thread_state *self);
 
-static inline void current_add(uint64_t bytes)
+/* Single-threaded: fold everything now, with plain stores. */
+static inline void fold_now(struct thread_state *self, int64_t delta)
 {
-    uint64_t now = __atomic_add_fetch(&memsnap_root.current_bytes, bytes, __ATOMIC_RELAXED);
-    uint64_t peak = __atomic_load_n(&memsnap_root.peak_bytes, __ATOMIC_RELAXED);
-    while (now > peak &&
-           !__atomic_compare_exchange_n(&memsnap_root.peak_bytes, &peak, now, 1,
-                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-        ;
-}
-
-static inline void current_sub(uint64_t bytes)
-{
-    __atomic_sub_fetch(&memsnap_root.current_bytes, bytes, __ATOMIC_RELAXED);
-}
-
-static inline void current_add_any(int solo, uint64_t bytes)
-{
-    if (!solo) {
-        current_add(bytes);
-        return;
-    }
-    uint64_t now = __atomic_load_n(&memsnap_root.current_bytes, __ATOMIC_RELAXED) + bytes;
+    delta += self->unfolded;
+    self->unfolded = 0;
+    uint64_t now = memsnap_root.current_bytes + (uint64_t)delta;
     __atomic_store_n(&memsnap_root.current_bytes, now, __ATOMIC_RELAXED);
-    if (now > __atomic_load_n(&memsnap_root.peak_bytes, __ATOMIC_RELAXED))
+    if ((int64_t)now > (int64_t)memsnap_root.peak_bytes)
         __atomic_store_n(&memsnap_root.peak_bytes, now, __ATOMIC_RELAXED);
 }
 
-static inline void current_sub_any(int solo, uint64_t bytes)
+/* The record's `current` changes by delta (a plain store: its owner is the
+ * only writer), and so, eventually, does root.current_bytes. */
+static inline void current_change(struct thread_state *self, int64_t delta)
 {
-    if (solo)
-        __atomic_store_n(&memsnap_root.current_bytes,
-                         __atomic_load_n(&memsnap_root.current_bytes, __ATOMIC_RELAXED) - bytes,
-                         __ATOMIC_RELAXED);
-    else
-        current_sub(bytes);
+    __atomic_store_n(&self->rec.current, self->rec.current + delta, __ATOMIC_RELAXED);
+    if (process_single_threaded()) {
+        fold_now(self, delta);
+        return;
+    }
+    self->unfolded += delta;
+    int64_t limit = (int64_t)memsnap_root.fold_bytes;
+    if (MEMSNAP_UNLIKELY(self->unfolded >= limit || self->unfolded <= -limit))
+        fold_drift(self);
 }
+
+/* Zeroes the caller's counters and current (a clear). Owner. */
+void counters_wipe(struct thread_state *self);
+
+/* The fold lock guards root.current_bytes, root.peak_bytes and
+ * root.clear_gen. */
+void fold_lock(void);
+void fold_unlock(void);
+void fold_reset_lock(void);
 
 #endif /* MEMSNAP_RUNTIME_COUNTERS_H */

@@ -1,26 +1,23 @@
 /*
  * The stack depot: every distinct (domain, call stack) is interned once as a
  * memsnap_site record appended to DEPOT mappings, never moved or freed, and
- * given a dense id (1..MEMSNAP_SITE_ID_MAX) that block slots refer to.
- * Lookup is lock-free (a bucket array of chain heads + each site's `next`);
- * only a new stack takes the depot lock. A runtime-private two-level index
- * (INDEX mappings) turns an id back into its site on the free path.
+ * given a dense id (1..MEMSNAP_SITE_ID_MAX) that block slots and the
+ * per-thread counters (counters.h) refer to. Lookup is lock-free (a bucket
+ * array of chain heads + each site's `next`); only a new stack takes the
+ * depot lock, which guards the DEPOT mapping being filled and root.nsites.
  */
 #include <errno.h>
 
-#include "counters.h"
 #include "internal.h"
 #include "spinlock.h"
 
 #define BUCKET_BITS 15u
 #define BUCKETS (1u << BUCKET_BITS)
-#define LEAF_BITS 12u
-#define LEAF_SLOTS (1u << LEAF_BITS)
-#define TOP_SLOTS (1u << (MEMSNAP_SITE_ID_BITS - LEAF_BITS))
 #define CHUNK_BYTES (256u * 1024u)
 
-static uint64_t *buckets;         /* site addresses, 0 = empty chain */
-static struct memsnap_site ***index_top; /* [TOP_SLOTS] -> leaf[LEAF_SLOTS] */
+/* Set at start-up; entries written under the depot lock, read lock-free. */
+static uint64_t *buckets; /* site addresses, 0 = empty chain */
+/* Guarded by depot_lock_word. */
 static struct memsnap_mapping *chunk; /* DEPOT mapping being filled */
 static uint32_t depot_lock_word;
 
@@ -31,12 +28,12 @@ int depot_init(void)
         return -ENOMEM;
     map->used = 64 + BUCKETS * sizeof(uint64_t);
     buckets = (uint64_t *)((char *)map + 64);
-    map = pool_map(MEMSNAP_MAP_INDEX, 64 + TOP_SLOTS * sizeof(void *));
-    if (!map)
-        return -ENOMEM;
-    map->used = 64 + TOP_SLOTS * sizeof(void *);
-    index_top = (struct memsnap_site ***)((char *)map + 64);
     return 0;
+}
+
+int depot_ready(void)
+{
+    return __atomic_load_n(&buckets, __ATOMIC_ACQUIRE) != NULL;
 }
 
 static inline uint64_t rotate_left(uint64_t x, unsigned r)
@@ -87,14 +84,6 @@ static struct memsnap_site *find(uint64_t head, uint64_t hash, uint32_t domain,
     return NULL;
 }
 
-struct memsnap_site *depot_site(uint32_t id)
-{
-    if (id == 0 || id > MEMSNAP_SITE_ID_MAX)
-        return NULL;
-    struct memsnap_site **leaf = __atomic_load_n(&index_top[id >> LEAF_BITS], __ATOMIC_ACQUIRE);
-    return leaf ? __atomic_load_n(&leaf[id & (LEAF_SLOTS - 1)], __ATOMIC_ACQUIRE) : NULL;
-}
-
 /* Appends a new site; called with the depot lock held. */
 static struct memsnap_site *append(uint64_t hash, uint32_t domain, const uint64_t *pcs,
                                    unsigned nframes, uint32_t total, uint64_t head)
@@ -102,14 +91,6 @@ static struct memsnap_site *append(uint64_t hash, uint32_t domain, const uint64_
     uint64_t id = memsnap_root.nsites + 1;
     if (id > MEMSNAP_SITE_ID_MAX)
         return NULL;
-    struct memsnap_site ***top = &index_top[id >> LEAF_BITS];
-    if (!*top) {
-        struct memsnap_mapping *map = pool_map(MEMSNAP_MAP_INDEX, 64 + LEAF_SLOTS * sizeof(void *));
-        if (!map)
-            return NULL;
-        map->used = 64 + LEAF_SLOTS * sizeof(void *);
-        __atomic_store_n(top, (struct memsnap_site **)((char *)map + 64), __ATOMIC_RELEASE);
-    }
     uint64_t bytes = (sizeof(struct memsnap_site) + 8u * nframes + 15u) & ~(uint64_t)15u;
     if (!chunk || chunk->used + bytes > chunk->size) {
         struct memsnap_mapping *map = pool_map(MEMSNAP_MAP_DEPOT, CHUNK_BYTES);
@@ -119,8 +100,6 @@ static struct memsnap_site *append(uint64_t hash, uint32_t domain, const uint64_
         chunk = map;
     }
     struct memsnap_site *site = (struct memsnap_site *)((char *)chunk + chunk->used);
-    site->live_count = site->live_bytes = 0;
-    site->total_count = site->total_bytes = 0;
     site->next = head;
     site->hash = hash;
     site->id = (uint32_t)id;
@@ -131,7 +110,6 @@ static struct memsnap_site *append(uint64_t hash, uint32_t domain, const uint64_
     for (unsigned i = 0; i < nframes; i++)
         site->pcs[i] = pcs[i];
     __atomic_store_n(&chunk->used, chunk->used + bytes, __ATOMIC_RELEASE);
-    __atomic_store_n(&index_top[id >> LEAF_BITS][id & (LEAF_SLOTS - 1)], site, __ATOMIC_RELEASE);
     __atomic_store_n(&memsnap_root.nsites, id, __ATOMIC_RELEASE);
     return site;
 }
@@ -156,18 +134,6 @@ struct memsnap_site *depot_intern(uint32_t domain, const uint64_t *pcs, unsigned
     }
     spin_unlock(&depot_lock_word);
     return site;
-}
-
-void depot_zero_counters(void)
-{
-    uint64_t n = __atomic_load_n(&memsnap_root.nsites, __ATOMIC_ACQUIRE);
-    for (uint64_t id = 1; id <= n; id++) {
-        struct memsnap_site *site = depot_site((uint32_t)id);
-        if (site) {
-            pair_zero(&site->live_count);
-            pair_zero(&site->total_count);
-        }
-    }
 }
 
 void depot_lock(void)

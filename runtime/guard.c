@@ -1,9 +1,11 @@
 /*
- * Per-thread state of the runtime, in initial-exec TLS so reading it never
- * allocates or takes a lock: the reentrancy guard (set while the thread runs
- * runtime code, so allocations made meanwhile pass through untraced; its
- * value tells the runtime's own work, served by the internal heap, from a
- * hook in progress) and the cached kernel tid that owns a shard lock.
+ * The runtime's thread-local storage: one small initial-exec block
+ * (struct thread_tls, internal.h) holding the reentrancy guard, the pointer
+ * to the thread's record (threads.c), the cached kernel tid that owns a
+ * spin lock, the stack bounds the unwinders check loads against and two
+ * flags of rare paths. Reading it never allocates or takes a lock, and its
+ * few dozen bytes fit the static TLS surplus glibc keeps for libraries
+ * loaded with dlopen.
  */
 #define _GNU_SOURCE
 #include <sys/syscall.h>
@@ -11,16 +13,15 @@
 
 #include "internal.h"
 
-__thread int memsnap_in_runtime __attribute__((tls_model("initial-exec")));
-__thread uint32_t memsnap_cached_tid __attribute__((tls_model("initial-exec")));
+__thread struct thread_tls memsnap_tls __attribute__((tls_model("initial-exec")));
 
 uint32_t fetch_tid(void)
 {
-    memsnap_cached_tid = (uint32_t)syscall(SYS_gettid);
-    return memsnap_cached_tid;
+    memsnap_tls.tid = (uint32_t)syscall(SYS_gettid);
+    return memsnap_tls.tid;
 }
 
 void forget_cached_tid(void)
 {
-    memsnap_cached_tid = 0;
+    memsnap_tls.tid = 0;
 }

@@ -1,21 +1,43 @@
 /*
  * Start-up and fork. The runtime starts on its constructor or on the first
  * hooked call, whichever comes first: resolve the real allocator, fill the
- * root, parse the environment, map the shards and the depot, pick the
- * unwinder, register the fork handlers, then start tracing if asked
- * (MEMSNAP, or 16 frames by default when preloaded). Around fork() every
- * runtime lock is held so the child inherits a consistent table and keeps
- * tracing with it.
+ * root, parse the environment, draw the block headers' secret, map the
+ * depot, pick the unwinder, register the fork handlers and the thread-exit
+ * key, then start tracing if asked (MEMSNAP, or 16 frames by default when
+ * preloaded; MEMSNAP_SAMPLE for sampling).
+ *
+ * Fork: the one fork sequence of the runtime. Before fork() every runtime
+ * lock is taken, in the order every path that nests them follows
+ * (outermost first):
+ *
+ *   1. the DWARF unwinder's miss lock (a cache miss allocates from the
+ *      internal heap and maps memory);
+ *   2. the track lock (tracer.c; held while recording a tracked range,
+ *      never while walking);
+ *   3. the threads lock (threads.c; creating or adopting a record maps);
+ *   4. the fold lock (counters.c; nothing nested);
+ *   5. the depot lock (depot.c; appending a site maps);
+ *   6. the internal heap's lock (it links what it commits through the pool);
+ *   7. the pool lock (mmap_pool.c; innermost).
+ *
+ * The parent releases them in reverse. The child, whose only thread is the
+ * forking one, resets them and adopts the records of the threads that did
+ * not follow it (threads_after_fork_child: what they had in flight is
+ * rolled back), so it keeps tracing with a consistent table. Hooks take no
+ * lock, so another thread may be in the middle of one when fork() runs:
+ * that is what the roll-back repairs.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
+#include <sys/random.h>
+#include <time.h>
 
-#include "internal.h"
-#include "unwind.h"
+#include "counters.h"
+#include "tracer.h"
 
-#define SHARD_COUNT 64u
 #define DEFAULT_PRELOAD_DEPTH 16u
 
 static int init_state; /* 0 not started, 1 running, 2 done */
@@ -47,30 +69,51 @@ static int preloaded(void)
 
 static void before_fork(void)
 {
-    memsnap_in_runtime++;
-    internal_heap_lock(); /* it takes the pool's lock while holding its own */
+    memsnap_tls.in_runtime++;
+    track_lock();
+    threads_lock();
+    fold_lock();
     depot_lock();
-    table_lock_all();
+    internal_heap_lock();
     pool_lock_all();
 }
 
 static void after_fork_parent(void)
 {
     pool_unlock_all();
-    table_unlock_all();
-    depot_unlock();
     internal_heap_unlock();
-    memsnap_in_runtime--;
+    depot_unlock();
+    fold_unlock();
+    threads_unlock();
+    track_unlock();
+    memsnap_tls.in_runtime--;
 }
 
 static void after_fork_child(void)
 {
     forget_cached_tid();
     pool_reset_lock();
-    table_reset_locks();
-    depot_reset_lock();
     internal_heap_reset_lock();
-    memsnap_in_runtime--;
+    depot_reset_lock();
+    fold_reset_lock();
+    threads_after_fork_child(); /* resets the threads lock */
+    track_reset_lock();
+    memsnap_tls.in_runtime--;
+}
+
+/* The block headers' secret (block_header.h): random, never 0. */
+static uint64_t draw_cookie_key(void)
+{
+    uint64_t key = 0;
+    if (getrandom(&key, sizeof key, GRND_NONBLOCK) != (ssize_t)sizeof key) {
+        const unsigned char *bytes = (const unsigned char *)getauxval(AT_RANDOM);
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        if (bytes)
+            memcpy(&key, bytes + 8, sizeof key);
+        key ^= (uint64_t)now.tv_nsec * 0x9E3779B97F4A7C15ULL ^ (uint64_t)(uintptr_t)&key;
+    }
+    return key | 1;
 }
 
 static uint32_t choose_unwinder(void)
@@ -106,7 +149,9 @@ void ensure_initialized(void)
         flags_print_help();
     pool_fail_after(flags.test_mmap_fail_after);
     runtime_owns_pc(0); /* finds the runtime's own code range now */
-    int mapped = table_init(SHARD_COUNT) == 0 && depot_init() == 0;
+    hot.cookie_key = draw_cookie_key();
+    int mapped = depot_init() == 0;
+    threads_init();
     /* Registered before the unwinder starts: fork handlers that prepare run
      * in reverse order, so the DWARF unwinder's lock (held while it maps
      * memory from the pool) is taken before the runtime's own locks. */
@@ -116,10 +161,13 @@ void ensure_initialized(void)
     long depth = flags.depth >= 0 ? flags.depth : (preloaded() ? (long)DEFAULT_PRELOAD_DEPTH : 0);
     if (!flags_ok)
         depth = 0;
+    if (flags.sample > 0) {
+        memsnap_root.sample_bytes = (uint64_t)flags.sample;
+        state |= MEMSNAP_STATE_SAMPLED;
+    }
     if (!mapped) {
         say("out of memory for the trace table; tracing stopped, traces truncated", "", "", "");
         state |= MEMSNAP_STATE_TRUNCATED;
-        memsnap_root.shards = 0;
     } else if (depth > 0) {
         memsnap_root.traceback_limit = (uint32_t)depth;
         state |= MEMSNAP_STATE_TRACING;

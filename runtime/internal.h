@@ -1,9 +1,12 @@
 /*
  * Declarations shared by the runtime's files (never installed, never
  * exported: the library is built with -fvisibility=hidden). Each group below
- * names the file that implements it: the reentrancy guard and per-thread
- * state, the real allocator, the runtime's mmap pool, the block table, the
- * stack depot, the tracer that ties them together, the flags and start-up.
+ * names the file that implements it: the per-thread TLS and reentrancy
+ * guard, the real allocator, the runtime's mmap pool and internal heap, the
+ * stack depot, the root and the hooks' copy of it, the flags and start-up.
+ * The tracing machinery has headers of its own: threads.h (thread records),
+ * chunks.h (block slots), counters.h (per-thread counters), block_header.h
+ * (the header before each traced block), sampling.h and tracer.h.
  */
 #ifndef MEMSNAP_RUNTIME_INTERNAL_H
 #define MEMSNAP_RUNTIME_INTERNAL_H
@@ -16,37 +19,58 @@
 #define MEMSNAP_LIKELY(x) __builtin_expect(!!(x), 1)
 #define MEMSNAP_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
-/* ---- guard.c: per-thread state (initial-exec TLS) ---- */
+/* ---- guard.c: the runtime's per-thread TLS (one initial-exec block) ---- */
 
-/* Nonzero while this thread runs runtime code: nothing allocated meanwhile
- * is traced. A hook sets it to 1; the runtime's own work that calls code
- * which allocates (libdw, pthread_getattr_np, dlsym, start-up) adds
- * INTERNAL_WORK_UNIT, and what that code allocates is the runtime's memory:
- * it comes from the internal heap (internal_heap.c). Allocations made while
- * only a hook holds it (a signal handler interrupting the hook) go to the
- * real allocator and are counted in root.untraced. */
-extern __thread int memsnap_in_runtime __attribute__((tls_model("initial-exec")));
+struct thread_state; /* threads.h */
+
+/*
+ * Everything the runtime keeps in TLS, in one small initial-exec block so
+ * that reading it never allocates, takes a lock or calls __tls_get_addr,
+ * and so that the library still fits the static TLS surplus glibc keeps
+ * for objects loaded with dlopen (docs/runtime.md). The rest of a thread's
+ * state lives in its thread record (threads.h), found through `self`.
+ */
+struct thread_tls {
+    /* The thread's record and state, NULL until its first traced call. */
+    struct thread_state *self;
+    /* The reentrancy guard: nonzero while this thread runs runtime code:
+     * nothing allocated meanwhile is traced. A hook sets it to 1; the
+     * runtime's own work that calls code which allocates (libdw,
+     * pthread_getattr_np, dlsym, start-up) adds INTERNAL_WORK_UNIT, and what
+     * that code allocates is the runtime's memory: it comes from the
+     * internal heap (internal_heap.c). Allocations made while only a hook
+     * holds it (a signal handler interrupting the hook) go to the real
+     * allocator and are counted in root.untraced. */
+    int in_runtime;
+    uint32_t tid;        /* cached kernel tid, 0 = not fetched yet */
+    uint64_t stack_lo;   /* stack_bounds.c: the thread's stack */
+    uint64_t stack_hi;
+    int32_t stack_state; /* 1 known, 0 not looked up, -errno */
+    uint16_t resolving;  /* real_alloc.c: inside resolve_real_allocator */
+    uint16_t in_miss;    /* the DWARF unwinder's miss path runs */
+};
+extern __thread struct thread_tls memsnap_tls __attribute__((tls_model("initial-exec")));
+
 #define INTERNAL_WORK_UNIT 0x10000
 static inline int doing_internal_work(void)
 {
-    return memsnap_in_runtime >= INTERNAL_WORK_UNIT;
+    return memsnap_tls.in_runtime >= INTERNAL_WORK_UNIT;
 }
 static inline void internal_work_begin(void)
 {
-    memsnap_in_runtime += INTERNAL_WORK_UNIT;
+    memsnap_tls.in_runtime += INTERNAL_WORK_UNIT;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
 }
 static inline void internal_work_end(void)
 {
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    memsnap_in_runtime -= INTERNAL_WORK_UNIT;
+    memsnap_tls.in_runtime -= INTERNAL_WORK_UNIT;
 }
 /* The calling thread's kernel tid (cached; reset in a fork child). */
-extern __thread uint32_t memsnap_cached_tid __attribute__((tls_model("initial-exec")));
 uint32_t fetch_tid(void);
 static inline uint32_t current_tid(void)
 {
-    uint32_t tid = memsnap_cached_tid;
+    uint32_t tid = memsnap_tls.tid;
     return __builtin_expect(tid != 0, 1) ? tid : fetch_tid();
 }
 void forget_cached_tid(void);
@@ -136,111 +160,49 @@ void internal_heap_lock(void);   /* fork: before the pool's lock */
 void internal_heap_unlock(void);
 void internal_heap_reset_lock(void);
 
-/* ---- spinlock.h is used by table.c and depot.c ---- */
-
-/* ---- table.c: the sharded block table ---- */
-
-int table_init(uint32_t nshards);
-/* Records a block (addr, size, site); replaces an existing record with the
- * same (addr, domain). Updates the site's live pair, its total pair when
- * count_total, and current/peak. 0 or -ENOMEM. */
-int table_insert(uint64_t addr, uint64_t size, struct memsnap_site *site, int count_total);
-/* Removes the record (addr, domain) and updates the counters; stores the
- * removed slot's meta in *meta when meta != NULL. 0, or -ENOENT. */
-int table_remove(uint64_t addr, uint32_t domain, uint64_t *meta);
-/* Empties every shard and zeroes all counters (site pairs, current, peak). */
-void table_clear_all(void);
-void table_lock_all(void);
-void table_unlock_all(void);
-void table_reset_locks(void);
-/* Shard index and first probe slot of an address (docs/layout.md). */
-static inline uint64_t table_hash(uint64_t addr)
-{
-    /* murmur3's 64-bit finalizer */
-    addr ^= addr >> 33;
-    addr *= 0xff51afd7ed558ccdULL;
-    addr ^= addr >> 33;
-    addr *= 0xc4ceb9fe1a85ec53ULL;
-    addr ^= addr >> 33;
-    return addr;
-}
-/* The runtime's private view of a shard: its slot array and capacity - 1
- * (a copy of what shard->slots says, without reading the array's header). */
-struct shard_view {
-    struct memsnap_slots *slots;
-    uint64_t mask;
-};
-extern struct shard_view *table_views;
-extern uint32_t table_shard_mask;
-extern unsigned table_shard_bits;
-/* Starts loading the slot where addr's record would be: the hooks call it
- * before the stack walk, which then hides the cache miss. Reads without
- * the lock: a prefetch never faults, whatever it is given. */
-static inline void table_prefetch(uint64_t addr)
-{
-    struct shard_view *views = table_views;
-    if (MEMSNAP_UNLIKELY(!views))
-        return;
-    uint64_t hash = table_hash(addr);
-    struct shard_view *view = &views[hash & table_shard_mask];
-    struct memsnap_slots *slots = __atomic_load_n(&view->slots, __ATOMIC_RELAXED);
-    uint64_t mask = __atomic_load_n(&view->mask, __ATOMIC_RELAXED);
-    if (slots)
-        __builtin_prefetch(&slots->slot[(hash >> table_shard_bits) & mask], 1);
-}
-
 /* ---- depot.c: interned (domain, stack) sites ---- */
 
 int depot_init(void);
+/* 1 once depot_init succeeded: the runtime can trace. */
+int depot_ready(void);
 /* The site of (domain, pcs[0..nframes), total); created if new. NULL when
- * the runtime is out of memory or of site ids. */
+ * the runtime is out of memory or of site ids. Lock-free for a known
+ * stack; a new one takes the depot lock. */
 struct memsnap_site *depot_intern(uint32_t domain, const uint64_t *pcs, unsigned nframes,
                                   uint32_t total_nframes);
-struct memsnap_site *depot_site(uint32_t id);
-/* Zeroes every site's live and total pairs (under all shard locks). */
-void depot_zero_counters(void);
 void depot_lock(void);
 void depot_unlock(void);
 void depot_reset_lock(void);
 
-/* ---- counters.h: 16-byte pairs and root.current/peak (inline) ---- */
-
-/* ---- tracer.c (and tracer.h): what a hook does ---- */
-
-/* trace_alloc, trace_free, trace_record and capture_stack are inline, in
- * tracer.h. */
-/* Puts back a block trace_free removed (a failed realloc). */
-void trace_restore(void *ptr, uint64_t meta);
-/* Stops tracing for good after an out-of-memory; prints one line once. */
-void trace_out_of_memory(void);
-int tracer_track(uint32_t domain, uint64_t addr, uint64_t size);
-int tracer_untrack(uint32_t domain, uint64_t addr);
-
-/* ---- api.c: the root, and the hooks' read-mostly copy of it ---- */
+/* ---- root.c: the root, and the hooks' read-mostly copy of it ---- */
 
 extern struct memsnap_root memsnap_root;
 void root_fill_header(void);
 
 /*
  * What every hook reads, on a cache line of its own that is written only
- * when tracing starts or stops: root.state shares its line with
- * root.current_bytes, which every traced call writes, so reading the
- * state there would make two threads fight over that line even more.
- * `tracing` and `limit` mirror root.state's TRACING bit and
- * root.traceback_limit (publish_state() keeps them equal).
+ * when tracing starts, stops or is cleared: root.state shares its line
+ * with root.current_bytes, which folds write, and root.epoch, which a
+ * debugger writes. `tracing`, `limit`, `sample_bytes` and `clear_gen`
+ * mirror the root's (publish_state() keeps them equal).
  */
 struct runtime_hot {
-    int ready;         /* start-up finished (init.c) */
-    uint32_t tracing;  /* root.state & MEMSNAP_STATE_TRACING, as 0/1 */
-    uint32_t limit;    /* root.traceback_limit, capped at MEMSNAP_MAX_FRAMES */
-    uint32_t unwinder; /* root.unwinder */
-    char pad[48];
+    int ready;             /* start-up finished (init.c) */
+    uint32_t tracing;      /* root.state & MEMSNAP_STATE_TRACING, as 0/1 */
+    uint32_t limit;        /* root.traceback_limit, capped at MEMSNAP_MAX_FRAMES */
+    uint32_t unwinder;     /* root.unwinder */
+    uint32_t clear_gen;    /* root.clear_gen */
+    uint32_t reserved;
+    uint64_t sample_bytes; /* root.sample_bytes: 0 = every heap block */
+    uint64_t cookie_key;   /* block_header.h: the per-process secret */
+    char pad[24];
 } __attribute__((aligned(64)));
 extern struct runtime_hot hot;
 
-/* Copies root.state/traceback_limit into `hot` after any change to them.
- * Lock-free and safe against concurrent changers: each one stores, then
- * checks the root still says what it stored, and repeats if not. */
+/* Copies root.state/traceback_limit/sample_bytes/clear_gen into `hot`
+ * after any change to them. Lock-free and safe against concurrent
+ * changers: each one stores, then checks the root still says what it
+ * stored, and repeats if not. */
 void publish_state(void);
 
 static inline int tracing_enabled(void)
@@ -264,13 +226,7 @@ void flags_print_help(void);
 /* One line on stderr ("memsnap: " + parts + "\n"), without stdio or malloc. */
 void say(const char *a, const char *b, const char *c, const char *d);
 
-/* ---- stack_bounds.c: fast inline views of its caches ---- */
-
-/* The calling thread's stack bounds once thread_stack_bounds() has found
- * them (state 1), else -errno or 0 (not looked up yet). */
-extern __thread uint64_t memsnap_stack_lo __attribute__((tls_model("initial-exec")));
-extern __thread uint64_t memsnap_stack_hi __attribute__((tls_model("initial-exec")));
-extern __thread int memsnap_stack_state __attribute__((tls_model("initial-exec")));
+/* ---- stack_bounds.c ---- */
 
 /* The runtime's own code [runtime_text_lo, runtime_text_hi), filled at
  * start-up (runtime_owns_pc() fills it on first use otherwise). */
@@ -285,5 +241,10 @@ static inline int runtime_owns_pc_fast(uint64_t pc)
 /* Runs the runtime's start-up once; cheap after the first call. */
 void ensure_initialized(void);
 #define memsnap_ready (hot.ready) /* start-up finished */
+
+/* ---- tracer.c ---- */
+
+/* Stops tracing for good after an out-of-memory; prints one line once. */
+void trace_out_of_memory(void);
 
 #endif /* MEMSNAP_RUNTIME_INTERNAL_H */

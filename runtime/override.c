@@ -1,27 +1,36 @@
 /*
- * The override layer: the malloc family and every C++ operator new/delete
- * (defined here under their mangled names) replace the allocator's when the
- * library is preloaded or linked. Each hook calls the real function, then
- * records the block (sizes are the requested sizes); a free forgets the
- * block before the real free. Allocations during start-up (dlsym's) come
- * from a bootstrap arena; allocations made by the runtime's own work
- * (libdw, pthread_getattr_np...) come from the internal heap, which every
- * free, realloc and malloc_usable_size recognises by address; allocations
- * made while a hook runs (a signal handler interrupting it) pass through
- * untraced and are counted. A failed operator new is
+ * The override layer: every symbol the runtime interposes is defined here —
+ * the malloc family, every C++ operator new/delete (under their mangled
+ * names) and dlclose — and calls into the rest. While tracing, a block is
+ * allocated 16 bytes larger (more for an aligned one) and carries a header
+ * (block_header.h) that leads free, realloc and malloc_usable_size to its
+ * record in O(1); the tracer (tracer.h) records and forgets it. A pointer
+ * without a valid header (allocated before the runtime started tracing or
+ * was loaded, or by another allocator) goes to the real allocator
+ * untouched. Sizes are the requested sizes.
+ *
+ * Routes: allocations during start-up (dlsym's) come from a bootstrap
+ * arena; allocations made by the runtime's own work (libdw,
+ * pthread_getattr_np...) come from the internal heap, which every free,
+ * realloc and malloc_usable_size recognises by address; allocations made
+ * while a hook runs (a signal handler interrupting it) pass through
+ * untraced and are counted, and frees of traced blocks made then are
+ * deferred to the end of the interrupted hook. A failed operator new is
  * retried by the real operator new, which throws or calls the new_handler.
  */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <errno.h>
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "block_header.h"
 #include "tracer.h"
 
 #define HOOK __attribute__((visibility("default")))
+#define PAGE 4096u
 
 extern void *__libc_malloc(size_t);
 extern void __libc_free(void *);
@@ -46,29 +55,55 @@ static enum route early_route(void)
     if (doing_internal_work() && internal_heap_span)
         return ROUTE_INTERNAL; /* start-up's own work (atfork, libdw) */
     if (__atomic_load_n(&memsnap_ready, __ATOMIC_ACQUIRE))
-        return memsnap_in_runtime ? (doing_internal_work() ? ROUTE_INTERNAL : ROUTE_NESTED)
-                                  : ROUTE_REAL;
+        return memsnap_tls.in_runtime ? (doing_internal_work() ? ROUTE_INTERNAL : ROUTE_NESTED)
+                                      : ROUTE_REAL;
     return real.malloc ? ROUTE_REAL : ROUTE_LIBC;
 }
 
-static inline enum route enter(void)
+/* The guard taken for runtime work on the calling thread's record: its
+ * state, or NULL (guard released) when the record cannot be had. */
+static inline struct thread_state *take_record(void)
+{
+    memsnap_tls.in_runtime = 1;
+    struct thread_state *self = thread_self();
+    if (MEMSNAP_UNLIKELY(!self)) {
+        memsnap_tls.in_runtime = 0;
+        return NULL;
+    }
+    thread_check_clear(self);
+    return self;
+}
+
+static inline enum route enter(struct thread_state **self)
 {
     if (MEMSNAP_UNLIKELY(!__atomic_load_n(&memsnap_ready, __ATOMIC_ACQUIRE))) {
         enum route r = early_route();
         if (r != ROUTE_REAL || !__atomic_load_n(&memsnap_ready, __ATOMIC_ACQUIRE))
             return r;
     }
-    if (MEMSNAP_UNLIKELY(memsnap_in_runtime))
+    if (MEMSNAP_UNLIKELY(memsnap_tls.in_runtime))
         return doing_internal_work() ? ROUTE_INTERNAL : ROUTE_NESTED;
     if (!tracing_enabled())
         return ROUTE_REAL;
-    memsnap_in_runtime = 1;
+    *self = take_record();
+    if (MEMSNAP_UNLIKELY(!*self)) {
+        trace_out_of_memory(); /* no record for this thread: no memory */
+        return ROUTE_REAL;
+    }
     return ROUTE_TRACE;
 }
 
-static inline void leave(void)
+/* Releases the guard, after the frees a signal handler deferred meanwhile. */
+static inline void leave(struct thread_state *self)
 {
-    memsnap_in_runtime = 0;
+    for (;;) {
+        memsnap_tls.in_runtime = 0;
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        if (MEMSNAP_LIKELY(!__atomic_load_n(&self->deferred, __ATOMIC_RELAXED)))
+            return;
+        memsnap_tls.in_runtime = 1;
+        trace_drain_deferred(self);
+    }
 }
 
 static inline void *untraced(enum route r, void *ptr)
@@ -78,16 +113,67 @@ static inline void *untraced(enum route r, void *ptr)
     return ptr;
 }
 
+/* ---- what the hooks share ---- */
+
+/* An untraced block from the real allocator: align 0 = malloc's. */
+static void *real_block(size_t size, size_t align, int zero)
+{
+    if (align)
+        return real.memalign(align, size);
+    return zero ? real.calloc(1, size) : real.malloc(size);
+}
+
+/*
+ * A traced block the program may use `room` >= size bytes of, recorded as
+ * `size` bytes, aligned to `align` (0 = malloc's 16, else a power of two
+ * above 16), zeroed if asked. In a sampled table an unsampled block comes
+ * from the real allocator as is.
+ */
+static inline __attribute__((always_inline)) void *
+traced_alloc(struct thread_state *self, size_t size, size_t room, size_t align, int zero)
+{
+    if (MEMSNAP_UNLIKELY(hot.sample_bytes != 0) && !sample_take(self, size))
+        return real_block(room, align, zero);
+    size_t offset = align ? align : HEADER_BYTES, total;
+    if (MEMSNAP_UNLIKELY(__builtin_add_overflow(room, offset, &total))) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    char *base = real_block(total, align, zero);
+    if (MEMSNAP_UNLIKELY(!base))
+        return NULL;
+    char *user = base + offset;
+    struct memsnap_slot *slot = trace_heap_block(self, user, size);
+    header_write(user, header_link(slot, offset));
+    return user;
+}
+
+/* Forgets (if recorded) and frees the block at user whose header says
+ * link. Guard held, self current. */
+static inline void traced_free(struct thread_state *self, void *user, uint64_t link)
+{
+    struct memsnap_slot *slot = link_slot(link);
+    if (slot)
+        forget_heap_block(self, user, slot);
+    header_erase(user);
+    real.free(link_base(user, link));
+}
+
+/* Bytes the program may use at user (a block with a header). */
+static size_t usable_of(void *user, uint64_t link)
+{
+    return real.malloc_usable_size(link_base(user, link)) - link_offset(link);
+}
+
 /* ---- the malloc family ---- */
 
 HOOK void *malloc(size_t size)
 {
-    enum route r = enter();
+    struct thread_state *self;
+    enum route r = enter(&self);
     if (MEMSNAP_LIKELY(r == ROUTE_TRACE)) {
-        void *ptr = real.malloc(size);
-        if (ptr)
-            trace_alloc(ptr, size);
-        leave();
+        void *ptr = traced_alloc(self, size, size, 0, 0);
+        leave(self);
         return ptr;
     }
     if (r == ROUTE_INTERNAL)
@@ -99,8 +185,32 @@ HOOK void *malloc(size_t size)
     return untraced(r, real.malloc(size));
 }
 
-/* Forgets ptr, then frees it; bootstrap blocks are never freed; internal
- * blocks go back to the internal heap. */
+/* The block at ptr with a header: forgotten, then freed; a signal handler's
+ * free while this thread's hook runs is deferred to the hook's end. */
+static void release_ours(void *ptr, uint64_t link)
+{
+    if (MEMSNAP_UNLIKELY(memsnap_tls.in_runtime)) {
+        struct thread_state *self = memsnap_tls.self;
+        if (link_slot(link) && self && !doing_internal_work()) {
+            trace_defer_free(self, ptr);
+            return;
+        }
+        header_erase(ptr);
+        real.free(link_base(ptr, link));
+        return;
+    }
+    struct thread_state *self = take_record();
+    if (MEMSNAP_UNLIKELY(!self)) {
+        header_erase(ptr);
+        real.free(link_base(ptr, link));
+        return;
+    }
+    traced_free(self, ptr, link);
+    leave(self);
+}
+
+/* Frees ptr: bootstrap blocks are never freed; internal blocks go back to
+ * the internal heap; blocks without a header go to the real allocator. */
 static inline void release(void *ptr)
 {
     if (!ptr || bootstrap_owns(ptr))
@@ -116,15 +226,11 @@ static inline void release(void *ptr)
             __libc_free(ptr);
         return;
     }
-    if (!memsnap_in_runtime) {
-        memsnap_in_runtime = 1;
-        /* The real free reads the block's header: start that miss now, it
-         * overlaps with forgetting the block. */
-        __builtin_prefetch((const char *)ptr - 16, 1);
-        trace_free(ptr);
-        memsnap_in_runtime = 0;
-    }
-    real.free(ptr);
+    uint64_t link;
+    if (header_read(ptr, &link))
+        release_ours(ptr, link);
+    else
+        real.free(ptr);
 }
 
 HOOK void free(void *ptr)
@@ -134,22 +240,22 @@ HOOK void free(void *ptr)
 
 HOOK void *calloc(size_t count, size_t size)
 {
-    enum route r = enter();
+    size_t bytes;
+    if (__builtin_mul_overflow(count, size, &bytes)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    struct thread_state *self;
+    enum route r = enter(&self);
     if (MEMSNAP_LIKELY(r == ROUTE_TRACE)) {
-        void *ptr = real.calloc(count, size);
-        if (ptr)
-            trace_alloc(ptr, count * size);
-        leave();
+        void *ptr = traced_alloc(self, bytes, bytes, 0, 1);
+        leave(self);
         return ptr;
     }
     if (r == ROUTE_INTERNAL)
         return internal_calloc(count, size);
-    if (r == ROUTE_BOOTSTRAP) {
-        size_t bytes;
-        if (__builtin_mul_overflow(count, size, &bytes))
-            return NULL;
+    if (r == ROUTE_BOOTSTRAP)
         return bootstrap_alloc(bytes, 16); /* static storage: zeroed */
-    }
     if (r == ROUTE_LIBC)
         return __libc_calloc(count, size);
     return untraced(r, real.calloc(count, size));
@@ -165,6 +271,76 @@ static void *realloc_bootstrap(void *ptr, size_t size)
     return fresh;
 }
 
+/* `fresh` (a new block of `size` bytes, or NULL) with the old contents:
+ * the first min(old_room, size) bytes at old. */
+static inline void *moved(void *fresh, const void *old, size_t old_room, size_t size)
+{
+    if (fresh)
+        memcpy(fresh, old, old_room < size ? old_room : size);
+    return fresh;
+}
+
+/* realloc of a traced block (it has a header), while tracing. */
+static void *realloc_traced(struct thread_state *self, void *user, uint64_t link, size_t size)
+{
+    if (size == 0) {
+        traced_free(self, user, link); /* glibc's realloc(p, 0) frees */
+        return NULL;
+    }
+    int keep_header = link_offset(link) == HEADER_BYTES &&
+                      (hot.sample_bytes == 0 || sample_take(self, size));
+    if (!keep_header) {
+        /* an aligned block (whose alignment realloc need not keep), or an
+         * unsampled new size: a fresh block */
+        void *fresh = hot.sample_bytes == 0 ? traced_alloc(self, size, size, 0, 0)
+                                            : real.malloc(size);
+        if (moved(fresh, user, usable_of(user, link), size))
+            traced_free(self, user, link);
+        return fresh;
+    }
+    size_t total;
+    if (__builtin_add_overflow(size, HEADER_BYTES, &total)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    char *fresh = real.realloc(link_base(user, link), total);
+    if (!fresh)
+        return NULL; /* the old block lives on, still recorded */
+    /* forgotten after the move: a reader may see the old record for a
+     * moment, never a block without one */
+    if (link_slot(link))
+        forget_heap_block(self, user, link_slot(link));
+    char *now = fresh + HEADER_BYTES;
+    header_write(now, header_link(trace_heap_block(self, now, size), HEADER_BYTES));
+    return now;
+}
+
+/* realloc of a block the hooks did not write (before tracing or before
+ * the runtime was loaded), while tracing: a traced copy. */
+static void *realloc_foreign(struct thread_state *self, void *ptr, size_t size)
+{
+    if (size == 0 || !real.malloc_usable_size)
+        return real.realloc(ptr, size);
+    void *fresh = traced_alloc(self, size, size, 0, 0);
+    if (moved(fresh, ptr, real.malloc_usable_size(ptr), size))
+        real.free(ptr);
+    return fresh;
+}
+
+/* realloc of a block with a header while not tracing (or from a signal
+ * handler): the old record forgotten, a block without a record. */
+static void *realloc_untraced(void *user, uint64_t link, size_t size)
+{
+    if (size == 0) {
+        release_ours(user, link);
+        return NULL;
+    }
+    void *fresh = moved(real.malloc(size), user, usable_of(user, link), size);
+    if (fresh)
+        release_ours(user, link);
+    return fresh;
+}
+
 HOOK void *realloc(void *ptr, size_t size)
 {
     if (!ptr)
@@ -173,29 +349,21 @@ HOOK void *realloc(void *ptr, size_t size)
         return realloc_bootstrap(ptr, size);
     if (MEMSNAP_UNLIKELY(internal_heap_owns(ptr)))
         return internal_realloc(ptr, size); /* stays the runtime's memory */
-    enum route r = enter();
+    struct thread_state *self;
+    enum route r = enter(&self);
+    uint64_t link = 0;
+    int ours = __atomic_load_n(&memsnap_ready, __ATOMIC_ACQUIRE) && header_read(ptr, &link);
     if (MEMSNAP_LIKELY(r == ROUTE_TRACE)) {
-        /* Forget the old block first: once the real realloc has moved it,
-         * another thread may get its address. Peak never counts both. */
-        uint64_t old_meta = trace_free(ptr);
-        void *fresh = real.realloc(ptr, size);
-        if (fresh)
-            trace_alloc(fresh, size);
-        else if (size != 0 && old_meta)
-            trace_restore(ptr, old_meta); /* failed: the old block lives on */
-        leave();
+        void *fresh = ours ? realloc_traced(self, ptr, link, size) : realloc_foreign(self, ptr, size);
+        leave(self);
         return fresh;
     }
+    if (ours)
+        return untraced(r, realloc_untraced(ptr, link, size));
     if (r == ROUTE_INTERNAL)
         return internal_realloc(ptr, size);
     if (r == ROUTE_LIBC || r == ROUTE_BOOTSTRAP)
         return __libc_realloc(ptr, size);
-    if (r == ROUTE_REAL && __atomic_load_n(&memsnap_ready, __ATOMIC_ACQUIRE)) {
-        /* not tracing: the old block may still be in the table */
-        memsnap_in_runtime = 1;
-        trace_free(ptr);
-        memsnap_in_runtime = 0;
-    }
     return untraced(r, real.realloc(ptr, size));
 }
 
@@ -209,71 +377,106 @@ HOOK void *reallocarray(void *ptr, size_t count, size_t size)
     return realloc(ptr, bytes);
 }
 
-/* The aligned forms share one body: `call` is the real function's call. */
-#define ALIGNED_HOOK(call, align, size)                       \
-    enum route r = enter();                                   \
-    if (MEMSNAP_LIKELY(r == ROUTE_TRACE)) {                   \
-        void *ptr = (call);                                   \
-        if (ptr)                                              \
-            trace_alloc(ptr, (size));                         \
-        leave();                                              \
-        return ptr;                                           \
-    }                                                         \
-    if (r == ROUTE_INTERNAL)                                  \
-        return internal_memalign((align), (size));            \
-    if (r == ROUTE_BOOTSTRAP)                                 \
-        return bootstrap_alloc((size), (align));              \
-    if (r == ROUTE_LIBC)                                      \
-        return __libc_memalign((align), (size));              \
-    return untraced(r, (call))
-
-HOOK void *aligned_alloc(size_t align, size_t size)
+/*
+ * The aligned forms share one body. `align` is a power of two; `room` the
+ * bytes the program may use (pvalloc rounds up to pages); `call` the real
+ * function's call for the untraced routes.
+ */
+static inline __attribute__((always_inline)) void *
+aligned_hook(size_t align, size_t size, size_t room, void *(*call)(size_t, size_t),
+             size_t call_align, size_t call_size)
 {
-    ALIGNED_HOOK(real.aligned_alloc(align, size), align, size);
+    struct thread_state *self;
+    enum route r = enter(&self);
+    if (MEMSNAP_LIKELY(r == ROUTE_TRACE)) {
+        void *ptr = traced_alloc(self, size, room, align > HEADER_BYTES ? align : 0, 0);
+        leave(self);
+        return ptr;
+    }
+    if (r == ROUTE_INTERNAL)
+        return internal_memalign(align, room);
+    if (r == ROUTE_BOOTSTRAP)
+        return bootstrap_alloc(room, align);
+    if (r == ROUTE_LIBC)
+        return __libc_memalign(align, room);
+    return untraced(r, call(call_align, call_size));
+}
+
+/* glibc's memalign: a non-power-of-two alignment is rounded up. 0 when
+ * impossible. */
+static size_t power_of_two_at_least(size_t align)
+{
+    if (align > SIZE_MAX / 2 + 1)
+        return 0;
+    size_t a = 1;
+    while (a < align)
+        a <<= 1;
+    return a;
+}
+
+static void *call_memalign(size_t align, size_t size)
+{
+    return real.memalign(align, size);
+}
+
+static void *call_aligned_alloc(size_t align, size_t size)
+{
+    return real.aligned_alloc(align, size);
+}
+
+static void *call_valloc(size_t align, size_t size)
+{
+    (void)align;
+    return real.valloc(size);
+}
+
+static void *call_pvalloc(size_t align, size_t size)
+{
+    (void)align;
+    return real.pvalloc(size);
 }
 
 HOOK void *memalign(size_t align, size_t size)
 {
-    ALIGNED_HOOK(real.memalign(align, size), align, size);
+    size_t a = power_of_two_at_least(align);
+    if (!a) {
+        errno = EINVAL;
+        return NULL;
+    }
+    return aligned_hook(a, size, size, call_memalign, align, size);
+}
+
+HOOK void *aligned_alloc(size_t align, size_t size)
+{
+    if (align & (align - 1)) /* left to the real one to accept or refuse */
+        return real.aligned_alloc ? real.aligned_alloc(align, size) : memalign(align, size);
+    return aligned_hook(align ? align : 1, size, size, call_aligned_alloc, align, size);
 }
 
 HOOK void *valloc(size_t size)
 {
-    ALIGNED_HOOK(real.valloc(size), 4096, size);
+    return aligned_hook(PAGE, size, size, call_valloc, PAGE, size);
 }
 
 HOOK void *pvalloc(size_t size)
 {
-    ALIGNED_HOOK(real.pvalloc(size), 4096, size);
-}
-
-static void *real_posix_memalign(size_t align, size_t size, int *err)
-{
-    void *ptr = NULL;
-    *err = real.posix_memalign ? real.posix_memalign(&ptr, align, size) : ENOSYS;
-    return *err ? NULL : ptr;
+    size_t room = (size + PAGE - 1) & ~(size_t)(PAGE - 1);
+    if (room < size) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return aligned_hook(PAGE, size, room ? room : PAGE, call_pvalloc, PAGE, size);
 }
 
 HOOK int posix_memalign(void **out, size_t align, size_t size)
 {
-    int err = 0;
-    enum route r = enter();
-    void *ptr;
-    if (MEMSNAP_LIKELY(r == ROUTE_TRACE)) {
-        ptr = real_posix_memalign(align, size, &err);
-        if (ptr)
-            trace_alloc(ptr, size);
-        leave();
-    } else if (r == ROUTE_BOOTSTRAP || r == ROUTE_LIBC || r == ROUTE_INTERNAL) {
-        if (align < sizeof(void *) || (align & (align - 1)))
-            return EINVAL;
-        ptr = r == ROUTE_LIBC       ? __libc_memalign(align, size)
-              : r == ROUTE_INTERNAL ? internal_memalign(align, size)
-                                    : bootstrap_alloc(size, align);
-        err = ptr ? 0 : ENOMEM;
-    } else {
-        ptr = untraced(r, real_posix_memalign(align, size, &err));
-    }
+    if (align < sizeof(void *) || (align & (align - 1)))
+        return EINVAL;
+    int saved = errno;
+    errno = 0;
+    void *ptr = memalign(align, size);
+    int err = ptr ? 0 : (errno ? errno : ENOMEM);
+    errno = saved;
     if (!err)
         *out = ptr;
     return err;
@@ -289,7 +492,12 @@ HOOK size_t malloc_usable_size(void *ptr)
         return internal_usable_size(ptr);
     if (!real.malloc_usable_size)
         resolve_real_allocator();
-    return real.malloc_usable_size ? real.malloc_usable_size(ptr) : 0;
+    if (!real.malloc_usable_size)
+        return 0;
+    uint64_t link;
+    if (__atomic_load_n(&memsnap_ready, __ATOMIC_ACQUIRE) && header_read(ptr, &link))
+        return usable_of(ptr, link);
+    return real.malloc_usable_size(ptr);
 }
 
 /* ---- C++ operator new and delete ---- */

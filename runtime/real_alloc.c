@@ -15,7 +15,6 @@ struct real_allocator real __attribute__((aligned(64)));
 
 /* 0 = not resolved, 1 = being resolved, 2 = done */
 static int real_state;
-static __thread int resolving __attribute__((tls_model("initial-exec")));
 
 /* glibc's own entry points: used if RTLD_NEXT finds nothing. */
 extern void *__libc_malloc(size_t);
@@ -59,7 +58,7 @@ size_t bootstrap_usable_size(const void *ptr)
 
 int resolving_here(void)
 {
-    return resolving;
+    return memsnap_tls.resolving;
 }
 
 void *next_symbol(const char *name)
@@ -90,9 +89,9 @@ void resolve_real_allocator(void)
             __builtin_ia32_pause();
         return;
     }
-    int was = memsnap_in_runtime;
-    memsnap_in_runtime = 1;
-    resolving = 1;
+    int was = memsnap_tls.in_runtime;
+    memsnap_tls.in_runtime = 1;
+    memsnap_tls.resolving = 1;
     struct real_allocator resolved = {0};
     RESOLVE(malloc, __libc_malloc);
     RESOLVE(free, __libc_free);
@@ -105,7 +104,7 @@ void resolve_real_allocator(void)
     RESOLVE(pvalloc, __libc_pvalloc);
     RESOLVE(malloc_usable_size, NULL);
     real = resolved;
-    resolving = 0;
-    memsnap_in_runtime = was;
+    memsnap_tls.resolving = 0;
+    memsnap_tls.in_runtime = was;
     __atomic_store_n(&real_state, 2, __ATOMIC_RELEASE);
 }

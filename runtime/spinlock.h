@@ -2,10 +2,9 @@
  * The runtime's spin lock: a 32-bit word holding 0 (free) or the owner's
  * kernel tid, so a reader of a stopped process or a core sees who holds it.
  * Acquire tries one compare-and-swap, then spins with `pause` (test, then
- * test-and-set), then yields. The
- * block table's locks skip the atomic instruction while the process is
- * single-threaded (spin_lock_any). Callers hold the reentrancy guard,
- * so a signal handler on the same thread can never try to take it again.
+ * test-and-set), then yields. The runtime's locks guard rare paths only
+ * (init.c lists them and their order). Callers hold the reentrancy guard,
+ * so a signal handler on the same thread can never try to take one again.
  */
 #ifndef MEMSNAP_RUNTIME_SPINLOCK_H
 #define MEMSNAP_RUNTIME_SPINLOCK_H
@@ -35,18 +34,6 @@ static inline void spin_lock(uint32_t *word)
             __builtin_ia32_pause();
         else
             sched_yield();
-    }
-}
-
-/* spin_lock, or (solo: the process has a single thread, counters.h) a
- * plain store of the owner's tid, which readers see the same way. */
-static inline void spin_lock_any(int solo, uint32_t *word)
-{
-    if (solo) {
-        __atomic_store_n(word, current_tid(), __ATOMIC_RELAXED);
-        __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    } else {
-        spin_lock(word);
     }
 }
 

@@ -1,9 +1,10 @@
 /*
  * Where an unwinder may read: the calling thread's stack bounds (from
- * pthread_getattr_np, once per thread, cached in TLS; it may allocate, which
- * is fine because the caller holds the reentrancy guard), and the runtime's
- * own code range (from its ELF program headers, found through the linker's
- * __ehdr_start), so hook frames are never recorded.
+ * pthread_getattr_np, once per thread, cached in the runtime's TLS block of
+ * guard.c; it may allocate, which is fine because the caller holds the
+ * reentrancy guard), and the runtime's own code range (from its ELF program
+ * headers, found through the linker's __ehdr_start), so hook frames are
+ * never recorded.
  */
 #define _GNU_SOURCE
 #include <elf.h>
@@ -14,14 +15,9 @@
 #include "internal.h"
 #include "unwind.h"
 
-/* 0 unknown, 1 ok, -errno */
-__thread uint64_t memsnap_stack_lo __attribute__((tls_model("initial-exec")));
-__thread uint64_t memsnap_stack_hi __attribute__((tls_model("initial-exec")));
-__thread int memsnap_stack_state __attribute__((tls_model("initial-exec")));
-
 int thread_stack_bounds(struct stack_bounds *out)
 {
-    if (MEMSNAP_UNLIKELY(memsnap_stack_state == 0)) {
+    if (MEMSNAP_UNLIKELY(memsnap_tls.stack_state == 0)) {
         pthread_attr_t attr;
         void *addr = NULL;
         size_t size = 0;
@@ -33,17 +29,17 @@ int thread_stack_bounds(struct stack_bounds *out)
         }
         internal_work_end();
         if (rc == 0 && size != 0) {
-            memsnap_stack_lo = (uint64_t)(uintptr_t)addr;
-            memsnap_stack_hi = memsnap_stack_lo + size;
-            memsnap_stack_state = 1;
+            memsnap_tls.stack_lo = (uint64_t)(uintptr_t)addr;
+            memsnap_tls.stack_hi = memsnap_tls.stack_lo + size;
+            memsnap_tls.stack_state = 1;
         } else {
-            memsnap_stack_state = rc ? -rc : -EINVAL;
+            memsnap_tls.stack_state = rc ? -rc : -EINVAL;
         }
     }
-    if (memsnap_stack_state < 0)
-        return memsnap_stack_state;
-    out->lo = memsnap_stack_lo;
-    out->hi = memsnap_stack_hi;
+    if (memsnap_tls.stack_state < 0)
+        return memsnap_tls.stack_state;
+    out->lo = memsnap_tls.stack_lo;
+    out->hi = memsnap_tls.stack_hi;
     return 0;
 }
 

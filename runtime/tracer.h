@@ -1,65 +1,150 @@
 /*
- * What a hook does once the real allocator has answered, inline: capture
- * the stack with the selected unwinder, intern it in the depot, record the
- * block in the table (trace_alloc); forget a block before the real free
- * (trace_free). They are forced inline into the hooks so that the walk
- * starts one frame from the program's code: every runtime frame between
- * the unwinder and the hook's caller would cost a step of the walk. The
- * rest of the tracer (restore, track/untrack, the out-of-memory stop) is in
- * tracer.c. Callers hold the reentrancy guard.
+ * Recording and forgetting blocks, inline because the hooks (override.c)
+ * call them on every traced allocation and free: capture the caller's site
+ * (the unwinder and the depot), take a slot of the calling thread's record
+ * (chunks.h), then write the slot and the thread's counters (counters.h)
+ * in the order docs/layout.md states, announced in the record's `pend_*`
+ * words so that a reader of a stopped process, a fork child or a thread
+ * adopting the record can tell exactly what was done. They are forced
+ * inline so that the walk starts one frame from the program's code. The
+ * rest of the tracer (track/untrack, frees deferred by signal handlers,
+ * the out-of-memory stop) is in tracer.c. Callers hold the reentrancy
+ * guard and have caught up with the last clear (thread_check_clear).
  */
 #ifndef MEMSNAP_RUNTIME_TRACER_H
 #define MEMSNAP_RUNTIME_TRACER_H
 
-#include <errno.h>
-
-#include "internal.h"
+#include "chunks.h"
+#include "counters.h"
+#include "sampling.h"
 #include "unwind.h"
 
 #define TRACER_INLINE static inline __attribute__((always_inline))
 
-/* Stack capture with the selected unwinder (root.unwinder). */
-TRACER_INLINE unsigned capture_stack(uint64_t *pcs, unsigned max, uint32_t *total)
-{
-#ifdef MEMSNAP_HAVE_DWARF
-    if (hot.unwinder == MEMSNAP_UNWINDER_DWARF)
-        return unwind_dwarf(pcs, max, total);
-#endif
-    return unwind_fp(pcs, max, total);
-}
-
-/* Records (domain, addr, size) with the caller's stack: 0 or -errno. */
-TRACER_INLINE int trace_record(uint32_t domain, uint64_t addr, uint64_t size)
+/* The caller's site in `domain`, or NULL when out of memory. */
+TRACER_INLINE struct memsnap_site *capture_site(uint32_t domain)
 {
     uint64_t pcs[MEMSNAP_MAX_FRAMES];
     uint32_t total = 0;
     unsigned limit = __atomic_load_n(&hot.limit, __ATOMIC_RELAXED);
-    table_prefetch(addr); /* the walk hides the miss */
-    unsigned n = capture_stack(pcs, limit, &total);
-    struct memsnap_site *site = depot_intern(domain, pcs, n, total);
-    if (MEMSNAP_UNLIKELY(!site || table_insert(addr, size, site, 1) != 0)) {
-        trace_out_of_memory();
+    unsigned n;
+#ifdef MEMSNAP_HAVE_DWARF
+    if (hot.unwinder == MEMSNAP_UNWINDER_DWARF)
+        n = unwind_dwarf(pcs, limit, &total);
+    else
+#endif
+        n = unwind_fp(pcs, limit, &total);
+    return depot_intern(domain, pcs, n, total);
+}
+
+/* Records the block (addr, meta) in `slot` of the caller's record with
+ * weights w: 0, or -ENOMEM (no counter page; nothing written). */
+TRACER_INLINE int record_alloc(struct thread_state *self, struct memsnap_slot *slot, uint64_t addr,
+                               uint64_t meta, struct weights w)
+{
+    struct memsnap_counter *counter = counter_of(self, MEMSNAP_SLOT_SITE(meta));
+    if (MEMSNAP_UNLIKELY(!counter))
         return -ENOMEM;
-    }
+    struct memsnap_thread *rec = &self->rec;
+    pend_begin(rec, MEMSNAP_OP_ALLOC, slot, addr, meta, w.count, w.bytes);
+    *birth_of(slot) = __atomic_load_n(&memsnap_root.epoch, __ATOMIC_RELAXED);
+    slot->meta = meta;
+    __atomic_store_n(&slot->addr, addr, __ATOMIC_RELEASE);
+    pend_stage(rec, MEMSNAP_STAGE_SLOT);
+    pair_add(&counter->live_count, w.count, w.bytes);
+    pend_stage(rec, MEMSNAP_STAGE_LIVE);
+    pair_add(&counter->total_count, w.count, w.bytes);
+    pend_stage(rec, MEMSNAP_STAGE_TOTAL);
+    current_change(self, (int64_t)w.bytes);
+    pend_stage(rec, MEMSNAP_STAGE_CURRENT);
+    pend_end(rec);
     return 0;
 }
 
-/* Called by the hooks with the real result (ptr != NULL). */
-TRACER_INLINE void trace_alloc(void *ptr, size_t size)
+/* Forgets the block at addr recorded in `slot` (of any record), counting
+ * the free in the caller's record: 1 done, 0 when the slot no longer holds
+ * this block (forgotten by a clear: nothing to do), -ENOMEM. */
+TRACER_INLINE int record_free(struct thread_state *self, struct memsnap_slot *slot, uint64_t addr,
+                              struct weights (*weights_of)(uint64_t, uint64_t))
 {
-    if (MEMSNAP_UNLIKELY(size > MEMSNAP_BLOCK_SIZE_MAX) ||
-        MEMSNAP_UNLIKELY(trace_record(MEMSNAP_DOMAIN_HEAP, (uint64_t)(uintptr_t)ptr, size) != 0))
-        __atomic_fetch_add(&memsnap_root.untraced, 1, __ATOMIC_RELAXED);
+    uint64_t meta = __atomic_load_n(&slot->meta, __ATOMIC_RELAXED);
+    if (__atomic_load_n(&slot->addr, __ATOMIC_ACQUIRE) != addr)
+        return 0;
+    struct memsnap_chunk *chunk = chunk_of(slot);
+    const struct memsnap_thread *owner = (const struct memsnap_thread *)(uintptr_t)chunk->owner;
+    int mine = owner == &self->rec;
+    if (!mine && !record_is_current(owner))
+        return 0; /* allocated before a clear its owner has not caught up with */
+    struct memsnap_counter *counter = counter_of(self, MEMSNAP_SLOT_SITE(meta));
+    if (MEMSNAP_UNLIKELY(!counter))
+        return -ENOMEM;
+    struct weights w = weights_of(addr, MEMSNAP_SLOT_SIZE(meta));
+    struct memsnap_thread *rec = &self->rec;
+    pend_begin(rec, MEMSNAP_OP_FREE, slot, addr, meta, w.count, w.bytes);
+    if (mine) {
+        __atomic_store_n(&slot->addr, MEMSNAP_SLOT_FREE, __ATOMIC_RELEASE);
+    } else if (!slot_clear_remote(slot, addr)) {
+        pend_end(rec); /* its owner's wipe cleared it first */
+        return 0;
+    }
+    pend_stage(rec, MEMSNAP_STAGE_SLOT);
+    pair_add(&counter->live_count, -w.count, -w.bytes);
+    pend_stage(rec, MEMSNAP_STAGE_LIVE);
+    current_change(self, -(int64_t)w.bytes);
+    pend_stage(rec, MEMSNAP_STAGE_CURRENT);
+    pend_end(rec);
+    if (mine)
+        slot_give_back(self, slot);
+    else
+        slot_give_back_remote(slot);
+    return 1;
 }
 
-/* Called before the real free: forgets the heap block at ptr. Returns its
- * slot meta (MEMSNAP_SLOT_META) or 0 when the block was not traced. */
-TRACER_INLINE uint64_t trace_free(void *ptr)
+/* Records a new heap block at `user` of `size` bytes with the caller's
+ * site: its slot, or NULL when it could not be recorded (too large, out of
+ * memory: counted in root.untraced, tracing stopped on out of memory). */
+TRACER_INLINE struct memsnap_slot *trace_heap_block(struct thread_state *self, void *user,
+                                                     uint64_t size)
 {
-    uint64_t meta = 0;
-    if (table_remove((uint64_t)(uintptr_t)ptr, MEMSNAP_DOMAIN_HEAP, &meta) != 0)
-        return 0;
-    return meta;
+    if (MEMSNAP_UNLIKELY(size > MEMSNAP_BLOCK_SIZE_MAX)) {
+        __atomic_fetch_add(&memsnap_root.untraced, 1, __ATOMIC_RELAXED);
+        return NULL;
+    }
+    struct memsnap_slot *slot = slot_take(self);
+    struct memsnap_site *site = capture_site(MEMSNAP_DOMAIN_HEAP);
+    uint64_t addr = (uint64_t)(uintptr_t)user;
+    if (MEMSNAP_LIKELY(slot && site) &&
+        MEMSNAP_LIKELY(record_alloc(self, slot, addr, MEMSNAP_SLOT_META(size, site->id),
+                                    heap_weights(addr, size)) == 0))
+        return slot;
+    if (slot)
+        slot_give_back(self, slot);
+    __atomic_fetch_add(&memsnap_root.untraced, 1, __ATOMIC_RELAXED);
+    trace_out_of_memory();
+    return NULL;
 }
+
+/* Forgets the heap block at `user` whose header links `slot`. */
+TRACER_INLINE void forget_heap_block(struct thread_state *self, void *user,
+                                     struct memsnap_slot *slot)
+{
+    if (MEMSNAP_UNLIKELY(record_free(self, slot, (uint64_t)(uintptr_t)user, heap_weights) < 0))
+        trace_out_of_memory();
+}
+
+/* ---- tracer.c ---- */
+
+/* A free made while this thread's hook runs (a signal handler): the block
+ * is forgotten and freed when the hook leaves (trace_drain_deferred). */
+void trace_defer_free(struct thread_state *self, void *user);
+void trace_drain_deferred(struct thread_state *self);
+/* track/untrack of other domains (memsnap_track/untrack). */
+int tracer_track(uint32_t domain, uint64_t addr, uint64_t size);
+int tracer_untrack(uint32_t domain, uint64_t addr);
+/* Forgets every tracked range (a clear). Track lock held by the caller. */
+void track_forget_all(void);
+void track_lock(void);
+void track_unlock(void);
+void track_reset_lock(void);
 
 #endif /* MEMSNAP_RUNTIME_TRACER_H */

@@ -18,9 +18,9 @@ __attribute__((noinline)) unsigned unwind_fp(uint64_t *pcs, unsigned max, uint32
 {
     struct stack_bounds bounds;
     *total = 0;
-    if (MEMSNAP_LIKELY(memsnap_stack_state == 1)) {
-        bounds.lo = memsnap_stack_lo;
-        bounds.hi = memsnap_stack_hi;
+    if (MEMSNAP_LIKELY(memsnap_tls.stack_state == 1)) {
+        bounds.lo = memsnap_tls.stack_lo;
+        bounds.hi = memsnap_tls.stack_hi;
     } else if (thread_stack_bounds(&bounds) != 0) {
         return 0;
     }

@@ -1,0 +1,78 @@
+/*
+ * Drawing sampling intervals and computing a sampled block's weights
+ * (sampling.h). Intervals are exponential with mean root.sample_bytes,
+ * from a per-thread xorshift generator seeded from the thread record's
+ * address and the clock; weights follow docs/layout.md ("sampling")
+ * exactly, so a reader can recompute them.
+ */
+#include <math.h>
+#include <time.h>
+
+#include "sampling.h"
+
+static uint64_t next_random(struct thread_state *self)
+{
+    uint64_t x = self->rng;
+    if (MEMSNAP_UNLIKELY(x == 0)) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        x = ((uint64_t)(uintptr_t)self * 0x9E3779B97F4A7C15ULL) ^
+            ((uint64_t)now.tv_nsec << 20) ^ (uint64_t)now.tv_sec;
+        x |= 1;
+    }
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    self->rng = x;
+    return x;
+}
+
+/* An exponentially distributed number of bytes of mean `interval`, >= 1. */
+static int64_t draw_interval(struct thread_state *self, uint64_t interval)
+{
+    double u = (double)((next_random(self) >> 11) + 1) * 0x1p-53; /* (0, 1] */
+    double bytes = -log(u) * (double)interval;
+    if (bytes < 1.0)
+        return 1;
+    if (bytes > 0x1p62)
+        return INT64_C(1) << 62;
+    return (int64_t)bytes;
+}
+
+int sample_draw(struct thread_state *self, uint64_t size)
+{
+    uint64_t interval = __atomic_load_n(&hot.sample_bytes, __ATOMIC_RELAXED);
+    if (interval == 0)
+        return 1;
+    if (self->countdown <= 0) {
+        /* not drawn yet on this thread */
+        self->countdown = draw_interval(self, interval);
+        int64_t left = self->countdown - (int64_t)size;
+        if (left > 0) {
+            self->countdown = left;
+            return 0;
+        }
+    }
+    self->countdown = draw_interval(self, interval);
+    return 1;
+}
+
+/* The dither of the block at addr: uniform in [0, 1) over addresses. */
+static double dither(uint64_t addr)
+{
+    addr ^= addr >> 33;
+    addr *= 0xff51afd7ed558ccdULL;
+    addr ^= addr >> 33;
+    addr *= 0xc4ceb9fe1a85ec53ULL;
+    addr ^= addr >> 33;
+    return (double)(addr >> 11) * 0x1p-53;
+}
+
+struct weights sample_weights(uint64_t addr, uint64_t size, uint64_t interval)
+{
+    if (size == 0)
+        return (struct weights){1, 0};
+    double p = -expm1(-(double)size / (double)interval);
+    double u = dither(addr);
+    return (struct weights){(uint64_t)(1.0 / p + u), (uint64_t)((double)size / p + u)};
+}

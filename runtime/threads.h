@@ -1,0 +1,114 @@
+/*
+ * Thread records (threads.c): every thread that calls the runtime gets one
+ * memsnap_thread record (include/memsnap/layout.h) followed by the
+ * runtime's private state of that thread; the thread finds it through the
+ * `self` pointer of its TLS block (internal.h). A record and everything it
+ * owns (its block chunks, its counter pages) is written only by the thread
+ * that owns it, so the hot path takes no lock: the one exception, a block
+ * freed by another thread, takes the chunks' lock-free remote path
+ * (chunks.h). When a thread exits its record is marked EXITING and, once
+ * the thread is gone, adopted by a new thread with all its counts; a fork
+ * child adopts the records of the threads that did not follow it. A
+ * record's operation in flight (`pend_*`) is rolled back the way
+ * docs/layout.md describes when a record changes hands that way.
+ */
+#ifndef MEMSNAP_RUNTIME_THREADS_H
+#define MEMSNAP_RUNTIME_THREADS_H
+
+#include "internal.h"
+
+struct walk_state; /* the unwinder's per-thread memory */
+
+/*
+ * One thread's record and private state. Only the owning thread reads or
+ * writes the private part (a new owner after adoption, or the fork child,
+ * once the old one is gone).
+ */
+struct thread_state {
+    struct memsnap_thread rec; /* the layout's part; must stay first */
+    /* chunks.c */
+    struct memsnap_slot *free_slots;  /* free slots of owned chunks, linked through meta */
+    struct memsnap_chunk *bump_chunk; /* owned chunk with never-used slots [high, capacity) */
+    struct memsnap_chunk *owned;      /* every owned chunk, linked through next_owned */
+    /* counters.c */
+    struct memsnap_counters *dir;     /* == rec.counters */
+    uintptr_t arena, arena_end;       /* counter memory not handed out yet */
+    int64_t unfolded;                 /* rec.current's change not yet in root.current */
+    /* sampling.c */
+    int64_t countdown;                /* bytes until the next sampled block; <= 0: draw */
+    uint64_t rng;                     /* xorshift state, 0 = not seeded */
+    /* tracer.c: blocks a signal handler freed while this thread's hook ran,
+     * linked through their header's cookie word */
+    void *deferred;
+    /* the unwinder's per-thread memory (memo), NULL until the first walk */
+    struct walk_state *walk;
+};
+
+/* The calling thread's state, created (or adopted) on first use; NULL when
+ * the runtime is out of memory. Callers hold the reentrancy guard. */
+struct thread_state *thread_self_slow(void);
+static inline struct thread_state *thread_self(void)
+{
+    struct thread_state *self = memsnap_tls.self;
+    return MEMSNAP_LIKELY(self != NULL) ? self : thread_self_slow();
+}
+
+/* Wipes the record's blocks and counters after a clear (its clear_gen is
+ * behind root.clear_gen), then marks it current. Owner only. */
+void thread_catch_up(struct thread_state *self);
+static inline void thread_check_clear(struct thread_state *self)
+{
+    if (MEMSNAP_UNLIKELY(self->rec.clear_gen != __atomic_load_n(&hot.clear_gen, __ATOMIC_RELAXED)))
+        thread_catch_up(self);
+}
+
+/* True when a record's clear_gen is the root's: its counters and chunks
+ * count. */
+static inline int record_is_current(const struct memsnap_thread *rec)
+{
+    return __atomic_load_n(&rec->clear_gen, __ATOMIC_ACQUIRE) ==
+           __atomic_load_n(&hot.clear_gen, __ATOMIC_RELAXED);
+}
+
+/* ---- the operation in flight, in the order docs/layout.md states ---- */
+
+static inline void pend_begin(struct memsnap_thread *rec, uint32_t op, const void *slot,
+                              uint64_t addr, uint64_t meta, uint64_t count, uint64_t bytes)
+{
+    rec->pend_slot = (uint64_t)(uintptr_t)slot;
+    rec->pend_addr = addr;
+    rec->pend_meta = meta;
+    rec->pend_count = count;
+    rec->pend_bytes = bytes;
+    rec->pend_stage = MEMSNAP_STAGE_BEGUN;
+    __atomic_store_n(&rec->pend_op, op, __ATOMIC_RELEASE);
+}
+
+static inline void pend_stage(struct memsnap_thread *rec, uint32_t stage)
+{
+    __atomic_store_n(&rec->pend_stage, stage, __ATOMIC_RELEASE);
+}
+
+static inline void pend_end(struct memsnap_thread *rec)
+{
+    __atomic_store_n(&rec->pend_op, MEMSNAP_OP_NONE, __ATOMIC_RELEASE);
+}
+
+/* Undoes the record's operation in flight (its thread is gone): an ALLOC
+ * never happened, a FREE never happened (docs/layout.md). Threads lock held
+ * or single-threaded. */
+void thread_roll_back(struct thread_state *state);
+
+/* Sum of every current record's `current`: the traced bytes now. */
+int64_t threads_current(void);
+
+/* Fork (init.c): the threads lock, and the child's adoption of the records
+ * whose threads did not follow it. */
+void threads_lock(void);
+void threads_unlock(void);
+void threads_after_fork_child(void);
+
+/* Start-up: the key whose destructor marks an exiting thread's record. */
+int threads_init(void);
+
+#endif /* MEMSNAP_RUNTIME_THREADS_H */
