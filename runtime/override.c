@@ -169,7 +169,7 @@ static size_t usable_of(void *user, uint64_t link)
 
 HOOK void *malloc(size_t size)
 {
-    struct thread_state *self;
+    struct thread_state *self = NULL;
     enum route r = enter(&self);
     if (MEMSNAP_LIKELY(r == ROUTE_TRACE)) {
         void *ptr = traced_alloc(self, size, size, 0, 0);
@@ -245,7 +245,7 @@ HOOK void *calloc(size_t count, size_t size)
         errno = ENOMEM;
         return NULL;
     }
-    struct thread_state *self;
+    struct thread_state *self = NULL;
     enum route r = enter(&self);
     if (MEMSNAP_LIKELY(r == ROUTE_TRACE)) {
         void *ptr = traced_alloc(self, bytes, bytes, 0, 1);
@@ -349,7 +349,7 @@ HOOK void *realloc(void *ptr, size_t size)
         return realloc_bootstrap(ptr, size);
     if (MEMSNAP_UNLIKELY(internal_heap_owns(ptr)))
         return internal_realloc(ptr, size); /* stays the runtime's memory */
-    struct thread_state *self;
+    struct thread_state *self = NULL;
     enum route r = enter(&self);
     uint64_t link = 0;
     int ours = __atomic_load_n(&memsnap_ready, __ATOMIC_ACQUIRE) && header_read(ptr, &link);
@@ -386,7 +386,7 @@ static inline __attribute__((always_inline)) void *
 aligned_hook(size_t align, size_t size, size_t room, void *(*call)(size_t, size_t),
              size_t call_align, size_t call_size)
 {
-    struct thread_state *self;
+    struct thread_state *self = NULL;
     enum route r = enter(&self);
     if (MEMSNAP_LIKELY(r == ROUTE_TRACE)) {
         void *ptr = traced_alloc(self, size, room, align > HEADER_BYTES ? align : 0, 0);

@@ -14,6 +14,8 @@
 #ifndef MEMSNAP_RUNTIME_TRACER_H
 #define MEMSNAP_RUNTIME_TRACER_H
 
+#include <errno.h>
+
 #include "chunks.h"
 #include "counters.h"
 #include "sampling.h"

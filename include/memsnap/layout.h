@@ -268,7 +268,7 @@ struct memsnap_root {
     uint32_t epoch;             /* a debugger adds 1 when it snapshots a live process */
     uint32_t fold_bytes;        /* a thread folds its drift into current/peak past this */
     uint32_t reserved0;
-    uint64_t reserved[4];
+    uint64_t reserved[3];
 };
 
 /* ---- pinned sizes and offsets ---- */

@@ -106,19 +106,23 @@ static int live_blocks(long n)
         printf("live blocks=%ld runtime=not-loaded\n", n);
         return 0;
     }
-    uint64_t by_kind[5] = {0};
+    uint64_t by_kind[8] = {0};
     for (uint64_t m = root->mappings; m; m = ((const struct memsnap_mapping *)(uintptr_t)m)->next) {
         const struct memsnap_mapping *mapping = (const struct memsnap_mapping *)(uintptr_t)m;
-        if (mapping->kind < 5)
+        if (mapping->kind < 8)
             by_kind[mapping->kind] += mapping->size;
     }
-    uint64_t table = by_kind[MEMSNAP_MAP_SLOTS];
-    uint64_t stacks = by_kind[MEMSNAP_MAP_DEPOT] + by_kind[MEMSNAP_MAP_INDEX];
-    printf("live blocks=%ld runtime=%llu slots=%llu depot+index=%llu misc=%llu "
-           "bytes_per_block_excl_stacks=%.1f slots_per_block=%.1f tracing=%u\n",
-           n, (unsigned long long)root->runtime_bytes, (unsigned long long)table,
-           (unsigned long long)stacks, (unsigned long long)by_kind[MEMSNAP_MAP_MISC],
-           (double)(root->runtime_bytes - stacks) / (double)n, (double)table / (double)n,
+    /* every traced block also has a 16-byte header in front of it, in the
+     * program's heap: counted here with the runtime's own mappings */
+    uint64_t headers = 16u * (uint64_t)n;
+    uint64_t stacks = by_kind[MEMSNAP_MAP_DEPOT];
+    printf("live blocks=%ld runtime=%llu chunks=%llu threads=%llu counters=%llu depot=%llu "
+           "misc=%llu headers=%llu bytes_per_block_excl_stacks=%.1f tracing=%u\n",
+           n, (unsigned long long)root->runtime_bytes, (unsigned long long)by_kind[MEMSNAP_MAP_CHUNK],
+           (unsigned long long)by_kind[MEMSNAP_MAP_THREADS],
+           (unsigned long long)by_kind[MEMSNAP_MAP_COUNTERS], (unsigned long long)stacks,
+           (unsigned long long)by_kind[MEMSNAP_MAP_MISC], (unsigned long long)headers,
+           (double)(root->runtime_bytes - stacks + headers) / (double)n,
            (root->state & MEMSNAP_STATE_TRACING) != 0);
     for (long i = 0; i < n; i++)
         free(blocks[i]);

@@ -1,8 +1,11 @@
 /*
  * The tests' reader of the trace table (see layout_reader.h): everything
  * beyond the fixed header is found by name in the field table, exactly as
- * docs/layout.md tells a reader to, and in-flight records are skipped the
- * documented way (a locked shard's pending_addr; a depot mapping's `used`).
+ * docs/layout.md tells a reader to. Blocks come from the chunks of current
+ * thread records; site counters are the sums over current records; each
+ * record's operation in flight is left out the documented way (its slot
+ * skipped, its counters corrected by its stage), and depot sites are read
+ * only up to a mapping's `used`.
  */
 #define _GNU_SOURCE
 #include "layout_reader.h"
@@ -10,6 +13,9 @@
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
+
+#define MAX_RECORDS 4096
+#define MAX_SITE_IDS (1u << 18)
 
 int read_own_memory(void *ctx, uint64_t addr, void *buf, size_t len)
 {
@@ -86,62 +92,216 @@ static uint32_t record_size(const struct layout_reader *r, const char *record)
     return size;
 }
 
+/* ---- thread records ---- */
+
+struct record_view {
+    uint64_t addr, counters, pend_slot, pend_meta, pend_count, pend_bytes;
+    uint32_t pend_op, pend_stage;
+    int64_t current;
+    int is_current;
+};
+
+/* The thread records (up to MAX_RECORDS): count, or -errno. */
+static long read_records(const struct layout_reader *r, struct record_view *out)
+{
+    uint64_t gen = reader_get(r, r->root, "root.clear_gen");
+    long n = 0;
+    for (uint64_t at = reader_get(r, r->root, "root.threads"); at;
+         at = reader_get(r, at, "thread.next")) {
+        if (n >= MAX_RECORDS)
+            return -E2BIG;
+        struct record_view *v = &out[n++];
+        v->addr = at;
+        v->is_current = reader_get(r, at, "thread.clear_gen") == gen;
+        v->counters = reader_get(r, at, "thread.counters");
+        v->pend_op = (uint32_t)reader_get(r, at, "thread.pend_op");
+        v->pend_stage = (uint32_t)reader_get(r, at, "thread.pend_stage");
+        v->pend_slot = reader_get(r, at, "thread.pend_slot");
+        v->pend_meta = reader_get(r, at, "thread.pend_meta");
+        v->pend_count = reader_get(r, at, "thread.pend_count");
+        v->pend_bytes = reader_get(r, at, "thread.pend_bytes");
+        v->current = (int64_t)reader_get(r, at, "thread.current");
+    }
+    return n;
+}
+
+static struct record_view records[MAX_RECORDS];
+
+/* What an operation in flight already changed, to take back out: the
+ * counts of `live`, `total` and `current` (0 or 1 each, negative for a
+ * FREE that has not taken them out yet). */
+struct in_flight_share {
+    int live, total, current;
+};
+
+static struct in_flight_share share_of(const struct record_view *v)
+{
+    struct in_flight_share s = {0, 0, 0};
+    if (v->pend_op == MEMSNAP_OP_ALLOC) {
+        s.live = v->pend_stage >= MEMSNAP_STAGE_LIVE;
+        s.total = v->pend_stage >= MEMSNAP_STAGE_TOTAL;
+        s.current = v->pend_stage >= MEMSNAP_STAGE_CURRENT;
+    } else if (v->pend_op == MEMSNAP_OP_FREE) {
+        /* not yet taken out: still counted, so it is taken out here */
+        s.live = v->pend_stage < MEMSNAP_STAGE_LIVE;
+        s.current = v->pend_stage < MEMSNAP_STAGE_CURRENT;
+    }
+    return s;
+}
+
+/* ---- blocks ---- */
+
+static int skipped(const struct record_view *views, long n, uint64_t slot)
+{
+    for (long i = 0; i < n; i++)
+        if (views[i].is_current && views[i].pend_op != MEMSNAP_OP_NONE && views[i].pend_slot == slot)
+            return 1;
+    return 0;
+}
+
+static int is_current_owner(const struct record_view *views, long n, uint64_t owner)
+{
+    for (long i = 0; i < n; i++)
+        if (views[i].addr == owner)
+            return views[i].is_current;
+    return 0;
+}
+
+/* Every block of one chunk. */
+static int chunk_blocks(const struct layout_reader *r, uint64_t chunk, long nrecords,
+                        void (*each)(const struct read_block *, void *), void *arg,
+                        struct table_walk *walk)
+{
+    uint32_t slot_at, addr_at, meta_at, slot_size = record_size(r, "slot");
+    if (reader_field(r, "chunk.slot", &slot_at, NULL) != 0 ||
+        reader_field(r, "slot.addr", &addr_at, NULL) != 0 ||
+        reader_field(r, "slot.meta", &meta_at, NULL) != 0 || slot_size < 16)
+        return -EPROTO;
+    uint64_t high = reader_get(r, chunk, "chunk.high");
+    uint64_t births = chunk + reader_get(r, chunk, "chunk.births");
+    walk->capacity += reader_get(r, chunk, "chunk.capacity");
+    walk->chunks++;
+    unsigned char buf[4096];
+    uint64_t per_read = sizeof buf / slot_size;
+    for (uint64_t first = 0; first < high; first += per_read) {
+        uint64_t n = high - first < per_read ? high - first : per_read;
+        uint64_t base = chunk + slot_at + first * slot_size;
+        if (r->read(r->ctx, base, buf, n * slot_size) != 0)
+            return -EIO;
+        for (uint64_t i = 0; i < n; i++) {
+            uint64_t addr, meta;
+            memcpy(&addr, buf + i * slot_size + addr_at, 8);
+            if (addr == MEMSNAP_SLOT_FREE)
+                continue;
+            if (skipped(records, nrecords, base + i * slot_size))
+                continue;
+            memcpy(&meta, buf + i * slot_size + meta_at, 8);
+            struct read_block block = {addr, MEMSNAP_SLOT_SIZE(meta), MEMSNAP_SLOT_SITE(meta), 0};
+            if (r->read(r->ctx, births + 4 * (first + i), &block.birth, 4) != 0)
+                return -EIO;
+            walk->blocks++;
+            walk->bytes += block.size;
+            if (each)
+                each(&block, arg);
+        }
+    }
+    return 0;
+}
+
 int reader_blocks(const struct layout_reader *r, void (*each)(const struct read_block *, void *),
                   void *arg, struct table_walk *walk)
 {
     memset(walk, 0, sizeof *walk);
-    uint64_t shards = reader_get(r, r->root, "root.shards");
-    uint64_t nshards = reader_get(r, r->root, "root.nshards");
-    uint32_t shard_size = record_size(r, "shard");
-    uint32_t slot_size = record_size(r, "slot");
-    uint32_t slot_array;
-    if (reader_field(r, "slots.slot", &slot_array, NULL) != 0 || !shard_size || !slot_size)
+    long n = read_records(r, records);
+    if (n < 0)
+        return (int)n;
+    walk->threads = (uint64_t)n;
+    for (long i = 0; i < n; i++) {
+        if (!records[i].is_current)
+            continue;
+        walk->current += records[i].current;
+        if (records[i].pend_op != MEMSNAP_OP_NONE) {
+            walk->in_flight++;
+            walk->current -= share_of(&records[i]).current * (int64_t)records[i].pend_bytes;
+        }
+    }
+    unsigned hops = 0;
+    for (uint64_t m = reader_get(r, r->root, "root.mappings"); m;
+         m = reader_get(r, m, "mapping.next")) {
+        if (++hops > 1000000)
+            return -ELOOP;
+        if (reader_get(r, m, "mapping.kind") != MEMSNAP_MAP_CHUNK ||
+            !is_current_owner(records, n, reader_get(r, m, "chunk.owner")))
+            continue;
+        int rc = chunk_blocks(r, m, n, each, arg, walk);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* ---- sites and their counters ---- */
+
+struct site_sum {
+    uint64_t live_count, live_bytes, total_count, total_bytes;
+};
+
+static struct site_sum sums[MAX_SITE_IDS];
+
+/* Adds one record's counter pages into sums. */
+static int add_counters(const struct layout_reader *r, uint64_t dir)
+{
+    uint32_t page_at, per_page = (uint32_t)reader_get(r, r->root, "root.counters_per_page");
+    uint32_t counter_size = record_size(r, "counter");
+    if (reader_field(r, "counters.page", &page_at, NULL) != 0 || counter_size != 32 ||
+        per_page == 0 || per_page > 1024)
         return -EPROTO;
-    if (!shards)
-        return 0;
-    for (uint64_t s = 0; s < nshards; s++) {
-        uint64_t shard = shards + s * shard_size;
-        uint64_t lock = reader_get(r, shard, "shard.lock");
-        uint64_t op = reader_get(r, shard, "shard.pending_op");
-        uint64_t pending = reader_get(r, shard, "shard.pending_addr");
-        uint64_t slots = reader_get(r, shard, "shard.slots");
-        walk->tombstones += reader_get(r, shard, "shard.tombstones");
-        if (!slots)
+    uint64_t npages = reader_get(r, dir, "counters.npages");
+    for (uint64_t p = 0; p < npages && p * per_page < MAX_SITE_IDS; p++) {
+        uint64_t page = 0;
+        if (r->read(r->ctx, dir + page_at + 8 * p, &page, 8) != 0)
+            return -EIO;
+        if (!page)
             continue;
-        if (lock && op == MEMSNAP_OP_CLEAR) {
-            walk->in_flight += reader_get(r, shard, "shard.count");
+        struct site_sum counters[1024];
+        if (r->read(r->ctx, page, counters, per_page * sizeof counters[0]) != 0)
+            return -EIO;
+        for (uint32_t i = 0; i < per_page && p * per_page + i < MAX_SITE_IDS; i++) {
+            struct site_sum *s = &sums[p * per_page + i];
+            s->live_count += counters[i].live_count;
+            s->live_bytes += counters[i].live_bytes;
+            s->total_count += counters[i].total_count;
+            s->total_bytes += counters[i].total_bytes;
+        }
+    }
+    return 0;
+}
+
+/* sums[] = every site's counters over the current records, in-flight
+ * operations left out. */
+static int sum_counters(const struct layout_reader *r)
+{
+    memset(sums, 0, sizeof sums);
+    long n = read_records(r, records);
+    if (n < 0)
+        return (int)n;
+    for (long i = 0; i < n; i++) {
+        const struct record_view *v = &records[i];
+        if (!v->is_current)
             continue;
+        if (v->counters) {
+            int rc = add_counters(r, v->counters);
+            if (rc != 0)
+                return rc;
         }
-        uint64_t capacity = reader_get(r, slots, "slots.capacity");
-        walk->capacity += capacity;
-        uint32_t addr_at, meta_at;
-        if (reader_field(r, "slot.addr", &addr_at, NULL) != 0 ||
-            reader_field(r, "slot.meta", &meta_at, NULL) != 0 || addr_at + 8 > slot_size ||
-            meta_at + 8 > slot_size)
-            return -EPROTO;
-        unsigned char chunk[4096];
-        uint64_t per_chunk = sizeof chunk / slot_size;
-        for (uint64_t first = 0; first < capacity; first += per_chunk) {
-            uint64_t n = capacity - first < per_chunk ? capacity - first : per_chunk;
-            if (r->read(r->ctx, slots + slot_array + first * slot_size, chunk, n * slot_size) != 0)
-                return -EIO;
-            for (uint64_t i = 0; i < n; i++) {
-                uint64_t addr, meta;
-                memcpy(&addr, chunk + i * slot_size + addr_at, 8);
-                if (addr == MEMSNAP_SLOT_EMPTY || addr == MEMSNAP_SLOT_TOMBSTONE)
-                    continue;
-                if (lock && op != MEMSNAP_OP_NONE && addr == pending) {
-                    walk->in_flight++;
-                    continue;
-                }
-                memcpy(&meta, chunk + i * slot_size + meta_at, 8);
-                struct read_block block = {addr, MEMSNAP_SLOT_SIZE(meta), MEMSNAP_SLOT_SITE(meta)};
-                walk->blocks++;
-                walk->bytes += block.size;
-                if (each)
-                    each(&block, arg);
-            }
-        }
+        uint32_t id = MEMSNAP_SLOT_SITE(v->pend_meta);
+        if (v->pend_op == MEMSNAP_OP_NONE || id >= MAX_SITE_IDS)
+            continue;
+        struct in_flight_share share = share_of(v);
+        sums[id].live_count -= (uint64_t)share.live * v->pend_count;
+        sums[id].live_bytes -= (uint64_t)share.live * v->pend_bytes;
+        sums[id].total_count -= (uint64_t)share.total * v->pend_count;
+        sums[id].total_bytes -= (uint64_t)share.total * v->pend_bytes;
     }
     return 0;
 }
@@ -151,11 +311,8 @@ int reader_site_at(const struct layout_reader *r, uint64_t addr, struct read_sit
     uint32_t pcs_offset, pc_size;
     if (reader_field(r, "site.pcs", &pcs_offset, &pc_size) != 0 || pc_size != 8)
         return -EPROTO;
+    memset(out, 0, offsetof(struct read_site, pcs));
     out->addr = addr;
-    out->live_count = reader_get(r, addr, "site.live_count");
-    out->live_bytes = reader_get(r, addr, "site.live_bytes");
-    out->total_count = reader_get(r, addr, "site.total_count");
-    out->total_bytes = reader_get(r, addr, "site.total_bytes");
     out->id = (uint32_t)reader_get(r, addr, "site.id");
     out->domain = (uint32_t)reader_get(r, addr, "site.domain");
     out->nframes = (uint32_t)reader_get(r, addr, "site.nframes");
@@ -174,6 +331,9 @@ long reader_sites(const struct layout_reader *r, void (*each)(const struct read_
     uint32_t pcs_offset;
     if (!header || reader_field(r, "site.pcs", &pcs_offset, NULL) != 0)
         return -EPROTO;
+    int rc = sum_counters(r);
+    if (rc != 0)
+        return rc;
     long count = 0;
     unsigned hops = 0;
     for (uint64_t m = reader_get(r, r->root, "root.mappings"); m;
@@ -187,10 +347,16 @@ long reader_sites(const struct layout_reader *r, void (*each)(const struct read_
         if (used > size)
             return -EPROTO;
         for (uint64_t at = m + header; at < m + used;) {
-            struct read_site site;
-            int rc = reader_site_at(r, at, &site);
+            static struct read_site site;
+            rc = reader_site_at(r, at, &site);
             if (rc != 0)
                 return rc;
+            if (site.id < MAX_SITE_IDS) {
+                site.live_count = sums[site.id].live_count;
+                site.live_bytes = sums[site.id].live_bytes;
+                site.total_count = sums[site.id].total_count;
+                site.total_bytes = sums[site.id].total_bytes;
+            }
             count++;
             if (each)
                 each(&site, arg);

@@ -1,9 +1,12 @@
 /*
  * A small reader of the trace table for the C tests, written against the
  * documented layout alone (docs/layout.md): it hard-codes only the fixed
- * header and the constants of layout major 1, finds every other field by
+ * header and the constants of layout major 2, finds every other field by
  * name in the field table, and reads memory through a callback, so the same
- * code reads this process (memcpy) or a stopped child (/proc/PID/mem).
+ * code reads this process (memcpy) or a stopped child (/proc/PID/mem). It
+ * reads the way a debugger must: thread records whose clear_gen is behind
+ * the root's are empty, and each record's operation in flight is left out
+ * (its slot skipped, its counters corrected by its stage).
  */
 #ifndef MEMSNAP_TESTS_LAYOUT_READER_H
 #define MEMSNAP_TESTS_LAYOUT_READER_H
@@ -23,7 +26,7 @@ struct layout_reader {
     struct memsnap_field fields[128];
 };
 
-/* A site as read back. */
+/* A site as read back, with its counters summed over the thread records. */
 struct read_site {
     uint64_t addr;
     uint64_t live_count, live_bytes, total_count, total_bytes;
@@ -36,18 +39,22 @@ struct read_block {
     uint64_t addr;
     uint64_t size;
     uint32_t site_id;
+    uint32_t birth; /* root.epoch when it was allocated */
 };
 
-/* Summary of one walk of the block table. */
+/* Summary of one walk of the table. */
 struct table_walk {
     uint64_t blocks;    /* complete live slots seen */
     uint64_t bytes;     /* their sizes */
-    uint64_t in_flight; /* skipped: the slot a locked shard is changing */
-    uint64_t capacity;  /* slots over all shards */
-    uint64_t tombstones;
+    uint64_t in_flight; /* operations in flight left out (one per record at most) */
+    uint64_t capacity;  /* slots of the chunks of current records */
+    uint64_t chunks;    /* chunks of current records */
+    uint64_t threads;   /* thread records, all */
+    int64_t current;    /* sum of the current records' `current`, in-flight ops left out */
 };
 
-/* Reads the fixed header at `root` and the field table: 0 or -errno. */
+/* Reads the fixed header at `root` and the field table: 0 or -errno
+ * (-EPROTO for another major version). */
 int reader_open(struct layout_reader *r, read_memory_fn read, void *ctx, uint64_t root);
 /* Offset and size of "record.field" ("record" gives 0 and the record size):
  * 0, or -ENOENT. */
@@ -55,14 +62,14 @@ int reader_field(const struct layout_reader *r, const char *name, uint32_t *offs
                  uint32_t *size);
 /* The value of an integer field (1, 2, 4 or 8 bytes) of the record at base. */
 uint64_t reader_get(const struct layout_reader *r, uint64_t base, const char *name);
-/* Calls `each` for every complete live slot; fills *walk. 0 or -errno. */
+/* Calls `each` for every complete live block; fills *walk. 0 or -errno. */
 int reader_blocks(const struct layout_reader *r, void (*each)(const struct read_block *, void *),
                   void *arg, struct table_walk *walk);
-/* Calls `each` for every complete site of every DEPOT mapping. Returns the
- * number of sites, or -errno. */
+/* Calls `each` for every complete site of every DEPOT mapping, with its
+ * counters. Returns the number of sites, or -errno. */
 long reader_sites(const struct layout_reader *r, void (*each)(const struct read_site *, void *),
                   void *arg);
-/* Reads the site at address `addr`: 0 or -errno. */
+/* Reads the site at address `addr` (counters left 0): 0 or -errno. */
 int reader_site_at(const struct layout_reader *r, uint64_t addr, struct read_site *out);
 
 /* memcpy reader for this process (ctx unused). */

@@ -49,7 +49,8 @@ static void test_fixed_header(void **state)
     assert_int_equal(memsnap_root.site_id_bits, MEMSNAP_SITE_ID_BITS);
     assert_true(memsnap_root.state & MEMSNAP_STATE_INITIALIZED);
     assert_int_not_equal(memsnap_root.fields, 0);
-    assert_int_equal(memsnap_root.nshards & (memsnap_root.nshards - 1), 0);
+    assert_int_equal(memsnap_root.counters_per_page, MEMSNAP_COUNTERS_PER_PAGE);
+    assert_true(memsnap_root.fold_bytes > 0);
 }
 
 static void test_every_field_matches_the_header(void **state)
@@ -73,11 +74,14 @@ static void test_flexible_arrays_state_element_size(void **state)
     (void)state;
     uint32_t offset, size;
     assert_int_equal(reader_field(own_reader(), "site.pcs", &offset, &size), 0);
-    assert_int_equal(offset, 64);
+    assert_int_equal(offset, 32);
     assert_int_equal(size, 8);
-    assert_int_equal(reader_field(own_reader(), "slots.slot", &offset, &size), 0);
-    assert_int_equal(offset, 48);
+    assert_int_equal(reader_field(own_reader(), "chunk.slot", &offset, &size), 0);
+    assert_int_equal(offset, 128);
     assert_int_equal(size, 16);
+    assert_int_equal(reader_field(own_reader(), "counters.page", &offset, &size), 0);
+    assert_int_equal(offset, 16);
+    assert_int_equal(size, 8);
 }
 
 static void test_root_is_exported_by_name(void **state)

@@ -35,7 +35,7 @@ static void test_runs_on_truncated(void **state)
 {
     (void)state;
     static struct child_result result;
-    /* a few mappings succeed (shards, depot), then a slot array fails */
+    /* a few mappings succeed (depot, thread records), then a chunk fails */
     probe("8", &result);
     assert_int_equal(result.exit_code, 0);
     assert_string_equal(result.err, oom_line);

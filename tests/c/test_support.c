@@ -34,31 +34,32 @@ const struct layout_reader *own_reader(void)
 
 struct block_query {
     uint64_t addr;
-    uint32_t domain;
     int found;
-    struct read_block block;
+    struct read_block blocks[8]; /* the blocks at addr, one per domain */
 };
 
 static void match_block(const struct read_block *block, void *arg)
 {
     struct block_query *q = arg;
-    if (block->addr != q->addr)
-        return;
-    struct read_site site;
-    if (site_by_id(block->site_id, &site) == 0 && site.domain == q->domain) {
-        q->found = 1;
-        q->block = *block;
-    }
+    if (block->addr == q->addr && q->found < 8)
+        q->blocks[q->found++] = *block;
 }
 
 int find_block(uint64_t addr, uint32_t domain, struct read_block *out)
 {
-    struct block_query q = {addr, domain, 0, {0}};
+    struct block_query q = {.addr = addr};
     struct table_walk walk;
     reader_blocks(own_reader(), match_block, &q, &walk);
-    if (q.found && out)
-        *out = q.block;
-    return q.found;
+    /* the reader's callbacks must not call it again: domains after */
+    for (int i = 0; i < q.found; i++) {
+        struct read_site site;
+        if (site_by_id(q.blocks[i].site_id, &site) == 0 && site.domain == domain) {
+            if (out)
+                *out = q.blocks[i];
+            return 1;
+        }
+    }
+    return 0;
 }
 
 struct site_query {

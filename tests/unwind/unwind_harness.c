@@ -30,7 +30,7 @@ struct memsnap_mapping *pool_map(uint32_t kind, uint64_t size)
     return mapping;
 }
 
-__thread int memsnap_in_runtime __attribute__((tls_model("initial-exec")));
+__thread struct thread_tls memsnap_tls __attribute__((tls_model("initial-exec")));
 
 static __thread struct stack_bounds cached_bounds;
 
