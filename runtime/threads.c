@@ -135,29 +135,31 @@ struct thread_state *thread_self_slow(void)
 void thread_roll_back(struct thread_state *state)
 {
     struct memsnap_thread *rec = &state->rec;
-    uint32_t op = rec->pend_op, stage = rec->pend_stage;
+    uint32_t op = rec->pend_op;
     if (op == MEMSNAP_OP_NONE)
         return;
     struct memsnap_slot *slot = (struct memsnap_slot *)(uintptr_t)rec->pend_slot;
-    uint32_t id = MEMSNAP_SLOT_SITE(rec->pend_meta);
-    struct memsnap_counter *counter = counter_of(state, id);
+    struct memsnap_counter *counter = counter_of(state, MEMSNAP_SLOT_SITE(rec->pend_meta));
     int64_t sign = op == MEMSNAP_OP_ALLOC ? -1 : 1; /* undo */
     uint64_t count = (uint64_t)sign * rec->pend_count, bytes = (uint64_t)sign * rec->pend_bytes;
-    if (counter && stage >= MEMSNAP_STAGE_LIVE)
+    /* each update is done when its counter moved from its value before */
+    if (counter && counter->live_count != rec->pend_live)
         pair_add(&counter->live_count, count, bytes);
-    if (counter && op == MEMSNAP_OP_ALLOC && stage >= MEMSNAP_STAGE_TOTAL)
+    if (counter && counter->total_count != rec->pend_total)
         pair_add(&counter->total_count, count, bytes);
-    if (stage >= MEMSNAP_STAGE_CURRENT) {
+    if (rec->current != rec->pend_current) {
         rec->current += (int64_t)bytes;
         state->unfolded += (int64_t)bytes;
     }
     if (op == MEMSNAP_OP_ALLOC) {
         __atomic_store_n(&slot->addr, MEMSNAP_SLOT_FREE, __ATOMIC_RELEASE);
         slot_give_back(state, slot); /* taken from this record's chunks */
-    } else if (stage >= MEMSNAP_STAGE_SLOT) {
+    } else if (__atomic_load_n(&slot->addr, __ATOMIC_ACQUIRE) == MEMSNAP_SLOT_FREE) {
+        /* (if a clear's wipe emptied it first, the owner takes it again and
+         * this block's record is lost: nothing worse) */
         __atomic_store_n(&slot->addr, rec->pend_addr, __ATOMIC_RELEASE);
     }
-    pend_end(rec);
+    __atomic_store_n(&rec->pend_op, MEMSNAP_OP_NONE, __ATOMIC_RELEASE);
 }
 
 void thread_catch_up(struct thread_state *self)

@@ -70,30 +70,6 @@ static inline int record_is_current(const struct memsnap_thread *rec)
            __atomic_load_n(&hot.clear_gen, __ATOMIC_RELAXED);
 }
 
-/* ---- the operation in flight, in the order docs/layout.md states ---- */
-
-static inline void pend_begin(struct memsnap_thread *rec, uint32_t op, const void *slot,
-                              uint64_t addr, uint64_t meta, uint64_t count, uint64_t bytes)
-{
-    rec->pend_slot = (uint64_t)(uintptr_t)slot;
-    rec->pend_addr = addr;
-    rec->pend_meta = meta;
-    rec->pend_count = count;
-    rec->pend_bytes = bytes;
-    rec->pend_stage = MEMSNAP_STAGE_BEGUN;
-    __atomic_store_n(&rec->pend_op, op, __ATOMIC_RELEASE);
-}
-
-static inline void pend_stage(struct memsnap_thread *rec, uint32_t stage)
-{
-    __atomic_store_n(&rec->pend_stage, stage, __ATOMIC_RELEASE);
-}
-
-static inline void pend_end(struct memsnap_thread *rec)
-{
-    __atomic_store_n(&rec->pend_op, MEMSNAP_OP_NONE, __ATOMIC_RELEASE);
-}
-
 /* Undoes the record's operation in flight (its thread is gone): an ALLOC
  * never happened, a FREE never happened (docs/layout.md). Threads lock held
  * or single-threaded. */

@@ -2,10 +2,11 @@
  * Recording and forgetting blocks, inline because the hooks (override.c)
  * call them on every traced allocation and free: capture the caller's site
  * (the unwinder and the depot), take a slot of the calling thread's record
- * (chunks.h), then write the slot and the thread's counters (counters.h)
- * in the order docs/layout.md states, announced in the record's `pend_*`
- * words so that a reader of a stopped process, a fork child or a thread
- * adopting the record can tell exactly what was done. They are forced
+ * (chunks.h), then write the slot and the thread's counters (counters.h),
+ * announced in the record's `pend_*` words with the counters' values before
+ * (docs/layout.md, "order of writes") so that a reader of a stopped
+ * process, a fork child or a thread adopting the record can tell exactly
+ * what was done. They are forced
  * inline so that the walk starts one frame from the program's code. The
  * rest of the tracer (track/untrack, frees deferred by signal handlers,
  * the out-of-memory stop) is in tracer.c. Callers hold the reentrancy
@@ -39,6 +40,34 @@ TRACER_INLINE struct memsnap_site *capture_site(uint32_t domain)
     return depot_intern(domain, pcs, n, total);
 }
 
+/*
+ * The operation in flight, announced before it starts (docs/layout.md,
+ * "order of writes"): what it is, and the values its counters had before,
+ * so that whoever reads the record while the operation is half done (a
+ * debugger, a fork child, a thread adopting the record) can tell each
+ * update done from not done by comparing.
+ */
+TRACER_INLINE void pend_begin(struct thread_state *self, uint32_t op, const void *slot,
+                              uint64_t addr, uint64_t meta, struct weights w,
+                              const struct memsnap_counter *counter)
+{
+    struct memsnap_thread *rec = &self->rec;
+    rec->pend_slot = (uint64_t)(uintptr_t)slot;
+    rec->pend_addr = addr;
+    rec->pend_meta = meta;
+    rec->pend_count = w.count;
+    rec->pend_bytes = w.bytes;
+    rec->pend_current = rec->current;
+    rec->pend_live = counter->live_count;
+    rec->pend_total = counter->total_count;
+    __atomic_store_n(&rec->pend_op, op, __ATOMIC_RELEASE);
+}
+
+TRACER_INLINE void pend_end(struct thread_state *self)
+{
+    __atomic_store_n(&self->rec.pend_op, MEMSNAP_OP_NONE, __ATOMIC_RELEASE);
+}
+
 /* Records the block (addr, meta) in `slot` of the caller's record with
  * weights w: 0, or -ENOMEM (no counter page; nothing written). */
 TRACER_INLINE int record_alloc(struct thread_state *self, struct memsnap_slot *slot, uint64_t addr,
@@ -47,19 +76,14 @@ TRACER_INLINE int record_alloc(struct thread_state *self, struct memsnap_slot *s
     struct memsnap_counter *counter = counter_of(self, MEMSNAP_SLOT_SITE(meta));
     if (MEMSNAP_UNLIKELY(!counter))
         return -ENOMEM;
-    struct memsnap_thread *rec = &self->rec;
-    pend_begin(rec, MEMSNAP_OP_ALLOC, slot, addr, meta, w.count, w.bytes);
+    pend_begin(self, MEMSNAP_OP_ALLOC, slot, addr, meta, w, counter);
     *birth_of(slot) = __atomic_load_n(&memsnap_root.epoch, __ATOMIC_RELAXED);
     slot->meta = meta;
     __atomic_store_n(&slot->addr, addr, __ATOMIC_RELEASE);
-    pend_stage(rec, MEMSNAP_STAGE_SLOT);
     pair_add(&counter->live_count, w.count, w.bytes);
-    pend_stage(rec, MEMSNAP_STAGE_LIVE);
     pair_add(&counter->total_count, w.count, w.bytes);
-    pend_stage(rec, MEMSNAP_STAGE_TOTAL);
     current_change(self, (int64_t)w.bytes);
-    pend_stage(rec, MEMSNAP_STAGE_CURRENT);
-    pend_end(rec);
+    pend_end(self);
     return 0;
 }
 
@@ -81,20 +105,16 @@ TRACER_INLINE int record_free(struct thread_state *self, struct memsnap_slot *sl
     if (MEMSNAP_UNLIKELY(!counter))
         return -ENOMEM;
     struct weights w = weights_of(addr, MEMSNAP_SLOT_SIZE(meta));
-    struct memsnap_thread *rec = &self->rec;
-    pend_begin(rec, MEMSNAP_OP_FREE, slot, addr, meta, w.count, w.bytes);
+    pend_begin(self, MEMSNAP_OP_FREE, slot, addr, meta, w, counter);
     if (mine) {
         __atomic_store_n(&slot->addr, MEMSNAP_SLOT_FREE, __ATOMIC_RELEASE);
     } else if (!slot_clear_remote(slot, addr)) {
-        pend_end(rec); /* its owner's wipe cleared it first */
+        pend_end(self); /* its owner's wipe cleared it first */
         return 0;
     }
-    pend_stage(rec, MEMSNAP_STAGE_SLOT);
     pair_add(&counter->live_count, -w.count, -w.bytes);
-    pend_stage(rec, MEMSNAP_STAGE_LIVE);
     current_change(self, -(int64_t)w.bytes);
-    pend_stage(rec, MEMSNAP_STAGE_CURRENT);
-    pend_end(rec);
+    pend_end(self);
     if (mine)
         slot_give_back(self, slot);
     else

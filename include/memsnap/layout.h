@@ -66,14 +66,6 @@
 #define MEMSNAP_OP_ALLOC 1u /* recording pend_addr in pend_slot */
 #define MEMSNAP_OP_FREE 2u  /* forgetting pend_addr, whose record is pend_slot */
 
-/* memsnap_thread.pend_stage: the steps of the operation done so far, in
- * this order (docs/layout.md, "order of writes"). */
-#define MEMSNAP_STAGE_BEGUN 0u   /* pend_* written; nothing else yet */
-#define MEMSNAP_STAGE_SLOT 1u    /* the slot is written (ALLOC) or cleared (FREE) */
-#define MEMSNAP_STAGE_LIVE 2u    /* the site's live pair is updated */
-#define MEMSNAP_STAGE_TOTAL 3u   /* the site's total pair is updated (ALLOC only) */
-#define MEMSNAP_STAGE_CURRENT 4u /* memsnap_thread.current is updated */
-
 /* memsnap_slot.addr: 0 = free slot (no block) */
 #define MEMSNAP_SLOT_FREE 0ULL
 
@@ -180,9 +172,13 @@ struct memsnap_counters {
 /*
  * A thread record: one per thread that ever called the runtime (reused by
  * a new thread once its thread exited), never freed, linked from
- * root.threads. The first cache line is written rarely; the second on every
- * traced operation, by the record's thread only. Runtime-private state
- * follows the record in memory (not part of the layout).
+ * root.threads. The first cache line is written rarely; the next two on
+ * every traced operation, by the record's thread only. An operation in
+ * flight is announced in pend_* (written before pend_op); each of its
+ * counter updates is detected by comparing the counter with its value
+ * before the operation, kept here (docs/layout.md, "order of writes").
+ * Runtime-private state follows the record in memory (not part of the
+ * layout).
  */
 struct memsnap_thread {
     uint64_t next;      /* next record, 0 = end */
@@ -192,17 +188,21 @@ struct memsnap_thread {
     uint32_t reserved0;
     uint64_t counters;  /* address of struct memsnap_counters, 0 = none yet */
     uint64_t reserved1[4];
-    /* second cache line: the operation in flight (docs/layout.md) */
+    /* second cache line: the operation in flight */
+    uint32_t pend_op;    /* MEMSNAP_OP_*; written last when an op begins */
+    uint32_t reserved2;
     uint64_t pend_slot;  /* address of the memsnap_slot being changed */
     uint64_t pend_addr;  /* the block's address */
     uint64_t pend_meta;  /* its MEMSNAP_SLOT_META */
-    uint32_t pend_op;    /* MEMSNAP_OP_*; written last when an op begins */
-    uint32_t pend_stage; /* MEMSNAP_STAGE_*: steps done */
-    int64_t current;     /* bytes traced through this record: allocated - freed */
     uint64_t pend_count; /* what the op adds to (or takes from) the live and */
     uint64_t pend_bytes; /* total pairs and `current`: 1 and the size, or the
                           * block's weights in a sampled table */
-    uint64_t reserved2;
+    int64_t current;      /* bytes traced through this record: allocated - freed */
+    int64_t pend_current; /* `current` before the op */
+    /* third cache line */
+    uint64_t pend_live;  /* this record's live_count of the op's site before the op */
+    uint64_t pend_total; /* ... and its total_count */
+    uint64_t reserved3[6];
 };
 
 /* One live block. */
@@ -279,8 +279,9 @@ MEMSNAP_STATIC_ASSERT(offsetof(struct memsnap_site, pcs) == 32, "site pcs");
 MEMSNAP_STATIC_ASSERT(sizeof(struct memsnap_counter) == 32, "counter");
 MEMSNAP_STATIC_ASSERT(offsetof(struct memsnap_counter, total_count) == 16, "counter pairs");
 MEMSNAP_STATIC_ASSERT(sizeof(struct memsnap_counters) == 16, "counters");
-MEMSNAP_STATIC_ASSERT(sizeof(struct memsnap_thread) == 128, "thread");
-MEMSNAP_STATIC_ASSERT(offsetof(struct memsnap_thread, pend_slot) == 64, "thread pend line");
+MEMSNAP_STATIC_ASSERT(sizeof(struct memsnap_thread) == 192, "thread");
+MEMSNAP_STATIC_ASSERT(offsetof(struct memsnap_thread, pend_op) == 64, "thread pend line");
+MEMSNAP_STATIC_ASSERT(offsetof(struct memsnap_thread, pend_live) == 128, "thread third line");
 MEMSNAP_STATIC_ASSERT(sizeof(struct memsnap_slot) == 16, "slot");
 MEMSNAP_STATIC_ASSERT(offsetof(struct memsnap_chunk, remote) == 64, "chunk remote line");
 MEMSNAP_STATIC_ASSERT(offsetof(struct memsnap_chunk, slot) == 128, "chunk slots");
@@ -305,9 +306,10 @@ MEMSNAP_STATIC_ASSERT(sizeof(struct memsnap_root) == 160, "root");
     X(root, counters_per_page) X(root, clear_gen) X(root, epoch)                \
     X(root, fold_bytes)                                                         \
     X(thread, next) X(thread, tid) X(thread, status) X(thread, clear_gen)       \
-    X(thread, counters) X(thread, pend_slot) X(thread, pend_addr)               \
-    X(thread, pend_meta) X(thread, pend_op) X(thread, pend_stage)               \
-    X(thread, current) X(thread, pend_count) X(thread, pend_bytes)              \
+    X(thread, counters) X(thread, pend_op) X(thread, pend_slot)                 \
+    X(thread, pend_addr) X(thread, pend_meta) X(thread, pend_count)             \
+    X(thread, pend_bytes) X(thread, current) X(thread, pend_current)            \
+    X(thread, pend_live) X(thread, pend_total)                                  \
     X(counters, npages) X(counters, page)                                       \
     X(counter, live_count) X(counter, live_bytes) X(counter, total_count)       \
     X(counter, total_bytes)                                                     \

@@ -96,10 +96,59 @@ static uint32_t record_size(const struct layout_reader *r, const char *record)
 
 struct record_view {
     uint64_t addr, counters, pend_slot, pend_meta, pend_count, pend_bytes;
-    uint32_t pend_op, pend_stage;
-    int64_t current;
+    uint64_t pend_live, pend_total;
+    uint32_t pend_op;
+    int64_t current, pend_current;
     int is_current;
 };
+
+/* The record's counter of site `id` into *out (zeros when it has none). */
+static int read_counter(const struct layout_reader *r, uint64_t dir, uint32_t id,
+                        struct memsnap_counter *out)
+{
+    memset(out, 0, sizeof *out);
+    uint32_t page_at, per_page = (uint32_t)reader_get(r, r->root, "root.counters_per_page");
+    if (!dir || reader_field(r, "counters.page", &page_at, NULL) != 0 || per_page == 0)
+        return 0;
+    uint64_t page = 0;
+    if (id / per_page >= reader_get(r, dir, "counters.npages"))
+        return 0;
+    if (r->read(r->ctx, dir + page_at + 8u * (id / per_page), &page, 8) != 0)
+        return -EIO;
+    if (page && r->read(r->ctx, page + sizeof *out * (id % per_page), out, sizeof *out) != 0)
+        return -EIO;
+    return 0;
+}
+
+/* What a record's operation in flight already changed (1 each) and a
+ * FREE has not yet taken out (-1): taken back out, the operation is left
+ * out entirely. A counter was updated when it moved from its value
+ * before the operation. */
+struct in_flight_share {
+    int live, total, current;
+};
+
+static struct in_flight_share share_of(const struct layout_reader *r, const struct record_view *v)
+{
+    struct in_flight_share s = {0, 0, 0};
+    struct memsnap_counter now;
+    if (v->pend_op == MEMSNAP_OP_NONE ||
+        read_counter(r, v->counters, MEMSNAP_SLOT_SITE(v->pend_meta), &now) != 0)
+        return s;
+    int live_done = now.live_count != v->pend_live;
+    int total_done = now.total_count != v->pend_total;
+    int current_done = v->current != v->pend_current;
+    if (v->pend_op == MEMSNAP_OP_ALLOC) {
+        s.live = live_done;
+        s.total = total_done;
+        s.current = current_done;
+    } else {
+        /* still counted: taken out here */
+        s.live = !live_done;
+        s.current = !current_done;
+    }
+    return s;
+}
 
 /* The thread records (up to MAX_RECORDS): count, or -errno. */
 static long read_records(const struct layout_reader *r, struct record_view *out)
@@ -115,39 +164,19 @@ static long read_records(const struct layout_reader *r, struct record_view *out)
         v->is_current = reader_get(r, at, "thread.clear_gen") == gen;
         v->counters = reader_get(r, at, "thread.counters");
         v->pend_op = (uint32_t)reader_get(r, at, "thread.pend_op");
-        v->pend_stage = (uint32_t)reader_get(r, at, "thread.pend_stage");
         v->pend_slot = reader_get(r, at, "thread.pend_slot");
         v->pend_meta = reader_get(r, at, "thread.pend_meta");
         v->pend_count = reader_get(r, at, "thread.pend_count");
         v->pend_bytes = reader_get(r, at, "thread.pend_bytes");
+        v->pend_live = reader_get(r, at, "thread.pend_live");
+        v->pend_total = reader_get(r, at, "thread.pend_total");
         v->current = (int64_t)reader_get(r, at, "thread.current");
+        v->pend_current = (int64_t)reader_get(r, at, "thread.pend_current");
     }
     return n;
 }
 
 static struct record_view records[MAX_RECORDS];
-
-/* What an operation in flight already changed, to take back out: the
- * counts of `live`, `total` and `current` (0 or 1 each, negative for a
- * FREE that has not taken them out yet). */
-struct in_flight_share {
-    int live, total, current;
-};
-
-static struct in_flight_share share_of(const struct record_view *v)
-{
-    struct in_flight_share s = {0, 0, 0};
-    if (v->pend_op == MEMSNAP_OP_ALLOC) {
-        s.live = v->pend_stage >= MEMSNAP_STAGE_LIVE;
-        s.total = v->pend_stage >= MEMSNAP_STAGE_TOTAL;
-        s.current = v->pend_stage >= MEMSNAP_STAGE_CURRENT;
-    } else if (v->pend_op == MEMSNAP_OP_FREE) {
-        /* not yet taken out: still counted, so it is taken out here */
-        s.live = v->pend_stage < MEMSNAP_STAGE_LIVE;
-        s.current = v->pend_stage < MEMSNAP_STAGE_CURRENT;
-    }
-    return s;
-}
 
 /* ---- blocks ---- */
 
@@ -182,11 +211,13 @@ static int chunk_blocks(const struct layout_reader *r, uint64_t chunk, long nrec
     walk->capacity += reader_get(r, chunk, "chunk.capacity");
     walk->chunks++;
     unsigned char buf[4096];
+    uint32_t birth[4096 / 16];
     uint64_t per_read = sizeof buf / slot_size;
     for (uint64_t first = 0; first < high; first += per_read) {
         uint64_t n = high - first < per_read ? high - first : per_read;
         uint64_t base = chunk + slot_at + first * slot_size;
-        if (r->read(r->ctx, base, buf, n * slot_size) != 0)
+        if (r->read(r->ctx, base, buf, n * slot_size) != 0 ||
+            r->read(r->ctx, births + 4 * first, birth, 4 * n) != 0)
             return -EIO;
         for (uint64_t i = 0; i < n; i++) {
             uint64_t addr, meta;
@@ -196,9 +227,8 @@ static int chunk_blocks(const struct layout_reader *r, uint64_t chunk, long nrec
             if (skipped(records, nrecords, base + i * slot_size))
                 continue;
             memcpy(&meta, buf + i * slot_size + meta_at, 8);
-            struct read_block block = {addr, MEMSNAP_SLOT_SIZE(meta), MEMSNAP_SLOT_SITE(meta), 0};
-            if (r->read(r->ctx, births + 4 * (first + i), &block.birth, 4) != 0)
-                return -EIO;
+            struct read_block block = {addr, MEMSNAP_SLOT_SIZE(meta), MEMSNAP_SLOT_SITE(meta),
+                                       birth[i]};
             walk->blocks++;
             walk->bytes += block.size;
             if (each)
@@ -222,7 +252,7 @@ int reader_blocks(const struct layout_reader *r, void (*each)(const struct read_
         walk->current += records[i].current;
         if (records[i].pend_op != MEMSNAP_OP_NONE) {
             walk->in_flight++;
-            walk->current -= share_of(&records[i]).current * (int64_t)records[i].pend_bytes;
+            walk->current -= share_of(r, &records[i]).current * (int64_t)records[i].pend_bytes;
         }
     }
     unsigned hops = 0;
@@ -247,6 +277,7 @@ struct site_sum {
 };
 
 static struct site_sum sums[MAX_SITE_IDS];
+static uint64_t sums_used; /* sums[sums_used..] are zero */
 
 /* Adds one record's counter pages into sums. */
 static int add_counters(const struct layout_reader *r, uint64_t dir)
@@ -266,6 +297,8 @@ static int add_counters(const struct layout_reader *r, uint64_t dir)
         struct site_sum counters[1024];
         if (r->read(r->ctx, page, counters, per_page * sizeof counters[0]) != 0)
             return -EIO;
+        if ((p + 1) * per_page > sums_used)
+            sums_used = (p + 1) * per_page < MAX_SITE_IDS ? (p + 1) * per_page : MAX_SITE_IDS;
         for (uint32_t i = 0; i < per_page && p * per_page + i < MAX_SITE_IDS; i++) {
             struct site_sum *s = &sums[p * per_page + i];
             s->live_count += counters[i].live_count;
@@ -281,7 +314,8 @@ static int add_counters(const struct layout_reader *r, uint64_t dir)
  * operations left out. */
 static int sum_counters(const struct layout_reader *r)
 {
-    memset(sums, 0, sizeof sums);
+    memset(sums, 0, sums_used * sizeof sums[0]);
+    sums_used = 0;
     long n = read_records(r, records);
     if (n < 0)
         return (int)n;
@@ -297,7 +331,9 @@ static int sum_counters(const struct layout_reader *r)
         uint32_t id = MEMSNAP_SLOT_SITE(v->pend_meta);
         if (v->pend_op == MEMSNAP_OP_NONE || id >= MAX_SITE_IDS)
             continue;
-        struct in_flight_share share = share_of(v);
+        struct in_flight_share share = share_of(r, v);
+        if (id >= sums_used)
+            sums_used = id + 1;
         sums[id].live_count -= (uint64_t)share.live * v->pend_count;
         sums[id].live_bytes -= (uint64_t)share.live * v->pend_bytes;
         sums[id].total_count -= (uint64_t)share.total * v->pend_count;
