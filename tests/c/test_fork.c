@@ -1,9 +1,12 @@
 /*
- * fork: while other threads allocate, the process forks; the child (whose
- * only thread is the forking one) finds every runtime lock free, keeps
+ * fork: while other threads allocate and free each other's blocks, the
+ * process forks; the child (whose only thread is the forking one) finds
+ * every runtime lock free and no operation left in flight (the records of
+ * the threads that did not follow it are repaired and adoptable), keeps
  * tracing with the inherited table (blocks allocated before the fork are
- * still there and can be freed), and its totals are exact; the parent's
- * table is untouched by the child.
+ * still there and can be freed, a new thread works), and its totals are
+ * exact: sites, blocks and current agree; the parent's table is untouched
+ * by the child.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -24,14 +27,29 @@
 extern struct memsnap_root memsnap_root;
 
 static int busy_stop;
+static void *exchange[64]; /* blocks one busy thread leaves for another */
 
 static void *busy(void *arg)
 {
-    (void)arg;
+    unsigned k = (unsigned)(uintptr_t)arg;
     while (!__atomic_load_n(&busy_stop, __ATOMIC_RELAXED)) {
         void *p = malloc(64);
         free(p);
+        k = (k * 7 + 3) % 64;
+        free(__atomic_exchange_n(&exchange[k], malloc(32 + k), __ATOMIC_ACQ_REL));
     }
+    return NULL;
+}
+
+static void sum_live(const struct read_site *site, void *arg)
+{
+    *(uint64_t *)arg += site->live_bytes;
+}
+
+static void *thread_in_child(void *arg)
+{
+    free(malloc(100));
+    *(void **)arg = malloc(7);
     return NULL;
 }
 
@@ -53,6 +71,12 @@ static void count_expected(const struct read_block *block, void *arg)
 static int child_checks(void *before)
 {
     int failures = 0;
+    struct table_walk walk = walk_table();
+    uint64_t live = 0;
+    reader_sites(own_reader(), sum_live, &live);
+    failures += walk.in_flight != 0; /* repaired */
+    failures += live != walk.bytes;
+    failures += (uint64_t)walk.current != walk.bytes;
     failures += !memsnap_is_tracing();
     failures += !find_block((uintptr_t)before, MEMSNAP_DOMAIN_HEAP, NULL);
     size_t base, peak, current;
@@ -63,7 +87,6 @@ static int child_checks(void *before)
     memsnap_get_traced_memory(&current, &peak);
     failures += current != base + 10000;
     struct expected_blocks expected = {blocks, 1000, 0};
-    struct table_walk walk;
     reader_blocks(own_reader(), count_expected, &expected, &walk);
     failures += expected.found != 1000;
     for (int i = 0; i < 1000; i++)
@@ -72,6 +95,13 @@ static int child_checks(void *before)
     memsnap_get_traced_memory(&current, &peak);
     failures += current != base - 5000;
     failures += walk_table().bytes != current;
+    void *from_thread = NULL;
+    pthread_t t;
+    failures += pthread_create(&t, NULL, thread_in_child, &from_thread) != 0;
+    pthread_join(t, NULL);
+    memsnap_get_traced_memory(&current, &peak);
+    failures += current != base - 5000 + 7;
+    free(from_thread);
     return failures;
 }
 
@@ -80,10 +110,10 @@ static void test_child_keeps_tracing(void **state)
     (void)state;
     assert_int_equal(memsnap_start(8), 0);
     void *before = malloc(5000);
-    pthread_t threads[2];
-    for (int i = 0; i < 2; i++)
-        pthread_create(&threads[i], NULL, busy, NULL);
-    for (int round = 0; round < 20; round++) {
+    pthread_t threads[3];
+    for (int i = 0; i < 3; i++)
+        pthread_create(&threads[i], NULL, busy, (void *)(uintptr_t)i);
+    for (int round = 0; round < 40; round++) {
         pid_t pid = fork();
         assert_true(pid >= 0);
         if (pid == 0)
@@ -94,8 +124,10 @@ static void test_child_keeps_tracing(void **state)
         assert_int_equal(WEXITSTATUS(status), 0);
     }
     __atomic_store_n(&busy_stop, 1, __ATOMIC_RELAXED);
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < 3; i++)
         pthread_join(threads[i], NULL);
+    for (int k = 0; k < 64; k++)
+        free(exchange[k]);
     /* the parent's table did not see the child's work */
     assert_true(find_block((uintptr_t)before, MEMSNAP_DOMAIN_HEAP, NULL));
     size_t current, peak, after;
