@@ -2,8 +2,8 @@
  * Drawing sampling intervals and computing a sampled block's weights
  * (sampling.h). Intervals are exponential with mean root.sample_bytes,
  * from a per-thread xorshift generator seeded from the thread record's
- * address and the clock; weights follow docs/layout.md ("sampling")
- * exactly, so a reader can recompute them.
+ * address and the clock (or, for tests, MEMSNAP_TEST_SEED); weights follow
+ * docs/layout.md ("sampling") exactly, so a reader can recompute them.
  */
 #include <math.h>
 #include <time.h>
@@ -16,8 +16,9 @@ static uint64_t next_random(struct thread_state *self)
     if (MEMSNAP_UNLIKELY(x == 0)) {
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
-        x = ((uint64_t)(uintptr_t)self * 0x9E3779B97F4A7C15ULL) ^
-            ((uint64_t)now.tv_nsec << 20) ^ (uint64_t)now.tv_sec;
+        x = flags.test_seed > 0 ? (uint64_t)flags.test_seed * 0x9E3779B97F4A7C15ULL
+                                : ((uint64_t)(uintptr_t)self * 0x9E3779B97F4A7C15ULL) ^
+                                      ((uint64_t)now.tv_nsec << 20) ^ (uint64_t)now.tv_sec;
         x |= 1;
     }
     x ^= x << 13;
