@@ -3,8 +3,9 @@
  * An unwinder captures its caller's context itself, skips every frame whose
  * PC lies in the runtime's own text (so hooks never appear), stores at most
  * `max` return addresses innermost first into `pcs`, sets `*total` to the
- * full depth of the stack (frames beyond `max` counted, not stored) and
- * returns how many it stored. Every memory load is checked against the
+ * full depth of the stack — or to MEMSNAP_TOTAL_UNKNOWN when it stopped at
+ * `max` frames with more to come (it never walks past the limit just to
+ * count) — and returns how many it stored. Every memory load is checked against the
  * current thread's stack bounds; an unwinder stops cleanly, never guesses.
  * Two implementations: the frame-pointer walk (unwind_fp.c) and the CFA
  * walk over .eh_frame rules (unwind_dwarf.c). The runtime picks one at

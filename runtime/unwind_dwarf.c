@@ -848,9 +848,9 @@ unsigned unwind_dwarf(uint64_t *pcs, unsigned max, uint32_t *total)
                         depth = seen;
                         goto done;
                     }
-                    if (seen < max)
-                        pcs[seen] = pc;
-                    seen++;
+                    if (seen == max)
+                        goto limit;
+                    pcs[seen++] = pc;
                     entry++;
                     bp = *(const uint64_t *)(cfa - 16);
                     pc = *(const uint64_t *)(cfa - 8);
@@ -871,9 +871,9 @@ unsigned unwind_dwarf(uint64_t *pcs, unsigned max, uint32_t *total)
                         depth = seen;
                         goto done;
                     }
-                    if (seen < max)
-                        pcs[seen] = pc;
-                    seen++;
+                    if (seen == max)
+                        goto limit;
+                    pcs[seen++] = pc;
                     entry++;
                     if (UNW_UNLIKELY(rule & RULE_SAVED_LOST_BITS)) {
                         if (RULE_RBP_HOW(rule) == SAVED_LOST)
@@ -890,9 +890,9 @@ unsigned unwind_dwarf(uint64_t *pcs, unsigned max, uint32_t *total)
                      * counted unless it is the runtime's, and the walk
                      * ends, as the general step would end it. */
                     if (!(rule & RULE_RUNTIME_BIT)) {
-                        if (seen < max)
-                            pcs[seen] = pc;
-                        seen++;
+                        if (seen == max)
+                            goto limit;
+                        pcs[seen++] = pc;
                     }
                     depth = seen;
                     goto done;
@@ -900,9 +900,9 @@ unsigned unwind_dwarf(uint64_t *pcs, unsigned max, uint32_t *total)
                 if (UNW_UNLIKELY((rule & RULE_INLINE_MASK) != RULE_STEP))
                     break;
                 if (!(rule & RULE_RUNTIME_BIT)) {
-                    if (seen < max)
-                        pcs[seen] = pc;
-                    seen++;
+                    if (seen == max)
+                        goto limit;
+                    pcs[seen++] = pc;
                 }
                 entry++;
                 unsigned base = RULE_BASE(rule);
@@ -957,9 +957,9 @@ unsigned unwind_dwarf(uint64_t *pcs, unsigned max, uint32_t *total)
         else
             rule = rule_lookup(m, walked, memo_limit, key, pc, exact);
         if (!(rule & RULE_RUNTIME_BIT)) {
-            if (depth < max)
-                pcs[depth] = exact ? pc + 1 : pc;
-            depth++;
+            if (depth == max)
+                goto limit;
+            pcs[depth++] = exact ? pc + 1 : pc;
         }
         walked++;
         struct walk_regs w = {pc, sp, bp, bx, lo, hi, exact};
@@ -973,7 +973,13 @@ done:
     __asm__ volatile("" ::: "memory");
     m->busy--;
     *total = depth;
-    return depth < max ? depth : max;
+    return depth;
+limit:
+    /* more frames than the limit: the depth is left unknown (unwind.h) */
+    __asm__ volatile("" ::: "memory");
+    m->busy--;
+    *total = MEMSNAP_TOTAL_UNKNOWN;
+    return max;
 }
 
 /* ---- start-up ---- */

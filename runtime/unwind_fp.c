@@ -11,9 +11,6 @@
 #include "internal.h"
 #include "unwind.h"
 
-/* Frames counted at most (bounds the walk of a runaway recursion). */
-#define COUNT_LIMIT 65536u
-
 __attribute__((noinline)) unsigned unwind_fp(uint64_t *pcs, unsigned max, uint32_t *total)
 {
     struct stack_bounds bounds;
@@ -31,9 +28,9 @@ __attribute__((noinline)) unsigned unwind_fp(uint64_t *pcs, unsigned max, uint32
     if (fp < lo)
         return 0;
     /* A frame at fp is readable when fp <= top and 8-aligned; frames
-     * strictly increase, so fp also stays >= lo. Three tight loops: skip the
+     * strictly increase, so fp also stays >= lo. Two tight loops: skip the
      * runtime's own frames (they come first: the hook, the tracer, this
-     * function), store up to max return addresses, then only count. */
+     * function), then store up to max return addresses. */
     uint64_t ra = 0, next = 0;
     for (;;) {
         if (fp > top || (fp & 7))
@@ -48,28 +45,15 @@ __attribute__((noinline)) unsigned unwind_fp(uint64_t *pcs, unsigned max, uint32
         fp = next;
     }
     unsigned stored = 0;
-    uint32_t depth = 0;
     for (;;) {
         if (ra < 4096)
-            goto done;
-        depth++;
-        if (stored < max)
-            pcs[stored++] = ra;
-        else
             break;
-        if (next <= fp || next > top || (next & 7))
-            goto done;
-        fp = next;
-        const uint64_t *frame = (const uint64_t *)(uintptr_t)fp;
-        next = frame[0];
-        ra = frame[1];
-    }
-    /* stored == max: the frame at fp was counted but not stored; count on */
-    depth--;
-    for (;;) {
-        if (ra < 4096 || depth >= COUNT_LIMIT)
-            break;
-        depth++;
+        if (stored == max) {
+            /* the limit: the depth is known only if the stack ends here */
+            *total = MEMSNAP_TOTAL_UNKNOWN;
+            return stored;
+        }
+        pcs[stored++] = ra;
         if (next <= fp || next > top || (next & 7))
             break;
         fp = next;
@@ -77,7 +61,6 @@ __attribute__((noinline)) unsigned unwind_fp(uint64_t *pcs, unsigned max, uint32
         next = frame[0];
         ra = frame[1];
     }
-done:
-    *total = depth;
+    *total = stored;
     return stored;
 }

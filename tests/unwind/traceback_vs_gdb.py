@@ -2,9 +2,10 @@
 preloaded, stops at each case's allocation (the first allocation hook hit
 after case_armed()), records GDB's own backtrace of it and the block the
 hook returns, and at cases_done() reads the trace table through the
-documented layout (memsnap_root, its field table, shards, slots, depot) to
-check that each block's recorded traceback equals GDB's frame by frame (up
-to the traceback limit), that the total depths agree, and that GDB's frames
+documented layout (memsnap_root, its field table, thread records, block
+chunks, depot) to check that each block's recorded traceback equals GDB's
+frame by frame (up to the traceback limit), that the total depths agree
+(unknown past the limit, where the walk stops), and that GDB's frames
 contain the case's line marked `CASE <name>` in the sources. Exits GDB with
 status 0 when every case passes, 1 otherwise.
 
@@ -81,8 +82,8 @@ class Table:
         self.root = int(gdb.parse_and_eval("(unsigned long)&memsnap_root"))
         magic, major, minor, root_size, fields, count, fsize = struct.unpack(
             "<QHHIQII", self.read(self.root, 32))
-        if magic != 0x0050414E534D454D or major != 1:
-            raise gdb.GdbError("not a memsnap v1 root")
+        if magic != 0x0050414E534D454D or major != 2:
+            raise gdb.GdbError("not a memsnap 2.x root")
         self.f = {}
         raw = self.read(fields, count * fsize)
         for i in range(count):
@@ -99,27 +100,35 @@ class Table:
     def size_of(self, record):
         return self.f[record][1]
 
+    def current_records(self):
+        """Addresses of the thread records whose blocks count (not cleared)."""
+        gen = self.get(self.root, "root.clear_gen")
+        out, at = set(), self.get(self.root, "root.threads")
+        while at:
+            if self.get(at, "thread.clear_gen") == gen:
+                out.add(at)
+            at = self.get(at, "thread.next")
+        return out
+
     def block_containing(self, addr):
         """(start, site id) of the live block containing addr, or None."""
-        shards = self.get(self.root, "root.shards")
-        for i in range(self.get(self.root, "root.nshards")):
-            shard = shards + i * self.size_of("shard")
-            slots = self.get(shard, "shard.slots")
-            if not slots:
-                continue
-            cap = self.get(slots, "slots.capacity")
-            first = slots + self.f["slots.slot"][0]
-            step = self.size_of("slot")
-            raw = self.read(first, cap * step)
-            a_off, m_off = self.f["slot.addr"][0], self.f["slot.meta"][0]
-            bits = self.get(self.root, "root.site_id_bits")
-            for j in range(cap):
-                a = int.from_bytes(raw[j * step + a_off:j * step + a_off + 8], "little")
-                if a == 0 or a == (1 << 64) - 1 or a > addr:
-                    continue
-                meta = int.from_bytes(raw[j * step + m_off:j * step + m_off + 8], "little")
-                if addr < a + max(1, meta >> bits):
-                    return a, meta & ((1 << bits) - 1)
+        owners = self.current_records()
+        bits = self.get(self.root, "root.site_id_bits")
+        step = self.size_of("slot")
+        a_off, m_off = self.f["slot.addr"][0], self.f["slot.meta"][0]
+        mapping = self.get(self.root, "root.mappings")
+        while mapping:
+            if self.get(mapping, "mapping.kind") == 2 and self.get(mapping, "chunk.owner") in owners:
+                high = self.get(mapping, "chunk.high")
+                raw = self.read(mapping + self.f["chunk.slot"][0], high * step)
+                for j in range(high):
+                    a = int.from_bytes(raw[j * step + a_off:j * step + a_off + 8], "little")
+                    if a == 0 or a > addr:
+                        continue
+                    meta = int.from_bytes(raw[j * step + m_off:j * step + m_off + 8], "little")
+                    if addr < a + max(1, meta >> bits):
+                        return a, meta & ((1 << bits) - 1)
+            mapping = self.get(mapping, "mapping.next")
         return None
 
     def sites(self):
@@ -216,10 +225,11 @@ def main():
         _, pcs, lines = mine[-1]
         recorded, total = sites[site_id]
         want = pcs[:limit]
+        want_total = len(pcs) if len(pcs) <= limit else 0xFFFFFFFF  # unknown past the limit
         problems = []
         if not any(where in lines for where in markers.get(name, ())):
             problems.append("GDB's backtrace lacks the CASE line (test program broken?)")
-        if recorded != want or total != len(pcs):
+        if recorded != want or total != want_total:
             problems.append("recorded %d of %d frames, GDB has %d:" % (len(recorded), total, len(pcs)))
             for i in range(max(len(recorded), len(want))):
                 r = recorded[i] if i < len(recorded) else None
