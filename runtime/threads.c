@@ -23,6 +23,7 @@
 #include "chunks.h"
 #include "counters.h"
 #include "spinlock.h"
+#include "walk_memo.h"
 
 #define RECORDS_BYTES (64u * 1024u)
 #define RECORD_STRIDE ((sizeof(struct thread_state) + 63u) & ~(size_t)63u)
@@ -79,13 +80,13 @@ static struct thread_state *new_record(void)
     return state;
 }
 
-static struct thread_state *first_record(void)
+struct thread_state *thread_first(void)
 {
     return (struct thread_state *)(uintptr_t)__atomic_load_n(&memsnap_root.threads,
                                                               __ATOMIC_ACQUIRE);
 }
 
-static struct thread_state *next_record(const struct thread_state *state)
+struct thread_state *thread_next(const struct thread_state *state)
 {
     return (struct thread_state *)(uintptr_t)state->rec.next;
 }
@@ -96,6 +97,8 @@ static void take_over(struct thread_state *state, int roll_back)
 {
     if (roll_back)
         thread_roll_back(state);
+    if (state->walk)
+        memo_forget(state->walk); /* another thread's stack */
     state->rec.tid = current_tid();
     __atomic_store_n(&state->rec.status, MEMSNAP_THREAD_LIVE, __ATOMIC_RELEASE);
 }
@@ -103,7 +106,7 @@ static void take_over(struct thread_state *state, int roll_back)
 /* The record of a thread that is gone, taken over; or NULL. Lock held. */
 static struct thread_state *adopt(void)
 {
-    for (struct thread_state *state = first_record(); state; state = next_record(state)) {
+    for (struct thread_state *state = thread_first(); state; state = thread_next(state)) {
         if (state->rec.status == MEMSNAP_THREAD_EXITING && thread_gone(state->rec.tid)) {
             take_over(state, 1);
             return state;
@@ -173,7 +176,7 @@ void thread_catch_up(struct thread_state *self)
 int64_t threads_current(void)
 {
     int64_t sum = 0;
-    for (struct thread_state *state = first_record(); state; state = next_record(state))
+    for (struct thread_state *state = thread_first(); state; state = thread_next(state))
         if (record_is_current(&state->rec))
             sum += __atomic_load_n(&state->rec.current, __ATOMIC_RELAXED);
     return sum;
@@ -195,7 +198,7 @@ void threads_after_fork_child(void)
     struct thread_state *self = memsnap_tls.self;
     if (self)
         self->rec.tid = current_tid();
-    for (struct thread_state *state = first_record(); state; state = next_record(state)) {
+    for (struct thread_state *state = thread_first(); state; state = thread_next(state)) {
         if (state == self)
             continue;
         /* Its thread did not follow: undo what it had in flight, fold

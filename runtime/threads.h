@@ -75,6 +75,10 @@ static inline int record_is_current(const struct memsnap_thread *rec)
  * or single-threaded. */
 void thread_roll_back(struct thread_state *state);
 
+/* Every record, newest first (lock-free: records are never freed). */
+struct thread_state *thread_first(void);
+struct thread_state *thread_next(const struct thread_state *state);
+
 /* Sum of every current record's `current`: the traced bytes now. */
 int64_t threads_current(void);
 

@@ -156,7 +156,7 @@ int tracer_track(uint32_t domain, uint64_t addr, uint64_t size)
     if (!self)
         return -ENOMEM;
     thread_check_clear(self);
-    struct memsnap_site *site = capture_site(domain);
+    struct memsnap_site *site = capture_site(self, domain);
     if (!site)
         return -ENOMEM;
     int rc = -ENOMEM;

@@ -1,14 +1,12 @@
 /*
  * Recording and forgetting blocks, inline because the hooks (override.c)
  * call them on every traced allocation and free: capture the caller's site
- * (the unwinder and the depot), take a slot of the calling thread's record
- * (chunks.h), then write the slot and the thread's counters (counters.h),
- * announced in the record's `pend_*` words with the counters' values before
- * (docs/layout.md, "order of writes") so that a reader of a stopped
- * process, a fork child or a thread adopting the record can tell exactly
- * what was done. They are forced
- * inline so that the walk starts one frame from the program's code. The
- * rest of the tracer (track/untrack, frees deferred by signal handlers,
+ * (capture.c: the unwinder, the walk memo, the depot), take a slot of the
+ * calling thread's record (chunks.h), then write the slot and the thread's
+ * counters (counters.h), announced in the record's `pend_*` words with the
+ * counters' values before (docs/layout.md, "order of writes") so that a
+ * reader of a stopped process, a fork child or a thread adopting the record
+ * can tell exactly what was done. The rest of the tracer (track/untrack, frees deferred by signal handlers,
  * the out-of-memory stop) is in tracer.c. Callers hold the reentrancy
  * guard and have caught up with the last clear (thread_check_clear).
  */
@@ -24,21 +22,9 @@
 
 #define TRACER_INLINE static inline __attribute__((always_inline))
 
-/* The caller's site in `domain`, or NULL when out of memory. */
-TRACER_INLINE struct memsnap_site *capture_site(uint32_t domain)
-{
-    uint64_t pcs[MEMSNAP_MAX_FRAMES];
-    uint32_t total = 0;
-    unsigned limit = __atomic_load_n(&hot.limit, __ATOMIC_RELAXED);
-    unsigned n;
-#ifdef MEMSNAP_HAVE_DWARF
-    if (hot.unwinder == MEMSNAP_UNWINDER_DWARF)
-        n = unwind_dwarf(pcs, limit, &total);
-    else
-#endif
-        n = unwind_fp(pcs, limit, &total);
-    return depot_intern(domain, pcs, n, total);
-}
+/* capture.c: the site of the hook's caller's stack in `domain`, or NULL
+ * when out of memory. */
+struct memsnap_site *capture_site(struct thread_state *self, uint32_t domain);
 
 /*
  * The operation in flight, announced before it starts (docs/layout.md,
@@ -133,7 +119,7 @@ TRACER_INLINE struct memsnap_slot *trace_heap_block(struct thread_state *self, v
         return NULL;
     }
     struct memsnap_slot *slot = slot_take(self);
-    struct memsnap_site *site = capture_site(MEMSNAP_DOMAIN_HEAP);
+    struct memsnap_site *site = capture_site(self, MEMSNAP_DOMAIN_HEAP);
     uint64_t addr = (uint64_t)(uintptr_t)user;
     if (MEMSNAP_LIKELY(slot && site) &&
         MEMSNAP_LIKELY(record_alloc(self, slot, addr, MEMSNAP_SLOT_META(size, site->id),

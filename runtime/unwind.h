@@ -34,4 +34,22 @@ unsigned unwind_fp(uint64_t *pcs, unsigned max, uint32_t *total);
 int unwind_dwarf_init(void);
 unsigned unwind_dwarf(uint64_t *pcs, unsigned max, uint32_t *total);
 
+/* Where a walk starts: a return address, the stack pointer after it
+ * returns, and the callee-saved registers a rule may use as a base. */
+struct walk_start {
+    uint64_t pc, sp, bp, bx;
+};
+/* Fills *start with its caller's state right after the call returns. */
+void memsnap_unwind_capture(struct walk_start *start) __attribute__((visibility("hidden")));
+
+struct walk_state;
+struct walk_log;
+/* The DWARF walk from *start (see above for pcs, max, *total), with the
+ * calling thread's rule memo when ws != NULL, logging what decided it when
+ * log != NULL (walk_memo.h; log->usable cleared when it cannot be kept). */
+unsigned unwind_dwarf_walk(const struct walk_start *start, struct walk_state *ws, uint64_t *pcs,
+                           unsigned max, uint32_t *total, struct walk_log *log);
+/* The rules' generation: bumped when code is unloaded (dlclose). */
+uint64_t unwind_dwarf_generation(void);
+
 #endif /* MEMSNAP_RUNTIME_UNWIND_H */

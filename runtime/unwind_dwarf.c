@@ -18,6 +18,7 @@
 #define _GNU_SOURCE
 #include "internal.h"
 #include "unwind.h"
+#include "walk_memo.h"
 
 #include <dlfcn.h>
 #include <dwarf.h>
@@ -38,21 +39,10 @@
 #define UNW_LIKELY(x) __builtin_expect(!!(x), 1)
 #define UNW_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
-/* ---- the register state the walk carries from frame to frame ---- */
+/* ---- where a walk starts ---- */
 
-struct unwind_regs {
-    uint64_t pc;  /* return address (or exact pc after a signal frame) */
-    uint64_t rsp; /* stack pointer in that frame */
-    uint64_t rbp; /* callee-saved registers a rule may need */
-    uint64_t rbx;
-};
-
-/*
- * Fills `regs` with the state of its caller right after the call returns:
- * pc = the return address, rsp = the caller's stack pointer, rbp and rbx as
- * they are. Plain assembly so that no compiler choice can disturb them.
- */
-void memsnap_unwind_capture(struct unwind_regs *regs) __attribute__((visibility("hidden")));
+/* memsnap_unwind_capture (unwind.h), in plain assembly so that no compiler
+ * choice can disturb the registers it reads. */
 __asm__(".text\n"
         ".globl memsnap_unwind_capture\n"
         ".hidden memsnap_unwind_capture\n"
@@ -204,7 +194,6 @@ static void cache_store(uint64_t key, uint64_t rule)
 static pthread_mutex_t miss_lock = PTHREAD_MUTEX_INITIALIZER;
 static Dwfl *dwfl;
 static int dwfl_stale;        /* report the modules again at the next miss */
-static __thread int in_miss __attribute__((tls_model("initial-exec")));
 
 /* We only need .eh_frame, which is in the loaded file itself: never search
  * for separate debug info (slow, and not needed). */
@@ -531,10 +520,10 @@ out:
  * this thread's own miss). */
 static __attribute__((noinline)) uint64_t rule_miss(uint64_t pc, unsigned exact)
 {
-    if (in_miss)
+    if (memsnap_tls.in_miss)
         return rule_make(RULE_STOP, 0, 0, 0, 0, 0, 0, 0) |
                (runtime_owns_pc(pc) ? RULE_RUNTIME_BIT : 0);
-    in_miss = 1;
+    memsnap_tls.in_miss = 1;
     internal_work_begin(); /* libdw's allocations are the runtime's: internal heap */
     pthread_mutex_lock(&miss_lock);
     uint64_t key = cache_key(pc, exact, current_tag());
@@ -547,7 +536,7 @@ static __attribute__((noinline)) uint64_t rule_miss(uint64_t pc, unsigned exact)
     }
     pthread_mutex_unlock(&miss_lock);
     internal_work_end();
-    in_miss = 0;
+    memsnap_tls.in_miss = 0;
     return rule;
 }
 
@@ -591,7 +580,7 @@ static void fork_parent(void) { pthread_mutex_unlock(&miss_lock); }
 static void fork_child(void)
 {
     pthread_mutex_init(&miss_lock, NULL);
-    in_miss = 0;
+    memsnap_tls.in_miss = 0;
 }
 
 /* ---- the walk ---- */
@@ -632,26 +621,8 @@ static int starting_bounds(uint64_t rsp, struct stack_bounds *thread, struct sta
     return rsp >= cur->lo + 8 && rsp < cur->hi ? 0 : -EFAULT;
 }
 
-/*
- * Per-thread memo of the previous walks: the last two (key, rule) pairs
- * seen at each depth. Allocations come from a few call paths, so most
- * frames find their rule here without touching the shared cache. Keys
- * carry the generation, so forgotten rules never match. A walk that
- * interrupts another on the same thread (a signal handler) neither reads
- * nor writes it, so the interrupted walk never sees a half-written entry.
- */
-#define MEMO_DEPTH 64u
 /* Frames walked at most (bounds the walk of a runaway recursion). */
 #define WALK_LIMIT 65536u
-struct walk_memo_entry {
-    uint64_t key[2];
-    uint64_t rule[2];
-};
-struct walk_memo {
-    int busy; /* walks of this thread in progress (a handler may nest one) */
-    struct walk_memo_entry at[MEMO_DEPTH];
-};
-static __thread struct walk_memo memo __attribute__((tls_model("initial-exec")));
 
 /* Steps through a signal frame: sp points at the ucontext the kernel
  * saved; the interrupted registers continue the walk. 0, or -1 to stop. */
@@ -678,79 +649,87 @@ static int step_signal_frame(uint64_t *pc, uint64_t *sp, uint64_t *bp, uint64_t 
     return 0;
 }
 
-/* The rule of `key` when the memo's first way does not have it: its second
- * way, else the shared cache (or a miss), remembered in the memo at depth
- * `walked` when walked < memo_limit. Out of line: the walk's common case
- * is a first-way hit, and its loop keeps its registers. */
-static __attribute__((noinline)) uint64_t rule_lookup(struct walk_memo *m, unsigned walked,
-                                                      unsigned memo_limit, uint64_t key,
-                                                      uint64_t pc, uint64_t exact)
+/* The rule of (pc, exact): from the thread's rule memo (ws, may be NULL),
+ * else the shared cache, else a miss. */
+static inline uint64_t rule_of(struct walk_state *ws, uint64_t pc, uint64_t exact, uint64_t tag)
 {
-    if (walked < memo_limit && m->at[walked].key[1] == key)
-        return m->at[walked].rule[1];
+    uint64_t key = (pc & KEY_PC_MASK) | exact | tag;
+    uint64_t *slot = NULL;
+    if (UNW_LIKELY(ws != NULL)) {
+        slot = ws->rule_memo[(uint32_t)((key * 0x9E3779B97F4A7C15ULL) >> 54) &
+                             (RULE_MEMO_SLOTS - 1)];
+        if (UNW_LIKELY(slot[0] == key))
+            return slot[1];
+    }
     uint64_t rule = cache_find(key);
     if (UNW_UNLIKELY(rule == RULE_NONE))
         rule = rule_miss(pc, exact != 0);
-    if (walked < memo_limit) {
-        /* Newest first: the older pair moves to the second way. */
-        m->at[walked].key[1] = m->at[walked].key[0];
-        m->at[walked].rule[1] = m->at[walked].rule[0];
-        m->at[walked].rule[0] = rule;
-        m->at[walked].key[0] = key;
+    if (slot) {
+        slot[0] = key;
+        slot[1] = rule;
     }
     return rule;
 }
 
-/* The registers a walk carries, for the out-of-line steps. */
+/* The registers of the frame being stepped from, where rbp and rbx came
+ * from (walk_memo.h), and the stack being walked. */
 struct walk_regs {
     uint64_t pc, sp, bp, bx, lo, hi, exact;
+    int bp_from, bx_from;
 };
 
 /* The caller's value of a callee-saved register by its rule: reloaded from
- * CFA + off (SAVED_AT), unknown (SAVED_LOST: 0) or unchanged. -1 when the
- * slot is outside the stack. */
-static inline int restore_saved(unsigned how, int64_t off, uint64_t cfa,
-                                const struct walk_regs *w, uint64_t *reg)
+ * CFA + off (SAVED_AT; logged, deciding nothing yet), unknown (SAVED_LOST:
+ * 0) or unchanged. -1 when the slot is outside the stack. */
+static inline int restore_saved(unsigned how, int64_t off, uint64_t cfa, struct walk_regs *w,
+                                uint64_t *reg, int *from, struct walk_log *log)
 {
     if (how == SAVED_AT) {
         uint64_t at = cfa + (uint64_t)off;
         if (!load_ok(at, w->lo, w->hi))
             return -1;
         *reg = *(const uint64_t *)at;
+        *from = log ? log_word(log, at, *reg, 0) : FROM_NOWHERE;
     } else if (how == SAVED_LOST) {
         *reg = 0;
+        *from = FROM_NOWHERE;
     }
     return 0;
 }
 
-/* One step by a rule the walk's inline path does not take: a CFA loaded
- * from memory (stack realignment), or a signal frame. 0 to go on with the
- * caller's registers in *w, -1 to stop (END, STOP, or a failed check). */
-static __attribute__((noinline)) int step_other(uint64_t rule, struct walk_regs *w,
-                                                const struct stack_bounds *thread)
+/* The base register's value for a CFA rule (its use logged). */
+static inline uint64_t base_value(unsigned base, struct walk_regs *w, struct walk_log *log)
 {
-    unsigned kind = RULE_KIND(rule);
-    if (kind == RULE_SIGNAL) {
-        if (step_signal_frame(&w->pc, &w->sp, &w->bp, &w->bx, &w->lo, &w->hi, thread) != 0)
-            return -1;
-        w->exact = KEY_EXACT;
-        return 0;
-    }
-    if (kind != RULE_STEP)
-        return -1; /* END, STOP */
-    unsigned base = RULE_BASE(rule);
-    uint64_t cfa = base == BASE_RSP ? w->sp : base == BASE_RBP ? w->bp : w->bx;
-    cfa += (uint64_t)RULE_CFA_OFF(rule);
+    if (base == BASE_RSP)
+        return w->sp;
+    if (log)
+        log_base_use(log, base == BASE_RBP ? w->bp_from : w->bx_from,
+                     base == BASE_RBP ? &log->uses_bp : &log->uses_bx);
+    return base == BASE_RBP ? w->bp : w->bx;
+}
+
+/* One step by a STEP rule: the caller's registers in *w. 0, or -1 to stop
+ * (a check failed). */
+static inline __attribute__((always_inline)) int step_rule(uint64_t rule, struct walk_regs *w,
+                                                          struct walk_log *log)
+{
+    uint64_t cfa = base_value(RULE_BASE(rule), w, log) + (uint64_t)RULE_CFA_OFF(rule);
     if (RULE_DEREF(rule)) {
+        /* stack realignment: the CFA itself is on the stack */
         if (!load_ok(cfa, w->lo, w->hi))
             return -1;
-        cfa = *(const uint64_t *)cfa;
+        uint64_t at = cfa;
+        cfa = *(const uint64_t *)at;
+        if (log)
+            log_word(log, at, cfa, 1);
     }
     if (cfa <= w->sp || !load_ok(cfa - 8, w->lo, w->hi))
         return -1;
     uint64_t ra = *(const uint64_t *)(cfa - 8);
-    if (restore_saved(RULE_RBP_HOW(rule), RULE_RBP_OFF(rule), cfa, w, &w->bp) != 0 ||
-        restore_saved(RULE_RBX_HOW(rule), RULE_RBX_OFF(rule), cfa, w, &w->bx) != 0)
+    if (log)
+        log_word(log, cfa - 8, ra, 1);
+    if (restore_saved(RULE_RBP_HOW(rule), RULE_RBP_OFF(rule), cfa, w, &w->bp, &w->bp_from, log) ||
+        restore_saved(RULE_RBX_HOW(rule), RULE_RBX_OFF(rule), cfa, w, &w->bx, &w->bx_from, log))
         return -1;
     w->pc = ra;
     w->sp = cfa;
@@ -758,228 +737,106 @@ static __attribute__((noinline)) int step_other(uint64_t rule, struct walk_regs 
     return 0;
 }
 
-/* Bits of a rule that send a step out of line: a kind other than STEP, or
- * a CFA loaded from memory. */
-#define RULE_INLINE_MASK 0x27ull /* kind (bits 0..2) and deref (bit 5) */
-/* A register saved at CFA + offset (SAVED_AT = 1 in its 2-bit field), or
- * lost (SAVED_LOST = 2): rbp's field is bits 6..7, rbx's 8..9. */
-#define RULE_SAVED_AT_BITS ((1ull << 6) | (1ull << 8))
-#define RULE_SAVED_LOST_BITS ((2ull << 6) | (2ull << 8))
-/* Bits that must be clear, but for kind STEP, for the simplest step: kind,
- * base (RSP = 0), deref, rbp/rbx saved, in the runtime's code, and the CFA
- * offset's sign and low 3 bits: so CFA = rsp + a non-negative multiple of 8
- * (from an 8-aligned rsp: 8-aligned; and above rsp unless the offset is 0,
- * which the walk still checks). */
+/* The simplest and most common rule, a frame of the program's: CFA = rsp
+ * + a non-negative multiple of 8, rbp and rbx untouched (or lost: 0). */
 #define RULE_SIMPLE_MASK (0x3ffull | RULE_RUNTIME_BIT | (7ull << 35) | (1ull << 63))
-/* The frame of code built with frame pointers, a frame of the program's:
- * CFA = rbp + 16, rbp saved at CFA - 16, rbx untouched (this value) or
- * lost (this value | RULE_RBX_LOST_BIT: libdw often says so of a register
- * the CIE leaves unmentioned). */
-#define RULE_FP_FRAME \
-    ((uint64_t)RULE_STEP | (uint64_t)BASE_RBP << 3 | (uint64_t)SAVED_AT << 6 | \
-     ((uint64_t)-2 & 0xfffu) << 10 | (uint64_t)16 << 35)
-#define RULE_RBX_LOST_BIT ((uint64_t)SAVED_LOST << 8)
+#define RULE_SAVED_LOST_BITS ((2ull << 6) | (2ull << 8))
+
+/*
+ * The walk, from the registers in w: stores at most `max` return addresses
+ * into pcs and the depth into *total (MEMSNAP_TOTAL_UNKNOWN when it stopped
+ * at max with more to come); logs what decided it when log != NULL. One
+ * body, inlined twice: with and without a log.
+ */
+static inline __attribute__((always_inline)) unsigned
+walk(struct walk_regs *w, struct walk_state *ws, const struct stack_bounds *thread,
+     uint64_t *pcs, unsigned max, uint32_t *total, struct walk_log *log)
+{
+    const uint64_t tag = current_tag();
+    unsigned depth = 0;
+    for (unsigned steps = 0; w->pc != 0 && steps < WALK_LIMIT; steps++) {
+        uint64_t rule = rule_of(ws, w->pc, w->exact, tag);
+        if (!(rule & RULE_RUNTIME_BIT)) {
+            if (depth == max) {
+                *total = MEMSNAP_TOTAL_UNKNOWN; /* more to come: not walked */
+                return max;
+            }
+            pcs[depth++] = w->exact ? w->pc + 1 : w->pc;
+        }
+        if (UNW_LIKELY((rule & (RULE_SIMPLE_MASK & ~RULE_SAVED_LOST_BITS)) == RULE_STEP)) {
+            /* sp is 8-aligned (it starts so, every step checks its CFA):
+             * only the top needs checking */
+            uint64_t cfa = w->sp + (uint64_t)RULE_CFA_OFF(rule);
+            if (cfa == w->sp || cfa > w->hi)
+                break;
+            if (UNW_UNLIKELY(rule & RULE_SAVED_LOST_BITS)) {
+                if (RULE_RBP_HOW(rule) == SAVED_LOST)
+                    w->bp = 0, w->bp_from = FROM_NOWHERE;
+                if (RULE_RBX_HOW(rule) == SAVED_LOST)
+                    w->bx = 0, w->bx_from = FROM_NOWHERE;
+            }
+            w->pc = *(const uint64_t *)(cfa - 8);
+            if (log)
+                log_word(log, cfa - 8, w->pc, 1);
+            w->sp = cfa;
+            w->exact = 0;
+            continue;
+        }
+        unsigned kind = RULE_KIND(rule);
+        if (kind == RULE_SIGNAL) {
+            if (log)
+                log->usable = 0; /* (an interrupted pc: not worth keeping) */
+            if (step_signal_frame(&w->pc, &w->sp, &w->bp, &w->bx, &w->lo, &w->hi, thread) != 0)
+                break;
+            w->bp_from = w->bx_from = FROM_NOWHERE;
+            w->exact = KEY_EXACT;
+            continue;
+        }
+        if (kind != RULE_STEP || step_rule(rule, w, log) != 0)
+            break; /* END (the outermost frame), STOP, or a failed check */
+    }
+    *total = depth;
+    return depth;
+}
+
+/* The registers a walk starts from: those of `start`, on the thread's stack
+ * (or the alternate signal stack). 0, or -1 when the stack is unknown. */
+static int walk_begin(const struct walk_start *start, struct walk_regs *w,
+                      struct stack_bounds *thread)
+{
+    struct stack_bounds b;
+    if (UNW_UNLIKELY(!dwarf_ready) || starting_bounds(start->sp, thread, &b) != 0)
+        return -1;
+    *w = (struct walk_regs){start->pc, start->sp, start->bp, start->bx, b.lo, b.hi, 0,
+                            FROM_START, FROM_START};
+    return 0;
+}
+
+unsigned unwind_dwarf_walk(const struct walk_start *start, struct walk_state *ws, uint64_t *pcs,
+                           unsigned max, uint32_t *total, struct walk_log *log)
+{
+    struct walk_regs w;
+    struct stack_bounds thread;
+    *total = 0;
+    if (walk_begin(start, &w, &thread) != 0)
+        return 0;
+    if (!log)
+        return walk(&w, ws, &thread, pcs, max, total, NULL);
+    if (w.lo != thread.lo)
+        log->usable = 0; /* on the alternate signal stack */
+    return walk(&w, ws, &thread, pcs, max, total, log);
+}
 
 unsigned unwind_dwarf(uint64_t *pcs, unsigned max, uint32_t *total)
 {
-    struct unwind_regs r;
-    memsnap_unwind_capture(&r);
-    *total = 0;
-    if (UNW_UNLIKELY(!dwarf_ready))
-        return 0;
-    struct stack_bounds thread, b;
-    if (starting_bounds(r.rsp, &thread, &b) != 0)
-        return 0;
+    struct walk_start start;
+    memsnap_unwind_capture(&start);
+    return unwind_dwarf_walk(&start, NULL, pcs, max, total, NULL);
+}
 
-    /* A register whose value the caller lost is set to 0: any rule based
-     * on it then fails the bounds check and ends the walk. */
-    uint64_t pc = r.pc, sp = r.rsp, bp = r.rbp, bx = r.rbx;
-    uint64_t lo = b.lo, hi = b.hi;
-    /* tag | KEY_EXACT when pc was interrupted (after a signal frame), not
-     * a return address */
-    const uint64_t tag = current_tag();
-    uint64_t tagx = tag;
-    uint32_t depth = 0;
-    struct walk_memo *const m = &memo;
-    const unsigned memo_limit = m->busy ? 0 : MEMO_DEPTH;
-    m->busy++;
-    __asm__ volatile("" ::: "memory"); /* busy is set before the memo is used */
-    unsigned walked = 0;
-    for (;;) {
-        /*
-         * The common frame, inline: a return address (not the exact pc
-         * after a signal frame) within the memo's depth whose rule (from
-         * the memo's first way, else looked up) is a plain STEP (CFA =
-         * rsp|rbp|rbx + offset), or END. The caller's frame must
-         * lie above this one and within the stack, 8-aligned: sp < cfa <=
-         * hi. As sp is always at least lo + 8 (it starts above the
-         * capture's own return slot, only grows, and a signal frame or a
-         * loaded CFA is checked to keep it so), the return address at
-         * cfa - 8 then lies in [lo, hi). A pc of 0 never hits (keys of pc 0
-         * are never stored: the general step below stops first).
-         */
-        if (walked < memo_limit && tagx == tag) {
-            /* Registers of the loop, kept few so that they all stay in
-             * registers: the memo entry, the frames seen, the stack top. */
-            const struct walk_memo_entry *entry = &m->at[walked];
-            const struct walk_memo_entry *const entry_end = &m->at[memo_limit];
-            uint32_t seen = depth;
-            do {
-                uint64_t rule = entry->rule[0];
-                if (UNW_UNLIKELY(entry->key[0] != (pc | tag))) {
-                    /* Not the rule of the last walk at this depth (a leaf
-                     * that varies): look it up without leaving the loop.
-                     * A pc of 0 or with high bits set goes the general
-                     * way, which stops or keys it as before. */
-                    if (pc == 0 || (pc & ~KEY_PC_MASK) != 0)
-                        break;
-                    rule = rule_lookup(m, (unsigned)(entry - m->at), memo_limit, pc | tag,
-                                       pc, 0);
-                }
-                if (UNW_LIKELY((rule & ~RULE_RBX_LOST_BIT) == RULE_FP_FRAME)) {
-                    /* A frame-pointer frame: CFA = rbp + 16, the caller's
-                     * rbp at CFA - 16, the return address at CFA - 8. With
-                     * sp < cfa <= hi, both 8-aligned, CFA - 16 >= sp - 8
-                     * >= lo: both loads lie in [lo, hi). */
-                    if (rule & RULE_RBX_LOST_BIT)
-                        bx = 0;
-                    uint64_t cfa = bp + 16;
-                    if (cfa <= sp || cfa > hi || (cfa & 7u)) {
-                        depth = seen;
-                        goto done;
-                    }
-                    if (seen == max)
-                        goto limit;
-                    pcs[seen++] = pc;
-                    entry++;
-                    bp = *(const uint64_t *)(cfa - 16);
-                    pc = *(const uint64_t *)(cfa - 8);
-                    sp = cfa;
-                    continue;
-                }
-                if (UNW_LIKELY((rule & (RULE_SIMPLE_MASK & ~RULE_SAVED_LOST_BITS)) ==
-                               RULE_STEP)) {
-                    /* The simplest and most common rule: CFA = rsp + offset,
-                     * rbp and rbx untouched (or lost: then 0), a frame of
-                     * the program's. sp
-                     * is 8-aligned here (it starts so, and every other
-                     * step checks its CFA), so with the offset a
-                     * non-negative multiple of 8 the CFA is 8-aligned and,
-                     * unless equal, above sp: only the top is checked. */
-                    uint64_t cfa = sp + (uint64_t)RULE_CFA_OFF(rule);
-                    if (cfa == sp || cfa > hi) {
-                        depth = seen;
-                        goto done;
-                    }
-                    if (seen == max)
-                        goto limit;
-                    pcs[seen++] = pc;
-                    entry++;
-                    if (UNW_UNLIKELY(rule & RULE_SAVED_LOST_BITS)) {
-                        if (RULE_RBP_HOW(rule) == SAVED_LOST)
-                            bp = 0;
-                        if (RULE_RBX_HOW(rule) == SAVED_LOST)
-                            bx = 0;
-                    }
-                    pc = *(const uint64_t *)(cfa - 8);
-                    sp = cfa;
-                    continue;
-                }
-                if (RULE_KIND(rule) == RULE_END) {
-                    /* The outermost frame (_start, a thread's start):
-                     * counted unless it is the runtime's, and the walk
-                     * ends, as the general step would end it. */
-                    if (!(rule & RULE_RUNTIME_BIT)) {
-                        if (seen == max)
-                            goto limit;
-                        pcs[seen++] = pc;
-                    }
-                    depth = seen;
-                    goto done;
-                }
-                if (UNW_UNLIKELY((rule & RULE_INLINE_MASK) != RULE_STEP))
-                    break;
-                if (!(rule & RULE_RUNTIME_BIT)) {
-                    if (seen == max)
-                        goto limit;
-                    pcs[seen++] = pc;
-                }
-                entry++;
-                unsigned base = RULE_BASE(rule);
-                uint64_t cfa = base == BASE_RSP ? sp : base == BASE_RBP ? bp : bx;
-                cfa += (uint64_t)RULE_CFA_OFF(rule);
-                if (cfa <= sp || cfa > hi || (cfa & 7u)) {
-                    depth = seen;
-                    goto done;
-                }
-                uint64_t ra = *(const uint64_t *)(cfa - 8);
-                if (rule & RULE_SAVED_AT_BITS) {
-                    /* rbp and/or rbx saved in this frame: reload them.
-                     * The saved slot lies in [lo, hi), 8-aligned. */
-                    if (RULE_RBP_HOW(rule) == SAVED_AT) {
-                        uint64_t at = cfa + (uint64_t)RULE_RBP_OFF(rule);
-                        if (!load_ok(at, lo, hi)) {
-                            depth = seen;
-                            goto done;
-                        }
-                        bp = *(const uint64_t *)at;
-                    }
-                    if (RULE_RBX_HOW(rule) == SAVED_AT) {
-                        uint64_t at = cfa + (uint64_t)RULE_RBX_OFF(rule);
-                        if (!load_ok(at, lo, hi)) {
-                            depth = seen;
-                            goto done;
-                        }
-                        bx = *(const uint64_t *)at;
-                    }
-                }
-                if (UNW_UNLIKELY(rule & RULE_SAVED_LOST_BITS)) {
-                    if (RULE_RBP_HOW(rule) == SAVED_LOST)
-                        bp = 0;
-                    if (RULE_RBX_HOW(rule) == SAVED_LOST)
-                        bx = 0;
-                }
-                pc = ra;
-                sp = cfa;
-            } while (entry < entry_end);
-            depth = seen;
-            walked = (unsigned)(entry - m->at);
-        }
-
-        /* Any other frame: one step of the general walk. */
-        if (pc == 0 || walked >= WALK_LIMIT)
-            break;
-        uint64_t exact = tagx & KEY_EXACT;
-        uint64_t key = (pc & KEY_PC_MASK) | tagx;
-        uint64_t rule;
-        if (walked < memo_limit && m->at[walked].key[0] == key)
-            rule = m->at[walked].rule[0];
-        else
-            rule = rule_lookup(m, walked, memo_limit, key, pc, exact);
-        if (!(rule & RULE_RUNTIME_BIT)) {
-            if (depth == max)
-                goto limit;
-            pcs[depth++] = exact ? pc + 1 : pc;
-        }
-        walked++;
-        struct walk_regs w = {pc, sp, bp, bx, lo, hi, exact};
-        if (step_other(rule, &w, &thread) != 0)
-            break;
-        pc = w.pc, sp = w.sp, bp = w.bp, bx = w.bx;
-        lo = w.lo, hi = w.hi;
-        tagx = tag | w.exact;
-    }
-done:
-    __asm__ volatile("" ::: "memory");
-    m->busy--;
-    *total = depth;
-    return depth;
-limit:
-    /* more frames than the limit: the depth is left unknown (unwind.h) */
-    __asm__ volatile("" ::: "memory");
-    m->busy--;
-    *total = MEMSNAP_TOTAL_UNKNOWN;
-    return max;
+uint64_t unwind_dwarf_generation(void)
+{
+    return atomic_load_explicit(&generation, memory_order_relaxed);
 }
 
 /* ---- start-up ---- */
