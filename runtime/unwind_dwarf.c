@@ -649,26 +649,35 @@ static int step_signal_frame(uint64_t *pc, uint64_t *sp, uint64_t *bp, uint64_t 
     return 0;
 }
 
-/* The rule of (pc, exact): from the thread's rule memo (ws, may be NULL),
- * else the shared cache, else a miss. */
+/* The rule of (pc, exact): from the thread's rule memo (ws, may be NULL;
+ * emptied when the generation changes), else the shared cache, else a
+ * miss. */
 static inline uint64_t rule_of(struct walk_state *ws, uint64_t pc, uint64_t exact, uint64_t tag)
 {
-    uint64_t key = (pc & KEY_PC_MASK) | exact | tag;
     uint64_t *slot = NULL;
     if (UNW_LIKELY(ws != NULL)) {
-        slot = ws->rule_memo[(uint32_t)((key * 0x9E3779B97F4A7C15ULL) >> 54) &
-                             (RULE_MEMO_SLOTS - 1)];
-        if (UNW_LIKELY(slot[0] == key))
+        slot = ws->rule_memo[(pc ^ (pc >> 11)) & (RULE_MEMO_SLOTS - 1)];
+        if (UNW_LIKELY(slot[0] == (pc | exact)))
             return slot[1];
     }
-    uint64_t rule = cache_find(key);
+    uint64_t rule = cache_find((pc & KEY_PC_MASK) | exact | tag);
     if (UNW_UNLIKELY(rule == RULE_NONE))
         rule = rule_miss(pc, exact != 0);
-    if (slot) {
-        slot[0] = key;
+    if (slot && !(pc & ~KEY_PC_MASK)) {
+        slot[0] = pc | exact;
         slot[1] = rule;
     }
     return rule;
+}
+
+/* Empties the thread's rule memo when code was unloaded since it was
+ * filled (its keys carry no generation). */
+static inline void rule_memo_check(struct walk_state *ws, uint64_t generation_now)
+{
+    if (UNW_UNLIKELY(ws->rule_memo_generation != generation_now)) {
+        memset(ws->rule_memo, 0, sizeof ws->rule_memo);
+        ws->rule_memo_generation = generation_now;
+    }
 }
 
 /* The registers of the frame being stepped from, where rbp and rbx came
@@ -678,21 +687,23 @@ struct walk_regs {
     int bp_from, bx_from;
 };
 
-/* The caller's value of a callee-saved register by its rule: reloaded from
- * CFA + off (SAVED_AT; logged, deciding nothing yet), unknown (SAVED_LOST:
- * 0) or unchanged. -1 when the slot is outside the stack. */
-static inline int restore_saved(unsigned how, int64_t off, uint64_t cfa, struct walk_regs *w,
-                                uint64_t *reg, int *from, struct walk_log *log)
+/* The caller's value of a callee-saved register by its rule: reloaded
+ * from CFA + off (SAVED_AT; logged, deciding nothing yet), unknown
+ * (SAVED_LOST: 0) or unchanged. -1 when the slot is outside the stack. */
+static inline int reload(unsigned how, int64_t off, uint64_t cfa, uint64_t lo, uint64_t hi,
+                         uint64_t *reg, int *from, struct walk_log *log)
 {
     if (how == SAVED_AT) {
         uint64_t at = cfa + (uint64_t)off;
-        if (!load_ok(at, w->lo, w->hi))
+        if (!load_ok(at, lo, hi))
             return -1;
         *reg = *(const uint64_t *)at;
-        *from = log ? log_word(log, at, *reg, 0) : FROM_NOWHERE;
+        if (log)
+            *from = log_word(log, at, *reg, 0);
     } else if (how == SAVED_LOST) {
         *reg = 0;
-        *from = FROM_NOWHERE;
+        if (log)
+            *from = FROM_NOWHERE;
     }
     return 0;
 }
@@ -708,11 +719,26 @@ static inline uint64_t base_value(unsigned base, struct walk_regs *w, struct wal
     return base == BASE_RBP ? w->bp : w->bx;
 }
 
-/* One step by a STEP rule: the caller's registers in *w. 0, or -1 to stop
- * (a check failed). */
-static inline __attribute__((always_inline)) int step_rule(uint64_t rule, struct walk_regs *w,
-                                                          struct walk_log *log)
+/* One step by any other rule than the walk's inline case: a STEP with a
+ * CFA based on rbp or rbx or loaded from the stack, saved registers, or a
+ * signal frame. The caller's registers in *w; 0, or -1 to stop (END, STOP,
+ * or a failed check). Out of line: the walk keeps its registers. */
+static __attribute__((noinline)) int step_other(uint64_t rule, struct walk_regs *w,
+                                                const struct stack_bounds *thread,
+                                                struct walk_log *log)
 {
+    unsigned kind = RULE_KIND(rule);
+    if (kind == RULE_SIGNAL) {
+        if (log)
+            log->usable = 0; /* (an interrupted pc: not worth keeping) */
+        if (step_signal_frame(&w->pc, &w->sp, &w->bp, &w->bx, &w->lo, &w->hi, thread) != 0)
+            return -1;
+        w->bp_from = w->bx_from = FROM_NOWHERE;
+        w->exact = KEY_EXACT;
+        return 0;
+    }
+    if (kind != RULE_STEP)
+        return -1; /* END (the outermost frame) or STOP */
     uint64_t cfa = base_value(RULE_BASE(rule), w, log) + (uint64_t)RULE_CFA_OFF(rule);
     if (RULE_DEREF(rule)) {
         /* stack realignment: the CFA itself is on the stack */
@@ -728,8 +754,8 @@ static inline __attribute__((always_inline)) int step_rule(uint64_t rule, struct
     uint64_t ra = *(const uint64_t *)(cfa - 8);
     if (log)
         log_word(log, cfa - 8, ra, 1);
-    if (restore_saved(RULE_RBP_HOW(rule), RULE_RBP_OFF(rule), cfa, w, &w->bp, &w->bp_from, log) ||
-        restore_saved(RULE_RBX_HOW(rule), RULE_RBX_OFF(rule), cfa, w, &w->bx, &w->bx_from, log))
+    if (reload(RULE_RBP_HOW(rule), RULE_RBP_OFF(rule), cfa, w->lo, w->hi, &w->bp, &w->bp_from, log) ||
+        reload(RULE_RBX_HOW(rule), RULE_RBX_OFF(rule), cfa, w->lo, w->hi, &w->bx, &w->bx_from, log))
         return -1;
     w->pc = ra;
     w->sp = cfa;
@@ -737,63 +763,72 @@ static inline __attribute__((always_inline)) int step_rule(uint64_t rule, struct
     return 0;
 }
 
-/* The simplest and most common rule, a frame of the program's: CFA = rsp
- * + a non-negative multiple of 8, rbp and rbx untouched (or lost: 0). */
-#define RULE_SIMPLE_MASK (0x3ffull | RULE_RUNTIME_BIT | (7ull << 35) | (1ull << 63))
-#define RULE_SAVED_LOST_BITS ((2ull << 6) | (2ull << 8))
+/* Rules the walk takes inline: a STEP whose CFA is rsp + offset (the
+ * commonest in code without frame pointers) or rbp + 16 (a frame-pointer
+ * frame), not loaded from the stack, rbp and rbx unchanged, saved at
+ * CFA + offset or lost. */
+#define RULE_KIND_BASE_DEREF 0x3full
+#define RULE_RSP_STEP ((uint64_t)RULE_STEP)
+#define RULE_RBP_STEP ((uint64_t)RULE_STEP | (uint64_t)BASE_RBP << 3)
+#define RULE_CFA_OFF_16 ((uint64_t)16 << 35)
+#define RULE_SAVED_BITS (0xfull << 6) /* rbp's and rbx's "how" */
 
 /*
- * The walk, from the registers in w: stores at most `max` return addresses
- * into pcs and the depth into *total (MEMSNAP_TOTAL_UNKNOWN when it stopped
- * at max with more to come); logs what decided it when log != NULL. One
- * body, inlined twice: with and without a log.
+ * The walk, from the registers in *w: stores at most `max` return
+ * addresses into pcs and the depth into *total (MEMSNAP_TOTAL_UNKNOWN when
+ * it stopped at max with more to come); logs what decided it when log !=
+ * NULL. One body, inlined twice: with and without a log. Its registers are
+ * locals, spilled to *w only for the out-of-line steps.
  */
 static inline __attribute__((always_inline)) unsigned
 walk(struct walk_regs *w, struct walk_state *ws, const struct stack_bounds *thread,
      uint64_t *pcs, unsigned max, uint32_t *total, struct walk_log *log)
 {
     const uint64_t tag = current_tag();
+    if (ws)
+        rule_memo_check(ws, atomic_load_explicit(&generation, memory_order_relaxed));
+    uint64_t pc = w->pc, sp = w->sp, bp = w->bp, bx = w->bx, lo = w->lo, hi = w->hi, exact = 0;
+    int bp_from = w->bp_from, bx_from = w->bx_from;
     unsigned depth = 0;
-    for (unsigned steps = 0; w->pc != 0 && steps < WALK_LIMIT; steps++) {
-        uint64_t rule = rule_of(ws, w->pc, w->exact, tag);
-        if (!(rule & RULE_RUNTIME_BIT)) {
+    for (unsigned steps = 0; pc != 0 && steps < WALK_LIMIT; steps++) {
+        uint64_t rule = rule_of(ws, pc, exact, tag);
+        if (UNW_LIKELY(!(rule & RULE_RUNTIME_BIT))) {
             if (depth == max) {
                 *total = MEMSNAP_TOTAL_UNKNOWN; /* more to come: not walked */
                 return max;
             }
-            pcs[depth++] = w->exact ? w->pc + 1 : w->pc;
+            pcs[depth++] = exact ? pc + 1 : pc;
         }
-        if (UNW_LIKELY((rule & (RULE_SIMPLE_MASK & ~RULE_SAVED_LOST_BITS)) == RULE_STEP)) {
-            /* sp is 8-aligned (it starts so, every step checks its CFA):
-             * only the top needs checking */
-            uint64_t cfa = w->sp + (uint64_t)RULE_CFA_OFF(rule);
-            if (cfa == w->sp || cfa > w->hi)
-                break;
-            if (UNW_UNLIKELY(rule & RULE_SAVED_LOST_BITS)) {
-                if (RULE_RBP_HOW(rule) == SAVED_LOST)
-                    w->bp = 0, w->bp_from = FROM_NOWHERE;
-                if (RULE_RBX_HOW(rule) == SAVED_LOST)
-                    w->bx = 0, w->bx_from = FROM_NOWHERE;
-            }
-            w->pc = *(const uint64_t *)(cfa - 8);
+        uint64_t cfa;
+        if (UNW_LIKELY((rule & RULE_KIND_BASE_DEREF) == RULE_RSP_STEP)) {
+            cfa = sp + (uint64_t)RULE_CFA_OFF(rule);
+        } else if ((rule & (RULE_KIND_BASE_DEREF | (0x1fffffffull << 35))) ==
+                   (RULE_RBP_STEP | RULE_CFA_OFF_16)) {
+            cfa = bp + 16;
             if (log)
-                log_word(log, cfa - 8, w->pc, 1);
-            w->sp = cfa;
-            w->exact = 0;
+                log_base_use(log, bp_from, &log->uses_bp);
+        } else {
+            *w = (struct walk_regs){pc, sp, bp, bx, lo, hi, exact, bp_from, bx_from};
+            if (step_other(rule, w, thread, log) != 0)
+                break;
+            pc = w->pc, sp = w->sp, bp = w->bp, bx = w->bx, lo = w->lo, hi = w->hi;
+            exact = w->exact, bp_from = w->bp_from, bx_from = w->bx_from;
             continue;
         }
-        unsigned kind = RULE_KIND(rule);
-        if (kind == RULE_SIGNAL) {
-            if (log)
-                log->usable = 0; /* (an interrupted pc: not worth keeping) */
-            if (step_signal_frame(&w->pc, &w->sp, &w->bp, &w->bx, &w->lo, &w->hi, thread) != 0)
+        /* the caller's frame lies above this one, in the stack, 8-aligned:
+         * then the return address at cfa - 8 does too (sp >= lo + 8) */
+        if (cfa <= sp || cfa > hi || (cfa & 7u))
+            break;
+        if (rule & RULE_SAVED_BITS) {
+            if (reload(RULE_RBP_HOW(rule), RULE_RBP_OFF(rule), cfa, lo, hi, &bp, &bp_from, log) ||
+                reload(RULE_RBX_HOW(rule), RULE_RBX_OFF(rule), cfa, lo, hi, &bx, &bx_from, log))
                 break;
-            w->bp_from = w->bx_from = FROM_NOWHERE;
-            w->exact = KEY_EXACT;
-            continue;
         }
-        if (kind != RULE_STEP || step_rule(rule, w, log) != 0)
-            break; /* END (the outermost frame), STOP, or a failed check */
+        pc = *(const uint64_t *)(cfa - 8);
+        if (log)
+            log_word(log, cfa - 8, pc, 1);
+        sp = cfa;
+        exact = 0;
     }
     *total = depth;
     return depth;

@@ -64,7 +64,10 @@ struct walk_state {
     uint32_t window, window_hits; /* the adaptive bypass's current window */
     uint32_t bypass;              /* walks left without the memo */
     struct memo_stats stats;
-    uint64_t rule_memo[RULE_MEMO_SLOTS][2]; /* (key, rule) of the DWARF walk */
+    /* the DWARF walk's (pc | exact bit, rule) by pc, valid for one
+     * generation of the rules */
+    uint64_t rule_memo_generation;
+    uint64_t rule_memo[RULE_MEMO_SLOTS][2];
 };
 
 /* The calling thread's walk state, mapped on first use; NULL when out of
