@@ -126,3 +126,33 @@ void memo_forget(struct walk_state *ws)
     ws->window = ws->window_hits = ws->bypass = 0;
     memset(ws->rule_memo, 0, sizeof ws->rule_memo);
 }
+
+/* Writes n in decimal into buf (at least 21 bytes); returns buf. */
+static const char *decimal(uint64_t n, char *buf)
+{
+    char *p = buf + 20;
+    *p = 0;
+    do
+        *--p = (char)('0' + n % 10);
+    while (n /= 10);
+    return p;
+}
+
+/* MEMSNAP_TEST_STATS=1: the memo's counts over every thread, at exit. */
+__attribute__((destructor)) static void print_stats(void)
+{
+    if (!flags.test_stats)
+        return;
+    struct memo_stats sum = {0, 0, 0, 0};
+    for (struct thread_state *t = thread_first(); t; t = thread_next(t)) {
+        if (!t->walk)
+            continue;
+        sum.lookups += t->walk->stats.lookups;
+        sum.hits += t->walk->stats.hits;
+        sum.mismatches += t->walk->stats.mismatches;
+        sum.bypassed += t->walk->stats.bypassed;
+    }
+    char a[21], b[21], c[21], d[21];
+    say("walk memo: lookups=", decimal(sum.lookups, a), " hits=", decimal(sum.hits, b));
+    say("walk memo: mismatches=", decimal(sum.mismatches, c), " bypassed=", decimal(sum.bypassed, d));
+}
