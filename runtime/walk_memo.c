@@ -30,7 +30,7 @@ struct walk_state *walk_state_of(struct thread_state *self)
 static unsigned set_of(const struct walk_start *start)
 {
     uint64_t h = (start->pc ^ start->sp * 0x9E3779B97F4A7C15ULL) * 0xBF58476D1CE4E5B9ULL;
-    return (unsigned)(h >> 59) & (MEMO_SETS - 1);
+    return (unsigned)(h >> 52) & (MEMO_SETS - 1);
 }
 
 static int same_start(const struct memo_entry *e, const struct walk_start *start, uint64_t tag)
@@ -72,6 +72,7 @@ struct memsnap_site *memo_find(struct walk_state *ws, const struct walk_start *s
     }
     *use_log = 1;
     struct memo_entry *set = ws->entry[set_of(start)];
+    int mismatch = 0;
     for (unsigned way = 0; way < MEMO_WAYS; way++) {
         struct memo_entry *e = &set[way];
         if (!same_start(e, start, tag))
@@ -80,9 +81,9 @@ struct memsnap_site *memo_find(struct walk_state *ws, const struct walk_start *s
             count(ws, 1);
             return e->site;
         }
-        ws->stats.mismatches++;
-        break;
+        mismatch = 1; /* another path from the same start: try the others */
     }
+    ws->stats.mismatches += mismatch;
     count(ws, 0);
     return NULL;
 }
@@ -92,15 +93,12 @@ void memo_store(struct walk_state *ws, const struct walk_start *start, uint64_t 
 {
     if (!log->usable || !site)
         return;
+    /* round robin: paths from one start may share the set's ways */
     unsigned s = set_of(start);
-    struct memo_entry *e = NULL;
-    for (unsigned way = 0; way < MEMO_WAYS && !e; way++)
-        if (same_start(&ws->entry[s][way], start, tag))
-            e = &ws->entry[s][way]; /* the one that no longer held */
-    if (!e) {
-        e = &ws->entry[s][ws->next_way[s]];
-        ws->next_way[s] = (uint8_t)((ws->next_way[s] + 1) % MEMO_WAYS);
-    }
+    struct memo_entry *e = &ws->entry[s][ws->next_way[s]];
+    ws->next_way[s] = (uint8_t)((ws->next_way[s] + 1) % MEMO_WAYS);
+    if ((unsigned)__builtin_popcountll(log->decides) > MEMO_WORDS)
+        return; /* (a limit far above the default) */
     for (unsigned i = 0; i < log->n; i++) {
         int64_t offset = (int64_t)(log->addr[i] - start->sp);
         if (offset != (int32_t)offset)

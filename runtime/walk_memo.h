@@ -26,9 +26,10 @@
 
 struct thread_state;
 
-#define MEMO_WORDS 40u /* words a memoised walk may depend on */
+#define MEMO_WORDS 24u /* words a memoised walk may depend on */
+#define LOG_WORDS 64u  /* words a walk may read and still be memoised */
 #define MEMO_SETS 32u  /* sets of MEMO_WAYS entries */
-#define MEMO_WAYS 4u
+#define MEMO_WAYS 8u
 #define RULE_MEMO_SLOTS 1024u /* the DWARF walk's per-thread rules by pc */
 
 /* What a walk read, as it walks: every word with whether it decided the
@@ -37,9 +38,9 @@ struct walk_log {
     unsigned n;
     int usable;          /* 0 when the walk cannot be memoised (signal frame, too long) */
     uint8_t uses_bp, uses_bx;
-    uint64_t decides;    /* bit i: word i decided the walk (MEMO_WORDS <= 64) */
-    uint64_t addr[MEMO_WORDS];
-    uint64_t value[MEMO_WORDS];
+    uint64_t decides;    /* bit i: word i decided the walk (LOG_WORDS <= 64) */
+    uint64_t addr[LOG_WORDS];
+    uint64_t value[LOG_WORDS];
 };
 
 struct memo_entry {
@@ -96,7 +97,7 @@ void memo_forget(struct walk_state *ws);
  * CFAs. Returns its index, or -1 (log full: the walk is not memoised). */
 static inline int log_word(struct walk_log *log, uint64_t addr, uint64_t value, int decides)
 {
-    if (log->n >= MEMO_WORDS) {
+    if (log->n >= LOG_WORDS) {
         log->usable = 0;
         return -1;
     }
