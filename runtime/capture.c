@@ -22,6 +22,11 @@ static struct memsnap_site *dwarf_site(struct thread_state *self, uint32_t domai
     uint64_t tag = memo_tag(unwind_dwarf_generation(), limit);
     if (ws && domain == MEMSNAP_DOMAIN_HEAP) {
         struct memsnap_site *site = memo_find(ws, start, tag, &use_log);
+        if (site && MEMSNAP_UNLIKELY(flags.test_stats > 1)) {
+            /* MEMSNAP_TEST_STATS=2: the walk the hit saved, to compare */
+            unsigned n = unwind_dwarf_walk(start, ws, pcs, limit, &total, NULL);
+            ws->stats.wrong += depot_intern(domain, pcs, n, total) != site;
+        }
         if (site)
             return site;
     }

@@ -141,7 +141,7 @@ __attribute__((destructor)) static void print_stats(void)
 {
     if (!flags.test_stats)
         return;
-    struct memo_stats sum = {0, 0, 0, 0};
+    struct memo_stats sum = {0, 0, 0, 0, 0};
     for (struct thread_state *t = thread_first(); t; t = thread_next(t)) {
         if (!t->walk)
             continue;
@@ -149,8 +149,11 @@ __attribute__((destructor)) static void print_stats(void)
         sum.hits += t->walk->stats.hits;
         sum.mismatches += t->walk->stats.mismatches;
         sum.bypassed += t->walk->stats.bypassed;
+        sum.wrong += t->walk->stats.wrong;
     }
-    char a[21], b[21], c[21], d[21];
+    char a[21], b[21], c[21], d[21], e[21];
     say("walk memo: lookups=", decimal(sum.lookups, a), " hits=", decimal(sum.hits, b));
     say("walk memo: mismatches=", decimal(sum.mismatches, c), " bypassed=", decimal(sum.bypassed, d));
+    if (flags.test_stats > 1)
+        say("walk memo: hits checked by a second walk, wrong=", decimal(sum.wrong, e), "", "");
 }

@@ -53,10 +53,11 @@ struct memo_entry {
     uint64_t value[MEMO_WORDS];
 };
 
-/* Lookups, hits, verification failures and bypassed walks, per thread;
- * printed at exit when MEMSNAP_TEST_STATS=1. */
+/* Lookups, hits, verification failures and bypassed walks, per thread,
+ * and (MEMSNAP_TEST_STATS=2) hits a second walk disagreed with; printed at
+ * exit when MEMSNAP_TEST_STATS is set. */
 struct memo_stats {
-    uint64_t lookups, hits, mismatches, bypassed;
+    uint64_t lookups, hits, mismatches, bypassed, wrong;
 };
 
 struct walk_state {
