@@ -4,7 +4,10 @@
  * while a fifth keeps reading the counters; at the end the totals are
  * exact: each thread's live blocks are in the table with their sizes, the
  * shared site's live and total pairs equal the sums, current equals the
- * table's bytes, and nothing is left in flight.
+ * table's bytes, and nothing is left in flight. Then clears made while
+ * threads churn (each thread wipes its own record when it next calls the
+ * runtime): once the threads are done, blocks, site counters and current
+ * agree again, and the blocks allocated before a clear are freed quietly.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -129,10 +132,76 @@ static void test_hammer_exact_totals(void **state)
     memsnap_stop();
 }
 
+static int stop_churn;
+
+static void *churn_across_clears(void *arg)
+{
+    (void)arg;
+    void *ring[256] = {0};
+    for (unsigned i = 0; !__atomic_load_n(&stop_churn, __ATOMIC_RELAXED); i++) {
+        free(ring[i % 256]);
+        ring[i % 256] = malloc(8 + i % 120);
+    }
+    /* all but the last 16: those stay live, allocated after some clear */
+    for (int k = 16; k < 256; k++)
+        free(ring[k]);
+    void **kept = malloc(16 * sizeof *kept);
+    for (int k = 0; k < 16; k++)
+        kept[k] = ring[k];
+    return kept;
+}
+
+static void sum_live(const struct read_site *site, void *arg)
+{
+    uint64_t *sums = arg;
+    sums[0] += site->live_count;
+    sums[1] += site->live_bytes;
+}
+
+static void test_clears_while_threads_churn(void **state)
+{
+    (void)state;
+    assert_int_equal(memsnap_start(8), 0);
+    __atomic_store_n(&stop_churn, 0, __ATOMIC_RELAXED);
+    pthread_t workers[THREADS];
+    for (int t = 0; t < THREADS; t++)
+        pthread_create(&workers[t], NULL, churn_across_clears, NULL);
+    for (int c = 0; c < 200; c++) {
+        assert_int_equal(memsnap_clear_traces(), 0);
+        for (volatile int spin = 0; spin < 20000; spin++)
+            ;
+    }
+    __atomic_store_n(&stop_churn, 1, __ATOMIC_RELAXED);
+    void *kept[THREADS];
+    for (int t = 0; t < THREADS; t++)
+        pthread_join(workers[t], &kept[t]);
+    /* a call into the runtime on each thread would catch it up; readers
+     * ignore the records still behind, so the table is exact already */
+    struct table_walk walk = walk_table();
+    uint64_t sums[2] = {0, 0};
+    reader_sites(own_reader(), sum_live, sums);
+    assert_int_equal(walk.in_flight, 0);
+    assert_int_equal(sums[0], walk.blocks);
+    assert_int_equal(sums[1], walk.bytes);
+    assert_int_equal((uint64_t)walk.current, walk.bytes);
+    size_t current, peak;
+    memsnap_get_traced_memory(&current, &peak);
+    assert_int_equal(current, walk.bytes);
+    for (int t = 0; t < THREADS; t++) {
+        for (int k = 0; k < 16; k++)
+            free(((void **)kept[t])[k]);
+        free(kept[t]);
+    }
+    memsnap_get_traced_memory(&current, &peak);
+    assert_int_equal(current, walk_table().bytes);
+    memsnap_stop();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hammer_exact_totals),
+        cmocka_unit_test(test_clears_while_threads_churn),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
