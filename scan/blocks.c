@@ -1,7 +1,7 @@
 /*
  * Block bookkeeping around the leak scan that would be too slow per block
  * in a debugger's Python: gathering live blocks out of the trace table's raw
- * slot arrays, sorting them by address (LSD radix sort on 16-bit digits,
+ * chunk slot arrays, sorting them by address (LSD radix sort on 16-bit digits,
  * skipping digits every block shares), and summing a marked scan's verdicts
  * per allocation site.
  */
@@ -11,14 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SLOT_EMPTY 0ULL
-#define SLOT_TOMBSTONE UINT64_MAX
+#define SLOT_FREE 0ULL
 
 uint64_t memsnap_scan_gather_slots(const void *raw, uint64_t nslots, uint32_t slot_size,
                                    uint32_t addr_offset, uint32_t meta_offset,
-                                   uint32_t site_bits, uint64_t skip_addr,
-                                   const uint8_t *site_ok, uint64_t nsite_ok,
-                                   struct memsnap_scan_block *out, uint64_t cap)
+                                   uint32_t site_bits, const uint8_t *site_ok,
+                                   uint64_t nsite_ok, struct memsnap_scan_block *out,
+                                   uint64_t cap)
 {
     if (slot_size < 16 || addr_offset > slot_size - 8 || meta_offset > slot_size - 8 ||
         site_bits == 0 || site_bits >= 64)
@@ -29,7 +28,7 @@ uint64_t memsnap_scan_gather_slots(const void *raw, uint64_t nslots, uint32_t sl
     for (uint64_t i = 0; i < nslots; i++, p += slot_size) {
         uint64_t addr, meta;
         memcpy(&addr, p + addr_offset, 8);
-        if (addr == SLOT_EMPTY || addr == SLOT_TOMBSTONE || (skip_addr && addr == skip_addr))
+        if (addr == SLOT_FREE)
             continue;
         memcpy(&meta, p + meta_offset, 8);
         uint64_t site = meta & site_mask;

@@ -21,7 +21,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a signature below changes; the Python side checks it. */
-#define MEMSNAP_SCAN_ABI 4
+#define MEMSNAP_SCAN_ABI 5
 
 /* Block categories written by memsnap_scan_mark(). */
 #define MEMSNAP_SCAN_REACHABLE 1 /* a chain of start pointers from a root */
@@ -58,18 +58,18 @@ struct memsnap_scan;
 int memsnap_scan_abi(void);
 
 /*
- * Gather the live blocks of one shard's raw slot array (`nslots` records of
+ * Gather the live blocks of one chunk's raw slot array (`nslots` records of
  * `slot_size` bytes, addr and meta at the given offsets, meta = size <<
- * site_bits | site): skip empty and tombstone slots, the slot of `skip_addr`
- * (an in-flight block; 0 = none), and blocks whose site id s has
- * s >= nsite_ok or site_ok[s] == 0 (other domains). Writes up to `cap`
- * blocks to out[]; returns how many there are (may exceed cap).
+ * site_bits | site; docs/layout.md): skip free slots (addr 0: the caller
+ * blanks the slots of operations in flight the same way), and blocks whose
+ * site id s has s >= nsite_ok or site_ok[s] == 0 (other domains). Writes up
+ * to `cap` blocks to out[]; returns how many there are (may exceed cap).
  */
 uint64_t memsnap_scan_gather_slots(const void *raw, uint64_t nslots, uint32_t slot_size,
                                    uint32_t addr_offset, uint32_t meta_offset,
-                                   uint32_t site_bits, uint64_t skip_addr,
-                                   const uint8_t *site_ok, uint64_t nsite_ok,
-                                   struct memsnap_scan_block *out, uint64_t cap);
+                                   uint32_t site_bits, const uint8_t *site_ok,
+                                   uint64_t nsite_ok, struct memsnap_scan_block *out,
+                                   uint64_t cap);
 
 /* Sort blocks by address (a radix sort: fast for millions). -ENOMEM or 0. */
 int memsnap_scan_sort_blocks(struct memsnap_scan_block *blocks, uint64_t n);

@@ -411,20 +411,21 @@ static void test_empty_scan(void **state)
 static void test_gather_sort_summarize(void **state)
 {
     (void)state;
-    /* 6 slots of 16 bytes: empty, tombstone, in-flight, site 2 (domain skipped), two kept */
+    /* 6 slots of 16 bytes: free, free (with a free slot's link in meta),
+     * in flight (blanked by the caller), site 2 (domain skipped), two kept */
     uint64_t slots[12] = {
         0, 0,
-        UINT64_MAX, 0,
-        0x5000, (32ULL << 24) | 1,
+        0, 0x7f0000001000ULL,
+        0, (32ULL << 24) | 1,
         0x9000, (16ULL << 24) | 2,
         0x8000, (48ULL << 24) | 1,
         0x1000, (64ULL << 24) | 3,
     };
     uint8_t site_ok[4] = {0, 1, 0, 1};
     struct memsnap_scan_block out[4];
-    uint64_t n = memsnap_scan_gather_slots(slots, 6, 16, 0, 8, 24, 0x5000, site_ok, 4, out, 1);
+    uint64_t n = memsnap_scan_gather_slots(slots, 6, 16, 0, 8, 24, site_ok, 4, out, 1);
     assert_int_equal(n, 2); /* capped at 1 written */
-    n = memsnap_scan_gather_slots(slots, 6, 16, 0, 8, 24, 0x5000, site_ok, 4, out, 4);
+    n = memsnap_scan_gather_slots(slots, 6, 16, 0, 8, 24, site_ok, 4, out, 4);
     assert_int_equal(n, 2);
     assert_int_equal(memsnap_scan_sort_blocks(out, n), 0);
     assert_int_equal(out[0].addr, 0x1000);
