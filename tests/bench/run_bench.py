@@ -53,6 +53,10 @@ def clean_env(**extra):
     return env
 
 
+class RunFailed(Exception):
+    pass
+
+
 def cpu_seconds(argv, env, stdin_path=None, cwd=None):
     """CPU seconds (user + sys) of a run and of everything it waited for."""
     stdin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL
@@ -66,12 +70,14 @@ def cpu_seconds(argv, env, stdin_path=None, cwd=None):
         if stdin_path:
             stdin.close()
     if status != 0:
-        raise SystemExit("%s failed (status %d): %s" % (" ".join(argv), status,
-                                                       err.decode(errors="replace")[-500:]))
+        last = err.decode(errors="replace").strip().splitlines()[-3:]
+        raise RunFailed("%s: status %d: %s" % (os.path.basename(argv[0]), status, " / ".join(last)))
     return usage.ru_utime + usage.ru_stime
 
 
 def ratio_cell(ratios):
+    if not ratios:
+        return "failed"
     mid = statistics.median(ratios)
     low, high = min(ratios), max(ratios)
     cell = "%.2f×" % mid
@@ -80,19 +86,30 @@ def ratio_cell(ratios):
     return cell
 
 
-def alternate(configs, rounds, rng):
+def alternate(configs, rounds, rng, failures):
     """{name: [ratio per round]}: each round runs every config once, in a
-    shuffled order; ratios are to the round's "untraced" run."""
+    shuffled order; ratios are to the round's "untraced" run. A config that
+    fails (a peer crashing) is dropped, its error kept in failures."""
     ratios = {name: [] for name, _ in configs}
     base_seconds = []
     for _ in range(rounds):
-        order = list(configs)
+        order = [c for c in configs if c[0] not in failures]
         rng.shuffle(order)
-        seconds = {name: run() for name, run in order}
+        seconds = {}
+        for name, run in order:
+            try:
+                seconds[name] = run()
+            except RunFailed as err:
+                if name == "untraced":
+                    raise SystemExit(str(err))
+                failures[name] = str(err)
         base = seconds["untraced"]
         base_seconds.append(base)
-        for name, _ in configs:
-            ratios[name].append(seconds[name] / base)
+        for name in seconds:
+            if name not in failures:
+                ratios[name].append(seconds[name] / base)
+    for name in failures:
+        ratios[name] = []
     return ratios, base_seconds
 
 
@@ -140,11 +157,14 @@ def churn_table(build, lib, workdir, skip, rounds, steps, rng):
     lsan = build_lsan(workdir) if "lsan" not in skip else None
     columns = [("churn, 1 thread", 1, False), ("churn, 2 threads", 2, False),
                ("churn_diverse, 1 thread", 1, True), ("churn_diverse, 2 threads", 2, True)]
-    results, names, baselines = {}, None, {}
+    results, names, baselines, failed = {}, None, {}, {}
     for title, threads, diverse in columns:
         configs = churn_configs(build, lib, workdir, skip, lsan, steps, threads, diverse)
         names = [n for n, _ in configs]
-        results[title], baselines[title] = alternate(configs, rounds, rng)
+        failures = {}
+        results[title], baselines[title] = alternate(configs, rounds, rng, failures)
+        for name, err in failures.items():
+            failed["%s, %s" % (name, title)] = err
     print("\n## Churn: CPU time × untraced (median of %d rounds; %d steps per thread)\n"
           % (rounds, steps))
     print("| configuration | " + " | ".join(t for t, _, _ in columns) + " |")
@@ -154,7 +174,7 @@ def churn_table(build, lib, workdir, skip, rounds, steps, rng):
         cells = []
         for title, _, _ in columns:
             ratios = results[title][name]
-            if fp_row and name != "untraced, fp build":
+            if fp_row and name != "untraced, fp build" and ratios:
                 base = results[title]["untraced, fp build"]
                 ratios = [r / b for r, b in zip(ratios, base)]
             cells.append(ratio_cell(ratios))
@@ -163,6 +183,8 @@ def churn_table(build, lib, workdir, skip, rounds, steps, rng):
         "%.2f" % statistics.median(baselines[t]) for t, _, _ in columns))
     print("\nFrame-pointer rows are relative to the untraced frame-pointer build. "
           "2-thread columns are relative to the untraced 2-thread run.")
+    for where, err in failed.items():
+        print("\nfailed: %s: %s" % (where, err))
 
 
 # ---- 2. memory per live block ----
@@ -240,7 +262,7 @@ def real_table(lib, rounds, rng):
                 return cpu_seconds(argv, clean_env(**extra), stdin_path, cwd=root)
 
             configs = [("untraced", lambda: run(False)), ("traced", lambda: run(True))]
-            ratios, base = alternate(configs, rounds, rng)
+            ratios, base = alternate(configs, rounds, rng, {})
             rate = "-"
             if name in ("sqlite3", "python3"):
                 if name == "sqlite3" and os.path.exists(argv[1]):
