@@ -1,8 +1,8 @@
 """GDB command registration for memsnap: one gdb.Command per core command.
 
-Each name in memsnap.commands.NAMES becomes a GDB command whose help is the
+Each name in memsnap.views.commands.NAMES becomes a GDB command whose help is the
 core's help text and whose completion is the core's. Running one calls
-memsnap.commands.run with the GDB backend and writes its output; a
+memsnap.views.commands.run with the GDB backend and writes its output; a
 MemsnapError becomes a one-line GDB error, and a Python traceback is shown
 only in debug mode (`set memsnap debug on`, or MEMSNAP_DEBUG=1 in the
 environment). memwhere also accepts a GDB expression (`memwhere obj->data`).
@@ -13,7 +13,7 @@ import traceback
 import gdb
 
 import memsnap
-import memsnap.commands
+import memsnap.views.commands as commands
 from memsnap import failures
 
 
@@ -62,7 +62,7 @@ class _MemsnapCommand(gdb.Command):
         if self.command_name in _ADDRESS_COMMANDS:
             argument = _evaluate_address(argument)
         try:
-            output = memsnap.commands.run(self.command_name, argument, self._backend)
+            output = commands.run(self.command_name, argument, self._backend)
         except gdb.GdbError:
             raise
         except (Exception, KeyboardInterrupt) as e:
@@ -75,7 +75,7 @@ class _MemsnapCommand(gdb.Command):
 
     def complete(self, text, word):
         try:
-            candidates = memsnap.commands.complete(self.command_name, text)
+            candidates = commands.complete(self.command_name, text)
         except Exception:
             return gdb.COMPLETE_NONE
         # The core completes whole tokens; gdb replaces only `word`, the end
@@ -120,9 +120,9 @@ def register(backend):
         _MemsnapPrefix("show memsnap")
         _debug = _DebugParameter()
     registered = []
-    for name in memsnap.commands.NAMES:
+    for name in commands.NAMES:
         try:
-            help_text = memsnap.commands.help_text(name)
+            help_text = commands.help_text(name)
         except Exception:
             help_text = "memsnap command %s." % name
         command_class = type("Memsnap_" + name, (_MemsnapCommand,),

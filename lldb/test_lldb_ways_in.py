@@ -117,8 +117,8 @@ def test_failed_command_exits_nonzero_with_one_line(memsnap_lldb):
 
 def test_help_for_every_command(memsnap_lldb):
     out, err, code = lldb_output([memsnap_lldb, "--batch", "-x", "-o", "help",
-                                  "-o", "script import memsnap.commands; "
-                                  "print(' '.join(memsnap.commands.NAMES))"])
+                                  "-o", "script import memsnap.views.commands; "
+                                  "print(' '.join(memsnap.views.commands.NAMES))"])
     assert code == 0, out + err
     names = out.splitlines()[-1].split()
     assert "memsnap" in names and "memdiff" in names, out

@@ -17,9 +17,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "python"))
 
 from memsnap import leaks  # noqa: E402
-from memsnap.backend import Backend, Location, Region, ThreadState  # noqa: E402
-from memsnap.errors import UnreadableMemory  # noqa: E402
-from memsnap.reader import Mapping, ShardSlots, Site, Table  # noqa: E402
+from memsnap.errors import BadAddressError, MemsnapError, UnreadableMemory  # noqa: E402
+from memsnap.table.reader import DepotRecord, Mapping, ShardSlots, Table  # noqa: E402
+from memsnap.target.backend import Backend, Location, Region, ThreadState  # noqa: E402
 
 PAGE = 0x1000
 EXE = 0x555555554000
@@ -105,7 +105,7 @@ def make_table(blocks, mappings):
                   peak_bytes=0, runtime_bytes=0, nshards=1, site_id_bits=24, nsites=1,
                   untraced=0)
     table.mappings = [Mapping(a, s, 4, s) for a, s in mappings]
-    table.sites = {1: Site(1, 0, (EXE + 0x1100,), 1, len(blocks), 0, len(blocks), 0)}
+    table.sites = {1: DepotRecord(1, 0, (EXE + 0x1100,), 1, len(blocks), 0, len(blocks), 0)}
     table.shards = [ShardSlots(0, RUNTIME_MAP + 64, capacity, len(blocks), bytes(raw), None)]
     return table
 
@@ -160,7 +160,7 @@ def world(in_core_stack=True, names=True):
 def scan_library():
     try:
         leaks.scan_library()
-    except leaks.MemsnapError as err:
+    except MemsnapError as err:
         pytest.skip(str(err))
 
 
@@ -208,5 +208,5 @@ def test_who_points_at():
     assert kinds == [("block", B[7])], refs
     refs = leaks.who_points_at(backend, B[6], table=table)
     assert [r.kind for r in refs] == ["register"] and "rbx" in str(refs[0])
-    with pytest.raises(leaks.BadAddressError):
+    with pytest.raises(BadAddressError):
         leaks.who_points_at(backend, HEAP + 0xF00, table=table)

@@ -17,7 +17,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [os.path.join(os.path.dirname(os.path.dirname(HERE)), "python"), HERE]
 
 from fake_target import TableBuilder  # noqa: E402
-from memsnap import commands, session  # noqa: E402
+from memsnap import session  # noqa: E402
+from memsnap.views import commands  # noqa: E402
 
 LIBC = "/usr/lib/x86_64-linux-gnu/libc.so.6"
 PROG = "/build/bench"

@@ -12,10 +12,11 @@ the calls the core makes.
 import struct
 from array import array as int_array
 
-from memsnap.backend import Backend, Location
+from memsnap.target.backend import Backend, Location
 from memsnap.errors import UnreadableMemory
 
 MAGIC = 0x0050414E534D454D
+RUNTIME_FUNCTIONS = ("memsnap_start", "memsnap_stop", "memsnap_clear_traces", "memsnap_reset_peak")
 
 # record -> (sizeof, {field: (offset, size)}), mirroring layout.h.
 LAYOUT = {
@@ -280,4 +281,6 @@ class TableBuilder:
         segments[self.ROOT] = root
         symbols = dict(self.symbols)
         symbols["memsnap_root"] = self.ROOT
+        for i, function in enumerate(RUNTIME_FUNCTIONS):   # the runtime's C API, loaded with it
+            symbols.setdefault(function, 0x7f9000001000 + 0x100 * i)
         return FakeBackend(segments, symbols, self.locations)

@@ -12,8 +12,8 @@ import shutil
 import subprocess
 
 from elf_symbols import dynamic_symbols
-from memsnap import procmaps
-from memsnap.backend import Backend, Location
+from memsnap.target import procmaps
+from memsnap.target.backend import Backend, Location
 from memsnap.errors import MemsnapError, UnreadableMemory
 
 

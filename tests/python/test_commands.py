@@ -6,7 +6,7 @@ import json
 import pytest
 
 import memsnap
-from memsnap import commands
+from memsnap.views import commands
 from memsnap.errors import (BadAddressError, MemsnapError, NoTargetError, NotLiveError,
                             UnknownSnapshotError, UsageError)
 

@@ -6,7 +6,7 @@ import tracemalloc
 import pytest
 
 from memsnap import Frame, Statistic, StatisticDiff, Trace, Traceback
-from memsnap.format import format_size
+from memsnap.model.format import format_size
 
 
 @pytest.mark.parametrize("size, sign, text", [

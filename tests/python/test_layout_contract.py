@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from fake_target import LAYOUT
-from memsnap import layout
+from memsnap.table import layout
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

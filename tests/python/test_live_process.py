@@ -13,7 +13,9 @@ import time
 
 import pytest
 
-from memsnap import commands, reader, session
+from memsnap import session
+from memsnap.table import reader
+from memsnap.views import commands
 from procfs_backend import ProcfsBackend
 
 HERE = os.path.dirname(os.path.abspath(__file__))

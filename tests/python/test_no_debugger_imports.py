@@ -13,13 +13,20 @@ FORBIDDEN = {"gdb", "lldb", "_lldb"}
 
 
 def modules():
-    return sorted(f[:-3] for f in os.listdir(PACKAGE) if f.endswith(".py"))
+    """Dotted names below memsnap of every module of the package ("__init__" for it)."""
+    found = []
+    for directory, _, files in os.walk(PACKAGE):
+        prefix = os.path.relpath(directory, PACKAGE).replace(os.sep, ".")
+        for f in files:
+            if f.endswith(".py"):
+                found.append(f[:-3] if prefix == "." else prefix + "." + f[:-3])
+    return sorted(found)
 
 
 def test_no_import_statement_names_a_debugger():
     offenders = []
     for name in modules():
-        path = os.path.join(PACKAGE, name + ".py")
+        path = os.path.join(PACKAGE, *name.split(".")) + ".py"
         with open(path, encoding="utf-8") as handle:
             tree = ast.parse(handle.read(), path)
         for node in ast.walk(tree):
@@ -44,7 +51,7 @@ def test_importing_every_module_loads_no_debugger():
         "import importlib, sys\n"
         "for name in %r:\n"
         "    importlib.import_module('memsnap.' + name) if name != '__init__' else None\n"
-        "import memsnap, memsnap.commands\n"
+        "import memsnap, memsnap.views.commands\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in %r)\n"
         "print('LOADED', bad)\n" % (modules(), FORBIDDEN))
     env = dict(os.environ, PYTHONPATH=os.path.dirname(PACKAGE), PYTHONDONTWRITEBYTECODE="1")

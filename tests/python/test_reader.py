@@ -8,8 +8,9 @@ import struct
 import pytest
 
 from fake_target import LAYOUT, TableBuilder, put
-from memsnap import elf, reader
-from memsnap.backend import Region
+from memsnap.table import reader
+from memsnap.target import elf
+from memsnap.target.backend import Region
 from memsnap.errors import (CorruptTableError, LayoutVersionError, NoTargetError,
                             RuntimeNotLoadedError, UnreadableMemory)
 

@@ -3,9 +3,9 @@ frames, runtime frames dropped, labels for frames without line info, one
 backend call per PC per session, and only as deep as the key needs."""
 
 from fake_target import FakeBackend, TableBuilder
-from memsnap import commands
-from memsnap.backend import Location
-from memsnap.symbolize import PcSymbolizer
+from memsnap.model.sources import PcFrames as PcSymbolizer
+from memsnap.target.backend import Location
+from memsnap.views import commands
 
 PROG = "/build/prog"
 LIBC = "/usr/lib/x86_64-linux-gnu/libc.so.6"

@@ -17,7 +17,7 @@ import time
 
 import memsnap.leaks as leaks
 import memsnap.session
-from memsnap.format import format_size
+from memsnap.model.format import format_size
 
 
 def report():

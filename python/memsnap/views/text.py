@@ -1,0 +1,67 @@
+"""Text views: statistics and snapshots as tracemalloc's text.
+
+One Statistic/StatisticDiff line each, exactly tracemalloc's; with key
+'traceback' the line names the statistic's key frame (model/keyframe.py)
+and is followed by Traceback.format() (oldest frame first, as the
+tutorial's with_trace.py prints). Plus the one-line summaries and warning
+notes the commands print.
+"""
+
+from ..model.format import format_size
+from ..model.keyframe import key_frame_of
+
+
+def where(stat, key_type, raw=False):
+    """The text before ': size=' for a statistic."""
+    if key_type == "traceback":
+        return str(key_frame_of(stat.traceback, raw))
+    return str(stat.traceback)
+
+
+def stat_lines(stats, key_type, raw=False):
+    lines = []
+    for stat in stats:
+        lines.append(stat.format_line(where(stat, key_type, raw)))
+        if key_type == "traceback":
+            lines.extend(stat.traceback.format())
+    return lines
+
+
+def statistics_text(stats, key_type, raw, notes):
+    """The lines of shown statistics ("no traced blocks" for none), then `notes`."""
+    lines = stat_lines(stats, key_type, raw) or ["no traced blocks"]
+    return "\n".join(lines + notes)
+
+
+def snapshot_notes(*snapshots):
+    """Warning lines about what a snapshot could not show (deduplicated)."""
+    notes = []
+    for snapshot in snapshots:
+        if snapshot is None:
+            continue
+        for warning in snapshot.warnings:
+            notes.append("warning: " + warning)
+        if snapshot.skipped:
+            notes.append("warning: %s skipped (a thread was updating the table)"
+                         % counted(snapshot.skipped, "in-flight block"))
+        if snapshot.info.truncated:
+            notes.append("warning: the runtime ran out of memory: traces are incomplete")
+    return without_repeats(notes)
+
+
+def without_repeats(lines):
+    """`lines` in order, each only the first time it occurs."""
+    return list(dict.fromkeys(lines))
+
+
+def counted(n, noun):
+    """'1 block', '2 blocks': a count with its noun, plural when n != 1."""
+    return "%d %s%s" % (n, noun, "" if n == 1 else "s")
+
+
+def snapshot_summary(name, snapshot):
+    text = "%s: size=%s, count=%i, sites=%d" % (
+        name, format_size(snapshot.total_size), snapshot.total_count, len(snapshot.sites()))
+    if snapshot.skipped:
+        text += ", skipped=%d" % snapshot.skipped
+    return text
