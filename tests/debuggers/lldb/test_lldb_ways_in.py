@@ -4,7 +4,7 @@ Python path), the one-line `command script import`, an LLDB Python script
 on `import memsnap`, help, `gcore`, exit codes and debug mode.
 
 They start lldb exactly as a user would and read its output; the shared
-debugger-neutral cases live in tests/integration (suite 'lldb' too), whose
+debugger-neutral cases live in tests/debuggers/shared (suite 'lldb' too), whose
 fixtures `program` and `runtime` (debugger_fixtures.py) this file uses. Run by
 `meson test --suite lldb` (MEMSNAP_BUILD_ROOT is the build tree).
 """
@@ -17,8 +17,8 @@ import time
 
 import pytest
 
-SOURCE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(SOURCE_ROOT, "tests", "integration"))
+SOURCE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+sys.path.insert(0, os.path.join(SOURCE_ROOT, "tests", "support"))
 
 import debuggers  # noqa: E402
 import seed_expectations as seed  # noqa: E402

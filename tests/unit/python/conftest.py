@@ -1,5 +1,5 @@
 """pytest setup for the core's tests: puts python/ (the memsnap package) and
-this directory on sys.path, resets the module-level session between tests,
+tests/support (the fake target) on sys.path, resets the module-level session between tests,
 and provides the waste_memory-shaped fake target used by many tests."""
 
 import os
@@ -8,9 +8,9 @@ import sys
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
 sys.path.insert(0, os.path.join(ROOT, "python"))
-sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
 
 import memsnap.session  # noqa: E402
 import waste_scenario  # noqa: E402

@@ -1,6 +1,6 @@
 """Running a debugger as a user would, for the tests of the ways in (launchers, scripts, exit codes).
 
-tests/integration/test_gdb_launcher.py and lldb/test_lldb_ways_in.py start
+tests/debuggers/gdb/test_gdb_ways_in.py and tests/debuggers/lldb/test_lldb_ways_in.py start
 memsnap-gdb, memsnap-lldb or a plain debugger with a command line of their
 own and read what it printed; this is how they run it (without debug mode
 unless the test asks for it) and how they look for expected lines in it.

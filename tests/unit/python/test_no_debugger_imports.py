@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-PACKAGE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+PACKAGE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))),
                        "python", "memsnap")
 FORBIDDEN = {"gdb", "lldb", "_lldb"}
 

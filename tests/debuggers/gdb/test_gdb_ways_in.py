@@ -16,7 +16,7 @@ import seed_expectations as seed
 from user_command_line import contains_block, debugger_output as gdb_output
 
 WASTE = "tests/programs/waste_memory"
-SCRIPTS = os.path.join(debuggers.HERE, "scripts")
+SCRIPTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scripts")
 
 
 @pytest.fixture

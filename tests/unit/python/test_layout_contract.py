@@ -12,7 +12,7 @@ import pytest
 from fake_target import LAYOUT
 from memsnap.table import layout
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 PROGRAM = r"""
 #include <stdio.h>

@@ -19,8 +19,8 @@ from memsnap.views import commands
 from procfs_backend import ProcfsBackend
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-SOURCE = os.path.join(HERE, "programs", "stop_after_waste.c")
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
+SOURCE = os.path.join(ROOT, "tests", "python", "programs", "stop_after_waste.c")
 
 
 def runtime_library():

@@ -4,15 +4,17 @@ TableBuilder writes a trace table exactly as include/memsnap/layout.h lays
 it out (root with its field table, mapping list, depot records, shards and
 slot arrays) into a sparse memory of segments, using struct.pack and the
 field table LAYOUT below (checked against the C header by
-test_layout_contract.py). FakeBackend serves that memory, a symbol table
-and a PC -> Location map through memsnap's Backend protocol, and counts
-the calls the core makes.
+tests/unit/python/test_layout_contract.py). FakeBackend, the tests' one
+fake debugger, serves that memory (or any other), a symbol table, a PC ->
+Location map (or a function giving Locations), regions, threads and the
+debugger's events through memsnap's Backend protocol, and counts the calls
+the core makes.
 """
 
 import struct
 from array import array as int_array
 
-from memsnap.target.backend import Backend, Location
+from memsnap.target.backend import Backend, Generation, Location
 from memsnap.errors import UnreadableMemory
 
 MAGIC = 0x0050414E534D454D
@@ -69,10 +71,12 @@ def module_base(address):
 class FakeBackend(Backend):
     name = "fake"
 
-    def __init__(self, segments=None, symbols=None, locations=None, live=True, pid=4242):
-        self.segments = dict(segments or {})        # start -> bytes
+    def __init__(self, segments=None, symbols=None, locations=None, live=True, pid=4242,
+                 regions=(), threads=(), locate=None):
+        self.segments = dict(segments or {})        # start -> bytes (or bytearray)
         self.symbols = dict(symbols or {})
         self.locations = dict(locations or {})      # address -> [Location]
+        self.locate = locate                        # address -> [Location], for the others
         self.live = live
         self._pid = pid
         self.target = True
@@ -80,8 +84,11 @@ class FakeBackend(Backend):
         self.called = []
         self.call_results = {}
         self.sources = {}
-        self.region_list = []                       # what regions() answers
+        self.region_list = list(regions)            # what regions() answers
+        self.thread_list = list(threads)            # what threads() answers
         self.core_path = None                       # what core_file() answers
+        self.local = None                           # what local_pid() answers
+        self.events = Generation(pid)               # what generation() answers
 
     def has_target(self):
         return self.target
@@ -91,6 +98,12 @@ class FakeBackend(Backend):
 
     def pid(self):
         return self._pid
+
+    def local_pid(self):
+        return self.local
+
+    def generation(self):
+        return self.events
 
     def read_memory(self, address, size):
         self.calls["read_memory"] += 1
@@ -108,13 +121,15 @@ class FakeBackend(Backend):
         found = self.locations.get(address)
         if found:
             return list(found)
+        if self.locate is not None:
+            return self.locate(address)
         return [Location(None, None, 0, None, 0, address)]
 
     def source_line(self, filename, lineno):
         return self.sources.get((filename, lineno))
 
     def threads(self):
-        return []
+        return list(self.thread_list)
 
     def regions(self):
         return list(self.region_list)

@@ -6,8 +6,8 @@ per debugger; `driver` is that debugger's driver (the test is skipped when
 it is missing or unavailable); session(steps) runs the steps in a fresh
 debugger in the test's tmp dir and returns the results; `program` finds a
 built test program and `runtime` the built libmemsnap.so (skipping when
-they are not built). The conftest.py of tests/integration and of
-tests/leaks, and lldb/test_lldb_ways_in.py, import these.
+they are not built). The conftest.py of tests/debuggers and of
+tests/leaks import these.
 """
 
 import os
@@ -32,7 +32,7 @@ def usable_driver(debugger):
     """The driver of `debugger`; skips the test when there is none or it is unavailable."""
     found = debuggers.DRIVERS.get(debugger)
     if found is None:
-        pytest.skip("no %s driver (tests/integration/%s_driver.py)" % (debugger, debugger))
+        pytest.skip("no %s driver (tests/support/%s_driver.py)" % (debugger, debugger))
     reason = found.unavailable_reason()
     if reason:
         pytest.skip(reason)

@@ -6,7 +6,7 @@ level deeper), then times, with a fresh session (cold PC cache):
   memsnap NAME   (read root, field table, depot, shards; build the snapshot)
   memstat NAME   (group by lineno incl. symbolization, top 10, format)
 and the same again warm, plus -k traceback and the first access to
-snapshot.traces. Run: /usr/bin/python3 tests/python/bench_snapshot.py [blocks] [sites]
+snapshot.traces. Run: /usr/bin/python3 tests/bench/core/bench_snapshot.py [blocks] [sites]
 """
 
 import os
@@ -14,7 +14,8 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:0] = [os.path.join(os.path.dirname(os.path.dirname(HERE)), "python"), HERE]
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
+sys.path[:0] = [os.path.join(ROOT, "python"), os.path.join(ROOT, "tests", "support")]
 
 from fake_target import TableBuilder  # noqa: E402
 from memsnap import session  # noqa: E402

@@ -19,11 +19,11 @@ time and, in parentheses, the debugger's CPU time; with --repeat N each
 is the median of N runs (a fresh debugger and process each time: the
 machine is shared, single runs vary by 2x). Usage:
 
-    /usr/bin/python3 tests/integration/bench/snapshot_time.py [BUILD_DIR]
+    /usr/bin/python3 tests/bench/snapshot/snapshot_time.py [BUILD_DIR]
         [--program many_blocks|many_lines|all] [--debugger gdb|lldb|all]
         [--per-stack N] [--repeat N] [--verbose]
 
-many_lines is taken from BUILD_DIR/tests/integration/bench, or generated
+many_lines is taken from BUILD_DIR/tests/bench/snapshot, or generated
 and compiled into a temporary directory when the build has not got it.
 """
 
@@ -105,7 +105,7 @@ def __lldb_init_module(debugger, internal_dict):
 def _program_path(build, name, scratch):
     if name == "many_blocks":
         return os.path.join(build, "tests", "integration", "programs", "many_blocks")
-    built = os.path.join(build, "tests", "integration", "bench", "many_lines")
+    built = os.path.join(build, "tests", "bench", "snapshot", "many_lines")
     if os.access(built, os.X_OK):
         return built
     sources = [os.path.join(scratch, "many_lines.c")] + \

@@ -7,19 +7,15 @@ arenas, files mapped as data), the verdicts, who_points_at, and that memory
 missing from a core is reported and not taken as empty.
 """
 
-import os
 import struct
-import sys
 
 import pytest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "python"))
-
-from memsnap import leaks  # noqa: E402
-from memsnap.errors import BadAddressError, MemsnapError, UnreadableMemory  # noqa: E402
-from memsnap.table.reader import DepotRecord, Mapping, ShardSlots, Table  # noqa: E402
-from memsnap.target.backend import Backend, Location, Region, ThreadState  # noqa: E402
+from fake_target import FakeBackend
+from memsnap import leaks
+from memsnap.errors import BadAddressError, MemsnapError
+from memsnap.table.reader import DepotRecord, Mapping, ShardSlots, Table
+from memsnap.target.backend import Location, Region, ThreadState
 
 PAGE = 0x1000
 EXE = 0x555555554000
@@ -32,45 +28,10 @@ LIBDW_DATA = 0x7f0030000000
 STACK = 0x7ffffffde000
 
 
-class FakeBackend(Backend):
-    name = "fake"
-
-    def __init__(self, regions, memory, threads, live=True):
-        self._regions = regions
-        self._memory = memory        # {start: bytearray}
-        self._threads = threads
-        self._live = live
-
-    def has_target(self):
-        return True
-
-    def is_live(self):
-        return self._live
-
-    def pid(self):
-        return 1
-
-    def read_memory(self, address, size):
-        for start, data in self._memory.items():
-            if start <= address and address + size <= start + len(data):
-                return bytes(data[address - start:address - start + size])
-        raise UnreadableMemory(address, size)
-
-    def lookup_symbol(self, name):
-        return None
-
-    def symbolize(self, address):
-        module = "/lib/libmemsnap.so" if RUNTIME_SO <= address < RUNTIME_SO + 0x2000 else "/bin/prog"
-        return [Location("f", "/src/prog.c", 10, module, address - EXE, address)]
-
-    def source_line(self, filename, lineno):
-        return None
-
-    def threads(self):
-        return self._threads
-
-    def regions(self):
-        return self._regions
+def locate(address):
+    """What the fake debugger says is at a code address."""
+    module = "/lib/libmemsnap.so" if RUNTIME_SO <= address < RUNTIME_SO + 0x2000 else "/bin/prog"
+    return [Location("f", "/src/prog.c", 10, module, address - EXE, address)]
 
 
 def elf_header(writable_vaddr, writable_memsz):
@@ -153,7 +114,7 @@ def world(in_core_stack=True, names=True):
     put(memory, LIBDW_DATA + 0x810, B[5])   # a file mapped as data: not a root
     put(memory, B[7], B[5])                 # lost 7 -> 5: 7 definite, 5 indirect
     table = make_table([(b, 48) for b in B], [(TLS + 0x4000, 0x4000)])
-    return FakeBackend(regions, memory, threads), table
+    return FakeBackend(memory, regions=regions, threads=threads, pid=1, locate=locate), table
 
 
 @pytest.fixture(autouse=True)
