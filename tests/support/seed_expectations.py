@@ -4,6 +4,7 @@ Line numbers are found by the marker comments in tests/programs/
 waste_memory.c ("/* data line */", ...) and by the calls in main/run/
 get_data, so editing the program does not silently break the tests; the
 numbers (sizes, counts, averages) are the seed's, fixed by the program.
+marked_line() finds a marker comment the same way in any test program.
 """
 
 import os
@@ -20,9 +21,16 @@ def _lines():
 
 def line_of(fragment):
     """1-based number of the only line of waste_memory.c containing `fragment`."""
-    found = [i + 1 for i, text in enumerate(_lines()) if fragment in text]
-    assert len(found) == 1, "%r found on lines %s of %s" % (fragment, found, SOURCE)
-    return found[0]
+    return marked_line(SOURCE, fragment)[0]
+
+
+def marked_line(path, fragment):
+    """(1-based number, stripped text) of the only line of file `path` containing `fragment`."""
+    with open(path) as f:
+        lines = f.read().splitlines()
+    found = [i + 1 for i, text in enumerate(lines) if fragment in text]
+    assert len(found) == 1, "%r found on lines %s of %s" % (fragment, found, path)
+    return found[0], lines[found[0] - 1].strip()
 
 
 def source_text(lineno):

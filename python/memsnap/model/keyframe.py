@@ -1,4 +1,4 @@
-"""The key-frame rule (DESIGN §2): which frame a statistic is charged to.
+"""The key-frame rule (docs/architecture.md): which frame a statistic is charged to.
 
 Frames inside the runtime (libmemsnap) never appear in tracebacks. Frames in
 the C and C++ system libraries (libc, libstdc++, libgcc, ld.so) and in

@@ -7,17 +7,14 @@ helper's line, like any other innermost frame.
 import os
 
 import debuggers as d
+from seed_expectations import marked_line
 
 PROGRAM = "tests/integration/programs/inlined_alloc"
 SOURCE = os.path.join(d.SOURCE_ROOT, "tests", "integration", "programs", "inlined_alloc.c")
 
 
 def line_of(fragment):
-    with open(SOURCE) as f:
-        lines = f.read().splitlines()
-    found = [i + 1 for i, text in enumerate(lines) if fragment in text]
-    assert len(found) == 1
-    return found[0], lines[found[0] - 1].strip()
+    return marked_line(SOURCE, fragment)
 
 
 def test_inlined_frames(session, program, runtime):

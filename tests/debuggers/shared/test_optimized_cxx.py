@@ -20,6 +20,7 @@ import re
 import pytest
 
 import debuggers as d
+from seed_expectations import marked_line
 
 PROGRAM = "tests/integration/programs/optimized_cxx"
 SOURCE = os.path.join(d.SOURCE_ROOT, "tests", "integration", "programs", "optimized_cxx.cpp")
@@ -27,11 +28,7 @@ COMMANDS = ("memstat -n 3", "memstat -k traceback -n 1")
 
 
 def line_of(fragment):
-    with open(SOURCE) as f:
-        lines = f.read().splitlines()
-    found = [i + 1 for i, text in enumerate(lines) if fragment in text]
-    assert len(found) == 1
-    return found[0], lines[found[0] - 1].strip()
+    return marked_line(SOURCE, fragment)
 
 
 def steps(path):

@@ -4,12 +4,11 @@ size and every MEMSNAP_FIELDS entry's offset and size, and compare; and
 memsnap.layout's fixed-header constants match the header's."""
 
 import os
-import shutil
-import subprocess
 
 import pytest
 
 from fake_target import LAYOUT
+from header_facts import facts
 from memsnap.table import layout
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
@@ -36,21 +35,7 @@ int main(void)
 
 @pytest.fixture(scope="module")
 def header_facts(tmp_path_factory):
-    compiler = shutil.which("cc") or shutil.which("gcc")
-    if compiler is None:
-        pytest.skip("no C compiler")
-    work = tmp_path_factory.mktemp("layout")
-    source = work / "facts.c"
-    source.write_text(PROGRAM)
-    binary = work / "facts"
-    subprocess.run([compiler, "-std=gnu11", "-I", os.path.join(ROOT, "include"), str(source),
-                    "-o", str(binary)], check=True, capture_output=True)
-    out = subprocess.run([str(binary)], check=True, capture_output=True, text=True).stdout
-    facts = {}
-    for line in out.splitlines():
-        name, *values = line.split()
-        facts[name] = [int(v) for v in values]
-    return facts
+    return facts(PROGRAM, os.path.join(ROOT, "include"), tmp_path_factory.mktemp("layout"))
 
 
 def test_record_sizes_and_offsets_match_header(header_facts):
