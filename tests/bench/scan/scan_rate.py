@@ -2,13 +2,13 @@
 of >= 1 GiB, on a core dump and on the live process, under each debugger.
 
 Run inside gdb or lldb with memsnap loaded, stopped in leak_checkpoint() of
-tests/leaks/bench/leak_heap (or with its core open):
+tests/bench/scan/leak_heap (or with its core open):
     memsnap-gdb -batch -ex 'break leak_checkpoint' -ex run \\
-        -ex 'source tests/bench/scan/scan_rate.py' build/tests/leaks/bench/leak_heap
+        -ex 'source tests/bench/scan/scan_rate.py' build/tests/bench/scan/leak_heap
     memsnap-gdb -batch -ex 'source tests/bench/scan/scan_rate.py' \\
-        build/tests/leaks/bench/leak_heap core
+        build/tests/bench/scan/leak_heap core
     memsnap-lldb --batch -o 'b leak_checkpoint' -o run \\
-        -o 'command script import tests/bench/scan/scan_rate.py' build/tests/leaks/bench/leak_heap
+        -o 'command script import tests/bench/scan/scan_rate.py' build/tests/bench/scan/leak_heap
 Prints the bytes scanned, the wall time of each phase, and the rates:
 end to end, and of the C scan alone (excluding the debugger's reads).
 """

@@ -51,7 +51,7 @@ def test_launcher_core_argument(launcher, program, runtime, tmp_path):
 
 def test_launcher_attach(launcher, program, runtime):
     """`memsnap-gdb -p PID`: attach to a program already running under the runtime."""
-    churn = program("tests/integration/programs/threads_churn")
+    churn = program("tests/debuggers/programs/threads_churn")
     proc = subprocess.Popen([churn, "100000", "5"], stdout=subprocess.DEVNULL,
                             env=dict(os.environ, LD_PRELOAD=runtime))
     try:

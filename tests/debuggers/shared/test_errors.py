@@ -89,7 +89,7 @@ def test_corrupt_table(session, program, runtime):
 def test_truncated_core(session, program, runtime, tmp_path):
     """A kernel core cut to a third: one line saying the core is truncated
     (or what is missing), never a crash and never "no process"."""
-    aborting = program("tests/integration/programs/waste_and_abort")
+    aborting = program("tests/debuggers/programs/waste_and_abort")
     core = kernel_core(aborting, runtime, str(tmp_path))
     truncated = str(tmp_path / "truncated.core")
     with open(core, "rb") as src, open(truncated, "wb") as dst:

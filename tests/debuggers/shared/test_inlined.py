@@ -9,8 +9,8 @@ import os
 import debuggers as d
 from seed_expectations import marked_line
 
-PROGRAM = "tests/integration/programs/inlined_alloc"
-SOURCE = os.path.join(d.SOURCE_ROOT, "tests", "integration", "programs", "inlined_alloc.c")
+PROGRAM = "tests/debuggers/programs/inlined_alloc"
+SOURCE = os.path.join(d.SOURCE_ROOT, "tests", "debuggers", "programs", "inlined_alloc.c")
 
 
 def line_of(fragment):

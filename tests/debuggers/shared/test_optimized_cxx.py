@@ -22,8 +22,8 @@ import pytest
 import debuggers as d
 from seed_expectations import marked_line
 
-PROGRAM = "tests/integration/programs/optimized_cxx"
-SOURCE = os.path.join(d.SOURCE_ROOT, "tests", "integration", "programs", "optimized_cxx.cpp")
+PROGRAM = "tests/debuggers/programs/optimized_cxx"
+SOURCE = os.path.join(d.SOURCE_ROOT, "tests", "debuggers", "programs", "optimized_cxx.cpp")
 COMMANDS = ("memstat -n 3", "memstat -k traceback -n 1")
 
 

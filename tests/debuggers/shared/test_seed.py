@@ -63,7 +63,7 @@ def test_seed_on_gcore(session, program, runtime, tmp_path):
 
 
 def test_seed_on_kernel_core(session, program, runtime, tmp_path):
-    aborting = program("tests/integration/programs/waste_and_abort")
+    aborting = program("tests/debuggers/programs/waste_and_abort")
     core = kernel_core(aborting, runtime, str(tmp_path))
     results = session([d.open_core(aborting, core), d.command("memstat -n 3"),
                        d.command("memstat -k traceback -n 1")])

@@ -9,7 +9,7 @@ traceback must name the exported functions.
 
 import debuggers as d
 
-PROGRAM = "tests/integration/programs/waste_memory_stripped"
+PROGRAM = "tests/debuggers/programs/waste_memory_stripped"
 
 
 def test_stripped_binary(session, program, runtime):

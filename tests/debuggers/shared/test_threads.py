@@ -12,8 +12,8 @@ import os
 
 import debuggers as d
 
-PROGRAM = "tests/integration/programs/threads_churn"
-SOURCE = os.path.join(d.SOURCE_ROOT, "tests", "integration", "programs", "threads_churn.c")
+PROGRAM = "tests/debuggers/programs/threads_churn"
+SOURCE = os.path.join(d.SOURCE_ROOT, "tests", "debuggers", "programs", "threads_churn.c")
 SAMPLES = 60
 WORKERS = 4
 SIZES = {"site_small": 24, "site_medium": 200, "site_large": 4000, "site_zeroed": 70}

@@ -20,7 +20,7 @@ from procfs_backend import ProcfsBackend
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
-SOURCE = os.path.join(ROOT, "tests", "python", "programs", "stop_after_waste.c")
+SOURCE = os.path.join(HERE, "programs", "stop_after_waste.c")
 
 
 def runtime_library():
