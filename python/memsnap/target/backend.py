@@ -35,7 +35,7 @@ class Region:
     writable: bool
     executable: bool
     name: str = ""           # backing file path, "[stack]", "[heap]", or ""
-    in_core: bool = True     # False when a core file lacks this region's bytes
+    in_core: bool = True     # False when a core file lacks this region's bytes (its start)
     offset: int = 0          # file offset mapped at start (0 when unknown)
 
 

@@ -6,11 +6,11 @@ table lives in anonymous memory) or none of its names (LLDB 14), so the
 core reads the core's PT_LOAD segments itself and named_segments() names
 them after the debugger's regions. A segment whose bytes the file does not
 hold (p_filesz == 0, as for read-only file mappings gcore skips, or a
-segment cut off by a truncated core) is reported with in_core=False so the
-reader can say what is missing. check_complete() gives both debuggers the
-same one-line verdict on a truncated or incomplete core, and
-mapped_core_files() finds the core a debugger has mapped (LLDB 14 has no
-API that names it). Pure Python: no debugger.
+segment a truncated core cuts off before it starts) is reported with
+in_core=False so the reader can say what is missing. check_complete()
+gives both debuggers the same one-line verdict on a truncated or
+incomplete core, and mapped_core_files() finds the core a debugger has
+mapped (LLDB 14 has no API that names it). Pure Python: no debugger.
 """
 
 import os
@@ -119,11 +119,15 @@ def _read(path):
         needed = max(needed, header.offset + header.filesz)
         if header.type != elf.PT_LOAD or header.memsz == 0:
             continue
-        complete = header.filesz >= header.memsz and header.offset + header.filesz <= file_size
+        # A segment counts as in the core when the file holds its start: a
+        # kernel core keeps only the first page of clean file mappings (their
+        # ELF headers), and the rest is read from the file or reported
+        # unreadable when read.
+        held = header.filesz > 0 and header.offset < file_size
         regions.append(Region(start=header.vaddr, end=header.vaddr + header.memsz,
                               readable=bool(header.flags & elf.PF_R),
                               writable=bool(header.flags & elf.PF_W),
                               executable=bool(header.flags & elf.PF_X),
-                              name="", in_core=complete))
+                              name="", in_core=held))
     regions.sort(key=lambda r: r.start)
     return regions, file_size, needed

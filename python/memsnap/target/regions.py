@@ -78,8 +78,7 @@ def name_regions(target, regions):
 
 
 def _starts_with_elf(target, region):
-    # (A core may hold only the first page of a file mapping: enough.)
-    if not region.readable:
+    if not region.readable or not region.in_core:
         return False
     try:
         return target.read(region.start, 4) == elf.ELF_MAGIC

@@ -3,7 +3,7 @@
  * unset means 16 when preloaded and off when linked, MEMSNAP_UNWIND picks
  * the unwinder; a bad value of either gives exactly one stderr line
  * ("memsnap: MEMSNAP=abc: expected a depth 0..256; tracing off") and a
- * program that runs on untraced. Each case runs tests/c/env_probe.
+ * program that runs on untraced. Each case runs tests/unit/c/env_probe.
  */
 #define _GNU_SOURCE
 #include <setjmp.h>

@@ -2,7 +2,7 @@
  * The seed example end to end, without a debugger: runs waste_memory under
  * LD_PRELOAD=libmemsnap.so, stops it at exit with ptrace (its 10,000 objects
  * are still live), and reads its trace table out of /proc/PID/mem through the
- * documented layout alone (tests/c/layout_reader.c). Expects exactly 10,000
+ * documented layout alone (tests/unit/c/layout_reader.c). Expects exactly 10,000
  * live blocks of 100 bytes at the data buffer's stack
  * (MyObject_new <- get_data <- run <- main, the data line), 10,000 of 48 at
  * the object line, 100 of 800 at the array line, and the table's blocks
