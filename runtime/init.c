@@ -120,6 +120,7 @@ void ensure_initialized(void)
         say("out of memory for the trace table; tracing stopped, traces truncated", "", "", "");
         state |= MEMSNAP_STATE_TRUNCATED;
         memsnap_root.shards = 0;
+        hot.skipping = depth > 0; /* tracing was asked for: count what it misses */
     } else if (depth > 0) {
         memsnap_root.traceback_limit = (uint32_t)depth;
         state |= MEMSNAP_STATE_TRACING;

@@ -25,6 +25,17 @@ static uint64_t page_round(uint64_t size)
     return (size + 4095) & ~(uint64_t)4095;
 }
 
+#define RESERVE_FIRST (1ull << 20)     /* the first step of a region */
+#define RESERVE_STEP_MAX (64ull << 20) /* steps stop doubling here */
+
+void *pool_reserve(unsigned nth, uint64_t need, uint64_t *bytes)
+{
+    uint64_t step = nth < 6 ? RESERVE_FIRST << nth : RESERVE_STEP_MAX;
+    *bytes = page_round(need) > step ? page_round(need) : step;
+    void *range = mmap(NULL, *bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    return range == MAP_FAILED ? NULL : range;
+}
+
 int pool_take_budget(void)
 {
     long budget = __atomic_load_n(&fail_after, __ATOMIC_RELAXED);

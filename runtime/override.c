@@ -8,7 +8,8 @@
  * (libdw, pthread_getattr_np...) come from the internal heap, which every
  * free, realloc and malloc_usable_size recognises by address; allocations
  * made while a hook runs (a signal handler interrupting it) pass through
- * untraced and are counted. A failed operator new is
+ * untraced and are counted, as is everything allocated after the runtime
+ * ran out of memory (until memsnap_stop). A failed operator new is
  * retried by the real operator new, which throws or calls the new_handler.
  */
 #define _GNU_SOURCE
@@ -43,7 +44,7 @@ static enum route early_route(void)
     if (resolving_here())
         return ROUTE_BOOTSTRAP;
     ensure_initialized();
-    if (doing_internal_work() && internal_heap_span)
+    if (doing_internal_work() && internal_heap_ready())
         return ROUTE_INTERNAL; /* start-up's own work (atfork, libdw) */
     if (__atomic_load_n(&memsnap_ready, __ATOMIC_ACQUIRE))
         return memsnap_in_runtime ? (doing_internal_work() ? ROUTE_INTERNAL : ROUTE_NESTED)
@@ -71,9 +72,13 @@ static inline void leave(void)
     memsnap_in_runtime = 0;
 }
 
+/* Counts in root.untraced what a hook gave the program without recording
+ * it while tracing was asked for: nested in a hook, or after the runtime
+ * ran out of memory. */
 static inline void *untraced(enum route r, void *ptr)
 {
-    if (r == ROUTE_NESTED && ptr && tracing_enabled())
+    if (ptr && ((r == ROUTE_NESTED && tracing_enabled()) ||
+                (r == ROUTE_REAL && __atomic_load_n(&hot.skipping, __ATOMIC_RELAXED))))
         __atomic_fetch_add(&memsnap_root.untraced, 1, __ATOMIC_RELAXED);
     return ptr;
 }

@@ -2,11 +2,14 @@
  * A child program for tests/c/test_descriptors.c: a program whose output
  * depends on its descriptors staying its own. Modes:
  *   descriptor_probe log LOGFILE PLUGIN
- *     like a daemon, closes every descriptor above 2, opens LOGFILE (so it
- *     gets the lowest free number), then dlopens PLUGIN, allocates through
- *     it, dlcloses it and allocates again, writing a log line after each
- *     step; prints each write's result and the descriptors open at each
- *     step (the log's own number shown as "log").
+ *     starts afresh with only 0, 1 and 2 open (closes the rest and execs
+ *     itself), allocates (so the runtime reads its files now, taking the
+ *     lowest free numbers), then, like a daemon, closes every descriptor
+ *     above 2 and opens LOGFILE (which gets the lowest free number: one the
+ *     runtime had), then dlopens PLUGIN, allocates through it, dlcloses it
+ *     and allocates again, writing a log line after each step; prints each
+ *     write's result and the descriptors open at each step (the log's own
+ *     number shown as "log").
  *   descriptor_probe chain N [NOFILE]
  *     execs itself N more times (each generation allocates first); the
  *     last prints the descriptors it has open. NOFILE, when given, is set
@@ -73,12 +76,27 @@ static void log_line(int fd, const char *text)
            n == (ssize_t)strlen(text) ? "ok" : strerror(errno));
 }
 
-static int log_mode(const char *log_path, const char *plugin_path)
+static void close_above_2(void)
+{
+    for (int fd = 3; fd < 1024; fd++)
+        close(fd);
+}
+
+/* The first step of "log": the same program with nothing but 0, 1, 2. */
+static int log_mode(char **argv)
+{
+    close_above_2();
+    char *args[] = {argv[0], "daemon", argv[2], argv[3], NULL};
+    execv("/proc/self/exe", args);
+    printf("exec failed: %s\n", strerror(errno));
+    return 3;
+}
+
+static int daemon_mode(const char *log_path, const char *plugin_path)
 {
     free(allocate_here(100));
     fflush(stdout);
-    for (int fd = 3; fd < 1024; fd++)
-        close(fd); /* a daemon's start: only 0, 1 and 2 stay */
+    close_above_2(); /* a daemon's start: only 0, 1 and 2 stay */
     int log_fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (log_fd < 0)
         return 2;
@@ -124,7 +142,9 @@ static int chain_mode(char **argv, int generations, const char *nofile)
 int main(int argc, char **argv)
 {
     if (argc == 4 && strcmp(argv[1], "log") == 0)
-        return log_mode(argv[2], argv[3]);
+        return log_mode(argv);
+    if (argc == 4 && strcmp(argv[1], "daemon") == 0)
+        return daemon_mode(argv[2], argv[3]);
     if ((argc == 3 || argc == 4) && strcmp(argv[1], "chain") == 0)
         return chain_mode(argv, atoi(argv[2]), argc == 4 ? argv[3] : NULL);
     fprintf(stderr, "usage: descriptor_probe log LOGFILE PLUGIN | chain N [NOFILE]\n");

@@ -2,10 +2,12 @@
  * The runtime owns no descriptor of the program's (issue 13): each case
  * runs tests/c/descriptor_probe untraced, then preloaded with MEMSNAP=0
  * (loaded, not tracing) and with the default depth and unwinder, and
- * expects the same output every time. A program that closes every
- * descriptor above 2, opens a log and then dlopens a plugin keeps writing
- * its log (the runtime used to close the log's number when libdw let go of
- * the files it had opened before the dlopen); an exec chain of 50
+ * expects the same output every time. A program that starts with only 0,
+ * 1 and 2, allocates, closes every descriptor above 2, opens a log (which
+ * gets a number the runtime's libdw had) and then dlopens a plugin keeps
+ * writing its log (the runtime used to close the log's number when libdw
+ * let go of the files it had opened before the dlopen: write failed with
+ * EBADF); an exec chain of 50
  * generations ends with the descriptors the untraced chain has (the
  * runtime's leaked across every exec); and the same chain under
  * RLIMIT_NOFILE 64 runs to its end.

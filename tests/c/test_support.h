@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "layout_reader.h"
 
@@ -38,5 +39,15 @@ struct child_result {
 /* Runs argv with `env` (NULL-terminated "K=V" list added to a clean copy of
  * this environment minus every MEMSNAP* and LD_PRELOAD variable). */
 int run_child(char *const argv[], const char *const env[], struct child_result *result);
+/* What run_child_with adds. */
+struct child_options {
+    uint64_t address_limit; /* RLIMIT_AS (ulimit -v) in bytes; 0 = inherited */
+    /* Called while the child is stopped (ptrace) at its exit, its memory
+     * intact (NULL: not traced). */
+    void (*at_exit)(pid_t pid, void *arg);
+    void *arg;
+};
+int run_child_with(char *const argv[], const char *const env[],
+                   const struct child_options *options, struct child_result *result);
 
 #endif /* MEMSNAP_TESTS_SUPPORT_H */
