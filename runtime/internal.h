@@ -129,6 +129,8 @@ extern unsigned internal_heap_nranges;
 static inline int internal_heap_owns(const void *ptr)
 {
     unsigned n = __atomic_load_n(&internal_heap_nranges, __ATOMIC_ACQUIRE);
+    if (MEMSNAP_LIKELY(n == 1)) /* the common case, without the loop */
+        return (uintptr_t)ptr - internal_heap_ranges[0].base < internal_heap_ranges[0].span;
     for (unsigned i = 0; i < n; i++)
         if ((uintptr_t)ptr - internal_heap_ranges[i].base < internal_heap_ranges[i].span)
             return 1;
