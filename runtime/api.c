@@ -64,7 +64,7 @@ void root_fill_header(void)
             return -EBUSY;                   \
         memsnap_in_runtime = 1;              \
         body;                                \
-        memsnap_in_runtime = 0;              \
+        guard_leave();                       \
     } while (0)
 
 int memsnap_start(unsigned nframes)

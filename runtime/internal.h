@@ -36,6 +36,36 @@ static inline void internal_work_begin(void)
     memsnap_in_runtime += INTERNAL_WORK_UNIT;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
 }
+/*
+ * Blocks freed by a signal handler that interrupted this thread inside the
+ * runtime (a hook, or the runtime's own work): such a block may be in the
+ * table, which the interrupted code may be changing, so forgetting it and
+ * the real free wait until the thread leaves the runtime. Written by
+ * defer_free (slots claimed by one instruction, so a handler interrupting
+ * another handler's push is safe), drained by run_deferred_frees (tracer.c).
+ */
+#define DEFERRED_FREES 16
+struct deferred_frees {
+    unsigned count;
+    void *ptr[DEFERRED_FREES];
+};
+extern __thread struct deferred_frees memsnap_deferred __attribute__((tls_model("initial-exec")));
+/* Queues ptr: 0, or -ENOSPC when the queue is full (the caller frees it
+ * at once; its record stays until its address is recorded again). */
+int defer_free(void *ptr);
+/* Forgets and frees every queued block. The guard is 0. */
+void run_deferred_frees(void);
+/* A hook (or an API call) leaves the runtime: the guard back to 0, then
+ * the frees a handler deferred meanwhile. (Frees deferred during the
+ * runtime's own work outside any hook wait for the thread's next hook.) */
+static inline void guard_leave(void)
+{
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    memsnap_in_runtime = 0;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    if (MEMSNAP_UNLIKELY(__atomic_load_n(&memsnap_deferred.count, __ATOMIC_RELAXED) != 0))
+        run_deferred_frees();
+}
 static inline void internal_work_end(void)
 {
     __atomic_signal_fence(__ATOMIC_SEQ_CST);

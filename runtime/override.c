@@ -69,7 +69,7 @@ static inline enum route enter(void)
 
 static inline void leave(void)
 {
-    memsnap_in_runtime = 0;
+    guard_leave();
 }
 
 /* Counts in root.untraced what a hook gave the program without recording
@@ -106,7 +106,7 @@ HOOK void *malloc(size_t size)
 
 /* Forgets ptr, then frees it; bootstrap blocks are never freed; internal
  * blocks go back to the internal heap. */
-static inline void release(void *ptr)
+static inline __attribute__((always_inline)) void release(void *ptr)
 {
     if (!ptr || bootstrap_owns(ptr))
         return;
@@ -127,9 +127,32 @@ static inline void release(void *ptr)
          * overlaps with forgetting the block. */
         __builtin_prefetch((const char *)ptr - 16, 1);
         trace_free(ptr);
-        memsnap_in_runtime = 0;
+        guard_leave();
+    } else if (defer_free(ptr) == 0) {
+        return; /* a signal handler inside the runtime: done when it leaves */
     }
     real.free(ptr);
+}
+
+/* realloc by a signal handler that interrupted this thread inside the
+ * runtime: the old block may be in the table, which the interrupted code
+ * may be changing, so the contents move to a new block and the old one is
+ * freed (and forgotten) when the thread leaves the runtime: its address is
+ * not reused before its record is gone. */
+static __attribute__((noinline, cold)) void *realloc_inside_runtime(enum route r, void *ptr,
+                                                               size_t size)
+{
+    if (size == 0) {
+        release(ptr); /* glibc's realloc(ptr, 0) frees */
+        return NULL;
+    }
+    void *fresh = r == ROUTE_INTERNAL ? internal_malloc(size) : real.malloc(size);
+    if (!fresh)
+        return NULL;
+    size_t old = real.malloc_usable_size ? real.malloc_usable_size(ptr) : size;
+    memcpy(fresh, ptr, old < size ? old : size);
+    release(ptr);
+    return r == ROUTE_INTERNAL ? fresh : untraced(r, fresh);
 }
 
 HOOK void free(void *ptr)
@@ -191,15 +214,15 @@ HOOK void *realloc(void *ptr, size_t size)
         leave();
         return fresh;
     }
-    if (r == ROUTE_INTERNAL)
-        return internal_realloc(ptr, size);
+    if (r == ROUTE_INTERNAL || r == ROUTE_NESTED)
+        return realloc_inside_runtime(r, ptr, size); /* a program block: ptr is not internal */
     if (r == ROUTE_LIBC || r == ROUTE_BOOTSTRAP)
         return __libc_realloc(ptr, size);
     if (r == ROUTE_REAL && __atomic_load_n(&memsnap_ready, __ATOMIC_ACQUIRE)) {
         /* not tracing: the old block may still be in the table */
         memsnap_in_runtime = 1;
         trace_free(ptr);
-        memsnap_in_runtime = 0;
+        guard_leave();
     }
     return untraced(r, real.realloc(ptr, size));
 }

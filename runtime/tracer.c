@@ -1,6 +1,6 @@
 /*
- * The tracer's slow and rare paths: putting back a block a failed realloc
- * had forgotten, track/untrack for other domains, and the out-of-memory
+ * The tracer's slow and rare paths: the frees a signal handler deferred
+ * (internal.h), putting back a block a failed realloc had forgotten, track/untrack for other domains, and the out-of-memory
  * stop (after which allocations are counted in root.untraced, until
  * memsnap_stop). The hot path (trace_alloc, trace_free) is inline in
  * tracer.h.
@@ -10,6 +10,29 @@
 
 #include "internal.h"
 #include "tracer.h"
+
+void run_deferred_frees(void)
+{
+    for (;;) {
+        memsnap_in_runtime = 1; /* a handler's frees meanwhile are queued too */
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        unsigned n;
+        while ((n = __atomic_load_n(&memsnap_deferred.count, __ATOMIC_RELAXED)) != 0) {
+            void *ptr = memsnap_deferred.ptr[n - 1];
+            /* a handler may have queued one more since n was read: retry */
+            if (!__atomic_compare_exchange_n(&memsnap_deferred.count, &n, n - 1, 0,
+                                             __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+                continue;
+            trace_free(ptr);
+            real.free(ptr);
+        }
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        memsnap_in_runtime = 0;
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        if (__atomic_load_n(&memsnap_deferred.count, __ATOMIC_RELAXED) == 0)
+            return; /* else a handler queued one after the loop */
+    }
+}
 
 void trace_out_of_memory(void)
 {
