@@ -52,8 +52,10 @@ static void say_parts(const char *const *parts, size_t count)
         for (const char *s = parts[p]; s && *s && n < sizeof line - 1; s++)
             line[n++] = (*s == '\n' || *s == '\r') ? '?' : *s;
     line[n++] = '\n';
+    int saved_errno = errno; /* stderr may be closed: the program's errno stays */
     ssize_t ignored = write(2, line, n);
     (void)ignored;
+    errno = saved_errno;
 }
 
 void say(const char *a, const char *b, const char *c, const char *d)

@@ -110,7 +110,10 @@ static int commit_chunk(uint64_t need)
     const struct heap_range *last = &internal_heap_ranges[internal_heap_nranges - 1];
     if (bytes > last->base + last->span - committed_end && reserve_range(bytes) != 0)
         return -ENOMEM;
-    if (mprotect((void *)committed_end, bytes, PROT_READ | PROT_WRITE) != 0)
+    int saved_errno = errno;
+    int rc = mprotect((void *)committed_end, bytes, PROT_READ | PROT_WRITE);
+    errno = saved_errno; /* a failure is the runtime's, not the program's */
+    if (rc != 0)
         return -ENOMEM;
     retire_tail();
     chunk = (struct memsnap_mapping *)committed_end;

@@ -535,6 +535,7 @@ static __attribute__((noinline)) uint64_t rule_miss(uint64_t pc, unsigned exact)
         return rule_make(RULE_STOP, 0, 0, 0, 0, 0, 0, 0) |
                (runtime_owns_pc(pc) ? RULE_RUNTIME_BIT : 0);
     in_miss = 1;
+    int saved_errno = errno; /* libdw's failed calls must not show to the program */
     internal_work_begin(); /* libdw's allocations are the runtime's: internal heap */
     pthread_mutex_lock(&miss_lock);
     uint64_t key = cache_key(pc, exact, current_tag());
@@ -547,6 +548,7 @@ static __attribute__((noinline)) uint64_t rule_miss(uint64_t pc, unsigned exact)
     }
     pthread_mutex_unlock(&miss_lock);
     internal_work_end();
+    errno = saved_errno;
     in_miss = 0;
     return rule;
 }

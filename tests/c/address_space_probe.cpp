@@ -14,6 +14,7 @@
  */
 #include <malloc.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -52,11 +53,15 @@ static unsigned long small_blocks(long count)
     mallopt(M_TOP_PAD, 256 << 20);
     char **blocks = (char **)std::malloc((size_t)count * sizeof *blocks);
     unsigned long sum = 0;
+    long errno_changes = 0;
     for (long i = 0; blocks && i < count; i++) {
+        errno = 0;
         blocks[i] = (char *)std::malloc(40);
+        errno_changes += errno != 0;
         std::memset(blocks[i], (int)(i & 0x7f), 40);
         sum += (unsigned char)blocks[i][i % 40];
     }
+    std::printf("malloc changed errno %ld times\n", errno_changes);
     return sum;
 }
 

@@ -8,8 +8,9 @@
  *   - With a margin of 24 MiB, far from what tracing 3 million blocks
  *     takes, the runtime's own mmaps fail for real: the program lives and
  *     prints what it prints untraced, stderr has exactly the runtime's one
- *     line, and the table read at exit (/proc/PID/mem) says truncated, not
- *     tracing, with every block missing from it counted in root.untraced.
+ *     line (errno untouched by the runtime's failed mmaps), and the table
+ *     read at exit (/proc/PID/mem) says truncated, not tracing, with every
+ *     block missing from it counted in root.untraced.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
