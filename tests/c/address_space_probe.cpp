@@ -5,9 +5,10 @@
  *     allocates MIB blocks of 1 MiB with new[] (touching one byte of each)
  *     and prints a checksum; an uncaught std::bad_alloc aborts
  *   address_space_probe small COUNT [peak]
- *     first makes malloc grow its heap in one step of 256 MiB (M_TOP_PAD,
- *     no mmap'd chunks, no trimming), then allocates COUNT blocks of 40
- *     bytes from it, kept, and prints a checksum: after its first
+ *     first makes malloc grow its heap in one step big enough for all it
+ *     will allocate (M_TOP_PAD, no mmap'd chunks, no trimming), then
+ *     allocates COUNT blocks of 40 bytes from it, kept, and prints how
+ *     often malloc changed errno and a checksum: after its first
  *     allocation it needs no more address space, so it lives when the
  *     runtime does not find any
  * With "peak", its VmPeak in kB follows on a line of its own.
@@ -50,7 +51,7 @@ static unsigned long small_blocks(long count)
 {
     mallopt(M_MMAP_THRESHOLD, 1 << 30);
     mallopt(M_TRIM_THRESHOLD, 1 << 30);
-    mallopt(M_TOP_PAD, 256 << 20);
+    mallopt(M_TOP_PAD, (int)(count * 80 + (16l << 20))); /* blocks, array, slack */
     char **blocks = (char **)std::malloc((size_t)count * sizeof *blocks);
     unsigned long sum = 0;
     long errno_changes = 0;

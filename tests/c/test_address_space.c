@@ -5,7 +5,7 @@
  *   - A C++ program that needs about 330 MiB runs traced under its need +
  *     48 MiB, as it does untraced (the runtime used to reserve 256 MiB of
  *     address space up front, and the program aborted on std::bad_alloc).
- *   - With a margin of 24 MiB, far from what tracing 3 million blocks
+ *   - With a margin of 24 MiB, far from what tracing a million blocks
  *     takes, the runtime's own mmaps fail for real: the program lives and
  *     prints what it prints untraced, stderr has exactly the runtime's one
  *     line (errno untouched by the runtime's failed mmaps), and the table
@@ -30,7 +30,7 @@
 #include "test_support.h"
 
 #define MIB (1ull << 20)
-#define SMALL_BLOCKS 3000000
+#define SMALL_BLOCKS 1000000
 
 static const char *need_env(const char *name)
 {
