@@ -11,7 +11,6 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -65,19 +64,6 @@ static void test_new_call_paths(void **state)
     }
 }
 
-static void copy_file(const char *from, const char *to)
-{
-    int in = open(from, O_RDONLY | O_CLOEXEC);
-    int out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0700);
-    assert_true(in >= 0 && out >= 0);
-    char buf[65536];
-    ssize_t n;
-    while ((n = read(in, buf, sizeof buf)) > 0)
-        assert_int_equal(write(out, buf, (size_t)n), n);
-    close(in);
-    close(out);
-}
-
 static void test_plugins_loaded_unloaded_deleted(void **state)
 {
     (void)state;
@@ -93,7 +79,7 @@ static void test_plugins_loaded_unloaded_deleted(void **state)
     assert_non_null(mkdtemp(dir));
     char copy[sizeof dir + 16];
     snprintf(copy, sizeof copy, "%s/plugin.so", dir);
-    copy_file(plugin_path, copy);
+    assert_int_equal(copy_file(plugin_path, copy, 0700), 0);
     plugin = dlopen(copy, RTLD_NOW);
     assert_non_null(plugin);
     unlink(copy); /* "(deleted)" in /proc/self/maps: libdw cannot read it */

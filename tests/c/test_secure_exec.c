@@ -9,7 +9,6 @@
  * Needs root: skipped otherwise.
  */
 #define _GNU_SOURCE
-#include <fcntl.h>
 #include <pwd.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -31,19 +30,6 @@ static const char *const memsnap_env[] = {
 };
 
 static char dir[64], copy[128];
-
-static void copy_file(const char *from, const char *to)
-{
-    int in = open(from, O_RDONLY | O_CLOEXEC);
-    int out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
-    assert_true(in >= 0 && out >= 0);
-    char buf[65536];
-    ssize_t n;
-    while ((n = read(in, buf, sizeof buf)) > 0)
-        assert_int_equal(write(out, buf, (size_t)n), n);
-    close(in);
-    close(out);
-}
 
 static void run_copy(struct child_result *result)
 {
@@ -97,7 +83,8 @@ int main(void)
         return 1;
     chmod(dir, 0755); /* the program runs as nobody */
     snprintf(copy, sizeof copy, "%s/secure_probe", dir);
-    copy_file(probe, copy);
+    if (copy_file(probe, copy, 0755) != 0)
+        return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plain_copy_honours_variables),
         cmocka_unit_test(test_setuid_copy_ignores_variables),

@@ -163,20 +163,7 @@ static void test_handlers_allocate_and_free(void **state)
     assert_int_equal(memsnap_root.unwinder, MEMSNAP_UNWINDER_DWARF);
     uint64_t untraced_before = memsnap_root.untraced;
 
-    struct sigaction action;
-    memset(&action, 0, sizeof action);
-    action.sa_handler = on_tick;
-    sigemptyset(&action.sa_mask);
-    action.sa_flags = SA_RESTART;
-    assert_int_equal(sigaction(SIGPROF, &action, NULL), 0);
-    timer_t timer;
-    struct sigevent event;
-    memset(&event, 0, sizeof event);
-    event.sigev_notify = SIGEV_SIGNAL;
-    event.sigev_signo = SIGPROF;
-    assert_int_equal(timer_create(CLOCK_THREAD_CPUTIME_ID, &event, &timer), 0);
-    struct itimerspec every = {{0, 20000}, {0, 20000}};
-    assert_int_equal(timer_settime(timer, 0, &every, NULL), 0);
+    timer_t timer = tick_timer_start(on_tick, 20000);
 
     static void *ring[256];
     for (long i = 0; ticks < 2000 && i < 100000000; i++) {
@@ -189,10 +176,7 @@ static void test_handlers_allocate_and_free(void **state)
         }
         churn(plugin_allocate, i, ring);
     }
-    struct itimerspec off = {{0, 0}, {0, 0}};
-    timer_settime(timer, 0, &off, NULL);
-    timer_delete(timer);
-    signal(SIGPROF, SIG_IGN);
+    tick_timer_stop(timer);
     assert_true(ticks >= 2000);
     assert_true(signal_safe_alloc_calls > 100000); /* the runtime's real allocator */
     for (int g = 0; g < GIFTS; g++)

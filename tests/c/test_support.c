@@ -2,12 +2,14 @@
  * The in-process test helpers of test_support.h. Lookups walk the table
  * with the tests' layout reader (O(capacity): fine for tests). run_child
  * forks and execs with memfds for stdout and stderr (the child never
- * blocks on them, even while stopped by ptrace).
+ * blocks on them, even while stopped by ptrace). The tick timer and
+ * copy_file serve the signal and file tests.
  */
 #define _GNU_SOURCE
 #include "test_support.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,6 +190,53 @@ int run_child_with(char *const argv[], const char *const env[],
 int run_child(char *const argv[], const char *const env[], struct child_result *result)
 {
     return run_child_with(argv, env, NULL, result);
+}
+
+timer_t tick_timer_start(void (*handler)(int), long interval_ns)
+{
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = handler;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    struct sigevent event;
+    memset(&event, 0, sizeof event);
+    event.sigev_notify = SIGEV_SIGNAL;
+    event.sigev_signo = SIGPROF;
+    timer_t timer;
+    struct itimerspec every = {{0, interval_ns}, {0, interval_ns}};
+    if (sigaction(SIGPROF, &action, NULL) != 0 ||
+        timer_create(CLOCK_THREAD_CPUTIME_ID, &event, &timer) != 0 ||
+        timer_settime(timer, 0, &every, NULL) != 0)
+        abort();
+    return timer;
+}
+
+void tick_timer_stop(timer_t timer)
+{
+    struct itimerspec off = {{0, 0}, {0, 0}};
+    timer_settime(timer, 0, &off, NULL);
+    timer_delete(timer);
+    signal(SIGPROF, SIG_IGN);
+}
+
+int copy_file(const char *from, const char *to, unsigned mode)
+{
+    int in = open(from, O_RDONLY | O_CLOEXEC);
+    int out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    int rc = in >= 0 && out >= 0 ? 0 : -errno;
+    char buf[65536];
+    ssize_t n = 0;
+    while (rc == 0 && (n = read(in, buf, sizeof buf)) > 0)
+        if (write(out, buf, (size_t)n) != n)
+            rc = -EIO;
+    if (rc == 0 && n < 0)
+        rc = -errno;
+    if (in >= 0)
+        close(in);
+    if (out >= 0)
+        close(out);
+    return rc;
 }
 
 int start_tracing_8_frames(void **state)

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "layout_reader.h"
 
@@ -29,6 +30,15 @@ long count_sites(void);
 int start_tracing_8_frames(void **state);
 int start_tracing_32_frames(void **state);
 int stop_tracing(void **state);
+
+/* Calls `handler` (SA_RESTART) on SIGPROF every `interval_ns` of this
+ * thread's CPU time; tick_timer_stop disarms it and ignores SIGPROF. */
+timer_t tick_timer_start(void (*handler)(int), long interval_ns);
+void tick_timer_stop(timer_t timer);
+
+/* Copies the file `from` to a new file `to` (O_EXCL) of mode `mode`:
+ * 0 or -errno. */
+int copy_file(const char *from, const char *to, unsigned mode);
 
 /* Output of a child run. */
 struct child_result {
