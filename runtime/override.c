@@ -73,12 +73,13 @@ static inline void leave(void)
 }
 
 /* Counts in root.untraced what a hook gave the program without recording
- * it while tracing was asked for: nested in a hook, or after the runtime
- * ran out of memory. */
+ * it while tracing was asked for: nested in a hook or other runtime work
+ * (while tracing, or after the runtime ran out of memory), or any after
+ * the runtime ran out of memory. */
 static inline void *untraced(enum route r, void *ptr)
 {
-    if (ptr && ((r == ROUTE_NESTED && tracing_enabled()) ||
-                (r == ROUTE_REAL && __atomic_load_n(&hot.skipping, __ATOMIC_RELAXED))))
+    int skipping = __atomic_load_n(&hot.skipping, __ATOMIC_RELAXED);
+    if (ptr && (skipping || (r == ROUTE_NESTED && tracing_enabled())))
         __atomic_fetch_add(&memsnap_root.untraced, 1, __ATOMIC_RELAXED);
     return ptr;
 }

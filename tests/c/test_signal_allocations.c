@@ -15,6 +15,10 @@
  * block the handler allocated is in it with its size, or in the runtime's
  * own memory (a handler that interrupted the runtime's work is served like
  * that work), or counted in root.untraced; current bytes equal the table's.
+ * Also after an out-of-memory stop (a child run of this program, with
+ * MEMSNAP_TEST_MMAP_FAIL_AFTER): every allocation is counted in
+ * root.untraced, those of a handler that interrupted the runtime's own
+ * work too (they used to be missing from the count).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -24,6 +28,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -209,10 +214,76 @@ static void test_handlers_allocate_and_free(void **state)
     memsnap_stop();
 }
 
-int main(void)
+/* ---- after an out-of-memory stop ---- */
+
+#define AFTER_STOP_TICKS 300
+#define FILL 400000
+
+static void *after_stop_kept[AFTER_STOP_TICKS];
+static volatile sig_atomic_t after_stop_ticks;
+
+static void on_tick_after_stop(int sig)
 {
+    (void)sig;
+    int saved = errno;
+    if (after_stop_ticks < AFTER_STOP_TICKS)
+        after_stop_kept[after_stop_ticks] = malloc(24);
+    after_stop_ticks++;
+    errno = saved;
+}
+
+/* The child: traces until the injected mmap failure stops it, then frees,
+ * allocates and clears the traces (memsnap_clear_traces: runtime work that
+ * takes a while, so the handler lands in it often) while a handler
+ * allocates; prints "N made, M counted" (allocations since the stop, and
+ * root.untraced's growth). */
+static int after_stop_child(void)
+{
+    static void *fill[FILL];
+    if (memsnap_start(8) != 0)
+        return 2;
+    for (long i = 0; i < FILL && !(memsnap_root.state & MEMSNAP_STATE_TRUNCATED); i++)
+        fill[i] = malloc(16);
+    if (!(memsnap_root.state & MEMSNAP_STATE_TRUNCATED))
+        return 3;
+    uint64_t before = memsnap_root.untraced;
+    unsigned long made = 0;
+    timer_t timer = tick_timer_start(on_tick_after_stop, 20000);
+    for (long i = 0; after_stop_ticks < AFTER_STOP_TICKS; i = (i + 1) % FILL) {
+        free(fill[i]);
+        fill[i] = malloc(16);
+        made++;
+        memsnap_clear_traces();
+    }
+    tick_timer_stop(timer);
+    made += AFTER_STOP_TICKS;
+    unsigned long counted = (unsigned long)(memsnap_root.untraced - before);
+    printf("%lu made, %lu counted\n", made, counted);
+    return 0;
+}
+
+static void test_counted_after_out_of_memory(void **state)
+{
+    (void)state;
+    char *argv[] = {"/proc/self/exe", "after-stop", NULL};
+    const char *env[] = {"MEMSNAP_TEST_MMAP_FAIL_AFTER=12", NULL};
+    static struct child_result result;
+    assert_int_equal(run_child(argv, env, &result), 0);
+    assert_int_equal(result.exit_code, 0);
+    unsigned long made = 0, counted = 0;
+    assert_int_equal(sscanf(result.out, "%lu made, %lu counted", &made, &counted), 2);
+    print_message("after the stop: %lu allocations, %lu counted untraced\n", made, counted);
+    assert_true(made > AFTER_STOP_TICKS);
+    assert_int_equal(counted, made);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 2 && strcmp(argv[1], "after-stop") == 0)
+        return after_stop_child();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_handlers_allocate_and_free),
+        cmocka_unit_test(test_counted_after_out_of_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
