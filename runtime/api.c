@@ -64,7 +64,7 @@ void root_fill_header(void)
             return -EBUSY;                   \
         memsnap_in_runtime = 1;              \
         body;                                \
-        memsnap_in_runtime = 0;              \
+        guard_leave();                       \
     } while (0)
 
 int memsnap_start(unsigned nframes)
@@ -88,6 +88,7 @@ int memsnap_stop(void)
         __atomic_fetch_and(&memsnap_root.state,
                            ~(MEMSNAP_STATE_TRACING | MEMSNAP_STATE_TRUNCATED), __ATOMIC_ACQ_REL);
         publish_state();
+        __atomic_store_n(&hot.skipping, 0, __ATOMIC_RELAXED); /* not tracing: by choice */
         table_clear_all();
     });
     return 0;

@@ -36,6 +36,36 @@ static inline void internal_work_begin(void)
     memsnap_in_runtime += INTERNAL_WORK_UNIT;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
 }
+/*
+ * Blocks freed by a signal handler that interrupted this thread inside the
+ * runtime (a hook, or the runtime's own work): such a block may be in the
+ * table, which the interrupted code may be changing, so forgetting it and
+ * the real free wait until the thread leaves the runtime. Written by
+ * defer_free (slots claimed by one instruction, so a handler interrupting
+ * another handler's push is safe), drained by run_deferred_frees (tracer.c).
+ */
+#define DEFERRED_FREES 16
+struct deferred_frees {
+    unsigned count;
+    void *ptr[DEFERRED_FREES];
+};
+extern __thread struct deferred_frees memsnap_deferred __attribute__((tls_model("initial-exec")));
+/* Queues ptr: 0, or -ENOSPC when the queue is full (the caller frees it
+ * at once; its record stays until its address is recorded again). */
+int defer_free(void *ptr);
+/* Forgets and frees every queued block. The guard is 0. */
+void run_deferred_frees(void);
+/* A hook (or an API call) leaves the runtime: the guard back to 0, then
+ * the frees a handler deferred meanwhile. (Frees deferred during the
+ * runtime's own work outside any hook wait for the thread's next hook.) */
+static inline void guard_leave(void)
+{
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    memsnap_in_runtime = 0;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    if (MEMSNAP_UNLIKELY(__atomic_load_n(&memsnap_deferred.count, __ATOMIC_RELAXED) != 0))
+        run_deferred_frees();
+}
 static inline void internal_work_end(void)
 {
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
@@ -94,6 +124,12 @@ struct memsnap_mapping *pool_map(uint32_t kind, uint64_t size);
  * mapped by the caller) like pool_map does: header filled in, on
  * root.mappings, counted in root.runtime_bytes. */
 void pool_link(struct memsnap_mapping *mapping, uint32_t kind, uint64_t size);
+/* Reserves address space (PROT_NONE, no memory) for the `nth` step of a
+ * region the caller commits by parts (mprotect): 1 MiB for the first,
+ * doubling up to 64 MiB, or `need` when larger; *bytes = what was
+ * reserved. NULL when out of address space. The caller links what it
+ * commits (pool_link). */
+void *pool_reserve(unsigned nth, uint64_t need, uint64_t *bytes);
 /* Consumes one mapping of the test failure budget: 0 when the next mapping
  * must fail (MEMSNAP_TEST_MMAP_FAIL_AFTER), else 1. */
 int pool_take_budget(void);
@@ -108,16 +144,34 @@ void pool_reset_lock(void);
 
 /* ---- internal_heap.c: the runtime's own malloc'd memory ---- */
 
-/* One contiguous reserved range [internal_heap_base, + internal_heap_span);
- * span is published last (release), so a nonzero span means base is set. */
-extern uintptr_t internal_heap_base;
-extern uintptr_t internal_heap_span;
+/* The address ranges the heap reserved (pool_reserve), in order: entries
+ * [0, internal_heap_nranges) are set, each written once before nranges
+ * counts it (release), so a reader that loads nranges (acquire) sees them.
+ * Nearly always one range: telling an internal pointer from the program's
+ * costs a compare per range. */
+#define INTERNAL_HEAP_RANGES 16
+struct heap_range {
+    uintptr_t base;
+    uintptr_t span;
+};
+extern struct heap_range internal_heap_ranges[INTERNAL_HEAP_RANGES];
+extern unsigned internal_heap_nranges;
 static inline int internal_heap_owns(const void *ptr)
 {
-    uintptr_t span = __atomic_load_n(&internal_heap_span, __ATOMIC_ACQUIRE);
-    return (uintptr_t)ptr - __atomic_load_n(&internal_heap_base, __ATOMIC_RELAXED) < span;
+    unsigned n = __atomic_load_n(&internal_heap_nranges, __ATOMIC_ACQUIRE);
+    if (MEMSNAP_LIKELY(n == 1)) /* the common case, without the loop */
+        return (uintptr_t)ptr - internal_heap_ranges[0].base < internal_heap_ranges[0].span;
+    for (unsigned i = 0; i < n; i++)
+        if ((uintptr_t)ptr - internal_heap_ranges[i].base < internal_heap_ranges[i].span)
+            return 1;
+    return 0;
 }
-/* Reserves the range (idempotent): 0 or -ENOMEM. */
+/* True once internal_heap_init() reserved the first range. */
+static inline int internal_heap_ready(void)
+{
+    return __atomic_load_n(&internal_heap_nranges, __ATOMIC_ACQUIRE) != 0;
+}
+/* Reserves the first range (idempotent): 0 or -ENOMEM. */
 int internal_heap_init(void);
 /* The malloc family for the runtime's own work. A request the heap cannot
  * serve (out of memory, or re-entered by a signal handler on the thread
@@ -211,7 +265,8 @@ void depot_reset_lock(void);
  * tracer.h. */
 /* Puts back a block trace_free removed (a failed realloc). */
 void trace_restore(void *ptr, uint64_t meta);
-/* Stops tracing for good after an out-of-memory; prints one line once. */
+/* Stops tracing for good after an out-of-memory; prints one line once.
+ * From then on (until memsnap_stop) every allocation counts as untraced. */
 void trace_out_of_memory(void);
 int tracer_track(uint32_t domain, uint64_t addr, uint64_t size);
 int tracer_untrack(uint32_t domain, uint64_t addr);
@@ -234,7 +289,11 @@ struct runtime_hot {
     uint32_t tracing;  /* root.state & MEMSNAP_STATE_TRACING, as 0/1 */
     uint32_t limit;    /* root.traceback_limit, capped at MEMSNAP_MAX_FRAMES */
     uint32_t unwinder; /* root.unwinder */
-    char pad[48];
+    /* 1 while tracing is off because the runtime ran out of memory (set
+     * before TRACING is cleared, cleared by memsnap_stop): allocations
+     * made meanwhile are counted in root.untraced. */
+    uint32_t skipping;
+    char pad[44];
 } __attribute__((aligned(64)));
 extern struct runtime_hot hot;
 

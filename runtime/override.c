@@ -8,7 +8,8 @@
  * (libdw, pthread_getattr_np...) come from the internal heap, which every
  * free, realloc and malloc_usable_size recognises by address; allocations
  * made while a hook runs (a signal handler interrupting it) pass through
- * untraced and are counted. A failed operator new is
+ * untraced and are counted, as is everything allocated after the runtime
+ * ran out of memory (until memsnap_stop). A failed operator new is
  * retried by the real operator new, which throws or calls the new_handler.
  */
 #define _GNU_SOURCE
@@ -43,7 +44,7 @@ static enum route early_route(void)
     if (resolving_here())
         return ROUTE_BOOTSTRAP;
     ensure_initialized();
-    if (doing_internal_work() && internal_heap_span)
+    if (doing_internal_work() && internal_heap_ready())
         return ROUTE_INTERNAL; /* start-up's own work (atfork, libdw) */
     if (__atomic_load_n(&memsnap_ready, __ATOMIC_ACQUIRE))
         return memsnap_in_runtime ? (doing_internal_work() ? ROUTE_INTERNAL : ROUTE_NESTED)
@@ -68,12 +69,17 @@ static inline enum route enter(void)
 
 static inline void leave(void)
 {
-    memsnap_in_runtime = 0;
+    guard_leave();
 }
 
+/* Counts in root.untraced what a hook gave the program without recording
+ * it while tracing was asked for: nested in a hook or other runtime work
+ * (while tracing, or after the runtime ran out of memory), or any after
+ * the runtime ran out of memory. */
 static inline void *untraced(enum route r, void *ptr)
 {
-    if (r == ROUTE_NESTED && ptr && tracing_enabled())
+    int skipping = __atomic_load_n(&hot.skipping, __ATOMIC_RELAXED);
+    if (ptr && (skipping || (r == ROUTE_NESTED && tracing_enabled())))
         __atomic_fetch_add(&memsnap_root.untraced, 1, __ATOMIC_RELAXED);
     return ptr;
 }
@@ -101,7 +107,7 @@ HOOK void *malloc(size_t size)
 
 /* Forgets ptr, then frees it; bootstrap blocks are never freed; internal
  * blocks go back to the internal heap. */
-static inline void release(void *ptr)
+static inline __attribute__((always_inline)) void release(void *ptr)
 {
     if (!ptr || bootstrap_owns(ptr))
         return;
@@ -122,9 +128,32 @@ static inline void release(void *ptr)
          * overlaps with forgetting the block. */
         __builtin_prefetch((const char *)ptr - 16, 1);
         trace_free(ptr);
-        memsnap_in_runtime = 0;
+        guard_leave();
+    } else if (defer_free(ptr) == 0) {
+        return; /* a signal handler inside the runtime: done when it leaves */
     }
     real.free(ptr);
+}
+
+/* realloc by a signal handler that interrupted this thread inside the
+ * runtime: the old block may be in the table, which the interrupted code
+ * may be changing, so the contents move to a new block and the old one is
+ * freed (and forgotten) when the thread leaves the runtime: its address is
+ * not reused before its record is gone. */
+static __attribute__((noinline, cold)) void *realloc_inside_runtime(enum route r, void *ptr,
+                                                               size_t size)
+{
+    if (size == 0) {
+        release(ptr); /* glibc's realloc(ptr, 0) frees */
+        return NULL;
+    }
+    void *fresh = r == ROUTE_INTERNAL ? internal_malloc(size) : real.malloc(size);
+    if (!fresh)
+        return NULL;
+    size_t old = real.malloc_usable_size ? real.malloc_usable_size(ptr) : size;
+    memcpy(fresh, ptr, old < size ? old : size);
+    release(ptr);
+    return r == ROUTE_INTERNAL ? fresh : untraced(r, fresh);
 }
 
 HOOK void free(void *ptr)
@@ -186,15 +215,15 @@ HOOK void *realloc(void *ptr, size_t size)
         leave();
         return fresh;
     }
-    if (r == ROUTE_INTERNAL)
-        return internal_realloc(ptr, size);
+    if (r == ROUTE_INTERNAL || r == ROUTE_NESTED)
+        return realloc_inside_runtime(r, ptr, size); /* a program block: ptr is not internal */
     if (r == ROUTE_LIBC || r == ROUTE_BOOTSTRAP)
         return __libc_realloc(ptr, size);
     if (r == ROUTE_REAL && __atomic_load_n(&memsnap_ready, __ATOMIC_ACQUIRE)) {
         /* not tracing: the old block may still be in the table */
         memsnap_in_runtime = 1;
         trace_free(ptr);
-        memsnap_in_runtime = 0;
+        guard_leave();
     }
     return untraced(r, real.realloc(ptr, size));
 }

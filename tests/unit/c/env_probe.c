@@ -4,7 +4,7 @@
  * preloaded): linked with libmemsnap.so, it allocates `argv[1]` blocks
  * (default 100000) of 32 bytes, checks their contents, frees half, and
  * prints what the runtime's root says on one line:
- *   tracing=T truncated=T limit=N unwinder=N blocks=N current=N work=ok
+ *   tracing=T truncated=T limit=N unwinder=N current=N work=ok untraced=N
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -34,8 +34,11 @@ int main(int argc, char **argv)
     size_t current, peak;
     memsnap_get_traced_memory(&current, &peak);
     uint32_t state = memsnap_root.state;
-    printf("tracing=%d truncated=%d limit=%u unwinder=%u current=%zu work=%s\n",
+    /* read before printf allocates stdout's buffer */
+    unsigned long untraced = (unsigned long)memsnap_root.untraced;
+    printf("tracing=%d truncated=%d limit=%u unwinder=%u current=%zu work=%s untraced=%lu\n",
            (state & MEMSNAP_STATE_TRACING) != 0, (state & MEMSNAP_STATE_TRUNCATED) != 0,
-           memsnap_root.traceback_limit, memsnap_root.unwinder, current, ok ? "ok" : "corrupt");
+           memsnap_root.traceback_limit, memsnap_root.unwinder, current, ok ? "ok" : "corrupt",
+           untraced);
     return ok ? 0 : 1;
 }

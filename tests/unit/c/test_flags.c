@@ -3,7 +3,9 @@
  * unset means 16 when preloaded and off when linked, MEMSNAP_UNWIND picks
  * the unwinder; a bad value of either gives exactly one stderr line
  * ("memsnap: MEMSNAP=abc: expected a depth 0..256; tracing off") and a
- * program that runs on untraced. Each case runs tests/unit/c/env_probe.
+ * program that runs on untraced. Each case runs tests/unit/c/env_probe; with
+ * each bad value, a real program (waste_memory) prints what it prints
+ * untraced.
  */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -89,6 +91,34 @@ static void test_unwinder_choice(void **state)
                         "memsnap: MEMSNAP_UNWIND=wings: expected auto, fp or dwarf; tracing off\n");
 }
 
+/* A real program (waste_memory, preloaded) with each bad value: its output
+ * is the untraced one, and stderr has the runtime's one line. */
+static void test_bad_values_leave_program_unchanged(void **state)
+{
+    (void)state;
+    static char preload[4200];
+    snprintf(preload, sizeof preload, "LD_PRELOAD=%s", getenv("MEMSNAP_TEST_LIB"));
+    char *argv[] = {(char *)getenv("MEMSNAP_TEST_WASTE_MEMORY"), NULL};
+    assert_non_null(argv[0]);
+    static struct child_result untraced;
+    assert_int_equal(run_child(argv, NULL, &untraced), 0);
+    const char *bad[][2] = {
+        {"MEMSNAP=abc", "memsnap: MEMSNAP=abc: expected a depth 0..256; tracing off\n"},
+        {"MEMSNAP_UNWIND=wings", "memsnap: MEMSNAP_UNWIND=wings: expected auto, fp or dwarf; "
+                                 "tracing off\n"},
+        {"MEMSNAP_HELP=2", "memsnap: MEMSNAP_HELP=2: expected 0 or 1; tracing off\n"},
+        {"MEMSNAP_TEST_MMAP_FAIL_AFTER=-3", "memsnap: MEMSNAP_TEST_MMAP_FAIL_AFTER=-3: expected a "
+                                            "count >= 0; tracing off\n"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(run_child(argv, (const char *const[]){preload, bad[i][0], NULL}, &result),
+                         0);
+        assert_int_equal(result.exit_code, untraced.exit_code);
+        assert_string_equal(result.out, untraced.out);
+        assert_string_equal(result.err, bad[i][1]);
+    }
+}
+
 static void test_help(void **state)
 {
     (void)state;
@@ -104,6 +134,7 @@ int main(void)
         cmocka_unit_test(test_default_depth),
         cmocka_unit_test(test_bad_depths),
         cmocka_unit_test(test_unwinder_choice),
+        cmocka_unit_test(test_bad_values_leave_program_unchanged),
         cmocka_unit_test(test_help),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

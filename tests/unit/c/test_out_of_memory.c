@@ -3,7 +3,8 @@
  * testing-only MEMSNAP_TEST_MMAP_FAIL_AFTER): tracing stops, exactly one
  * stderr line says so, the table is marked truncated, and the program runs
  * on with correct results; blocks freed afterwards still leave the table.
- * Also the failure at start-up (no mapping at all).
+ * Also the failure at start-up (no mapping at all), after which every
+ * allocation counts in root.untraced.
  */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -53,6 +54,9 @@ static void test_fails_at_start_up(void **state)
     assert_non_null(strstr(result.out, "tracing=0 truncated=1 "));
     assert_non_null(strstr(result.out, "current=0 "));
     assert_non_null(strstr(result.out, "work=ok"));
+    /* tracing was asked for (MEMSNAP=8): every allocation it missed is
+     * counted, the array of pointers and the 200000 blocks */
+    assert_non_null(strstr(result.out, " untraced=200001\n"));
 }
 
 static void test_enough_memory_is_not_truncated(void **state)
@@ -64,6 +68,7 @@ static void test_enough_memory_is_not_truncated(void **state)
     assert_string_equal(result.err, "");
     assert_non_null(strstr(result.out, "tracing=1 truncated=0 "));
     assert_non_null(strstr(result.out, "current=4800000 "));
+    assert_non_null(strstr(result.out, " untraced=0\n"));
 }
 
 int main(void)

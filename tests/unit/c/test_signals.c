@@ -56,20 +56,7 @@ static void test_handler_interrupting_hooks(void **state)
     (void)state;
     assert_int_equal(memsnap_start(16), 0);
     assert_int_equal(memsnap_root.unwinder, MEMSNAP_UNWINDER_FP);
-    struct sigaction action;
-    memset(&action, 0, sizeof action);
-    action.sa_handler = on_tick;
-    sigemptyset(&action.sa_mask);
-    action.sa_flags = SA_RESTART;
-    assert_int_equal(sigaction(SIGPROF, &action, NULL), 0);
-    timer_t timer;
-    struct sigevent event;
-    memset(&event, 0, sizeof event);
-    event.sigev_notify = SIGEV_SIGNAL;
-    event.sigev_signo = SIGPROF;
-    assert_int_equal(timer_create(CLOCK_THREAD_CPUTIME_ID, &event, &timer), 0);
-    struct itimerspec every = {{0, 20000}, {0, 20000}};
-    assert_int_equal(timer_settime(timer, 0, &every, NULL), 0);
+    timer_t timer = tick_timer_start(on_tick, 20000);
 
     void *ring[256] = {0};
     for (long i = 0; handled < 300 && i < 200000000; i++) {
@@ -77,10 +64,7 @@ static void test_handler_interrupting_hooks(void **state)
         free(ring[k]);
         ring[k] = malloc(8 + (size_t)(i % 100));
     }
-    struct itimerspec off = {{0, 0}, {0, 0}};
-    timer_settime(timer, 0, &off, NULL);
-    timer_delete(timer);
-    signal(SIGPROF, SIG_IGN);
+    tick_timer_stop(timer);
     assert_true(handled > 100);
     print_message("%d of %d ticks interrupted the runtime (-EBUSY)\n", (int)busy, (int)handled);
 

@@ -9,6 +9,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
 
 #include "layout_reader.h"
 
@@ -29,6 +31,15 @@ int start_tracing_8_frames(void **state);
 int start_tracing_32_frames(void **state);
 int stop_tracing(void **state);
 
+/* Calls `handler` (SA_RESTART) on SIGPROF every `interval_ns` of this
+ * thread's CPU time; tick_timer_stop disarms it and ignores SIGPROF. */
+timer_t tick_timer_start(void (*handler)(int), long interval_ns);
+void tick_timer_stop(timer_t timer);
+
+/* Copies the file `from` to a new file `to` (O_EXCL) of mode `mode`:
+ * 0 or -errno. */
+int copy_file(const char *from, const char *to, unsigned mode);
+
 /* Output of a child run. */
 struct child_result {
     int exit_code; /* -signal when killed */
@@ -38,5 +49,15 @@ struct child_result {
 /* Runs argv with `env` (NULL-terminated "K=V" list added to a clean copy of
  * this environment minus every MEMSNAP* and LD_PRELOAD variable). */
 int run_child(char *const argv[], const char *const env[], struct child_result *result);
+/* What run_child_with adds. */
+struct child_options {
+    uint64_t address_limit; /* RLIMIT_AS (ulimit -v) in bytes; 0 = inherited */
+    /* Called while the child is stopped (ptrace) at its exit, its memory
+     * intact (NULL: not traced). */
+    void (*at_exit)(pid_t pid, void *arg);
+    void *arg;
+};
+int run_child_with(char *const argv[], const char *const env[],
+                   const struct child_options *options, struct child_result *result);
 
 #endif /* MEMSNAP_TESTS_SUPPORT_H */
