@@ -1,5 +1,5 @@
 /*
- * The CFA unwinder (DESIGN §4): walks the caller chain of the current thread
+ * The CFA unwinder (docs/unwinding.md): walks the caller chain of the current thread
  * using compact per-PC unwind rules — CFA = rsp|rbp|rbx + offset (or loaded
  * from there), return address at CFA-8, rbp and rbx either unchanged or saved
  * at CFA+offset — kept in a lock-free, fixed-size cache. A cache miss takes
