@@ -191,3 +191,9 @@ def test_click_search_and_hover_handlers(tmp_path, graph):
     assert "details: init_buffer (/src/waste_memory.c:22) | in %s | 977 KiB (63.80%%), " \
            "10000 blocks" % fixture.PROGRAM in out
     assert "hash: #zoom=%s&amp;search=init_%%7Cstrdup" % get_data.get("id") in out
+
+
+def test_empty_profile_says_so(tmp_path):
+    graph = Drawing(str(tmp_path), export("flamegraph", fixture.Profile("empty", ())))
+    assert graph.frames == {}
+    assert graph.root.find(SVG + "text[@id='subtitle']").text == "no traced blocks"

@@ -158,6 +158,8 @@ def _change_colour(node):
 
 
 def _subtitle(root, differential):
+    if not root.width:
+        return "no traced blocks"
     if differential:
         return ("live: %s -> %s (%s), blocks %d -> %d; red grew, blue shrank; "
                 "width: the larger of old and new" % (
