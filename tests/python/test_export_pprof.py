@@ -2,14 +2,18 @@
 per-function flat and cumulative values and totals equal those computed
 from the input stacks, inlined frames and frames without line information
 included; memdiff's difference profile; mappings with build IDs; the raw
-profile decodes with protobuf as pprof's documented message layout."""
+profile decodes with protobuf as pprof's documented message layout; without
+protobuf, only the pprof format fails, in one line."""
 
 import gzip
+import sys
 
 import pytest
 
+import memsnap.export
 import export_profiles as fixture
 from export_consumers import go_pprof, pprof_top, pprof_total
+from memsnap.errors import MemsnapError
 from memsnap.export import export
 from memsnap.export.pprof import SAMPLE_TYPES
 from memsnap.export.pprof_schema import build_classes
@@ -99,3 +103,16 @@ def test_file_is_gzip_of_a_profile_message():
     assert message.time_nanos == 1700000000500000000
     # the same input gives the same bytes (no timestamps in the gzip header)
     assert export("pprof", fixture.after()) == data
+
+
+def test_without_protobuf_only_pprof_fails_in_one_line(monkeypatch):
+    for name in ("pprof", "pprof_schema"):
+        monkeypatch.delitem(sys.modules, "memsnap.export." + name, raising=False)
+        monkeypatch.delattr(memsnap.export, name, raising=False)
+    for name in ("google.protobuf", "google.protobuf.descriptor_pb2"):
+        monkeypatch.setitem(sys.modules, name, None)      # as if not installed
+    with pytest.raises(MemsnapError) as failure:
+        export("pprof", fixture.after())
+    assert str(failure.value) == ("--format pprof needs the Python module google.protobuf "
+                                  "(Debian: python3-protobuf)")
+    assert export("folded", fixture.after())

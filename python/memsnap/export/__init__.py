@@ -5,7 +5,7 @@ and an optional base Profile to compare with, and returns the file's
 content: pprof (pprof.py, bytes), folded stacks (folded.py), an interactive
 SVG flame graph (flamegraph.py) and speedscope JSON (speedscope.py). An
 exporter is imported only when used, so a missing optional library (pprof
-needs python3-protobuf) fails only that format, with a clear message.
+needs python3-protobuf) fails only that format, with a one-line message.
 `format_for_path` guesses a format from an output file's name.
 """
 
@@ -43,6 +43,7 @@ def export(fmt, profile, base=None):
     try:
         module = importlib.import_module("%s.%s" % (__name__, module_name))
     except ImportError as err:
-        raise MemsnapError("--format %s needs the Python module %s (Debian: python3-protobuf)"
-                           % (fmt, err.name or err))
+        missing = err.name or str(err)
+        hint = " (Debian: python3-protobuf)" if missing.startswith("google") else ""
+        raise MemsnapError("--format %s needs the Python module %s%s" % (fmt, missing, hint))
     return getattr(module, function_name)(profile, base)
