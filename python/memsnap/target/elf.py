@@ -4,8 +4,8 @@ The one place that knows the ELF64 little-endian header and program
 header layouts: the core file reader (corefile.py) reads a core's PT_LOAD
 segments from the file, loaded_segments() a module's segments from the
 image mapped in the target (for region names in regions.py and the leak
-check's roots), and LLDB's gcore writes program headers with the same
-record. Raises memsnap.errors exceptions only. Pure Python: no debugger.
+check's roots), loaded_image() where build_id.py finds its notes, and
+LLDB's gcore writes program headers with the same record. Raises memsnap.errors exceptions only. Pure Python: no debugger.
 """
 
 import struct
@@ -52,18 +52,28 @@ def read_program_headers(read, where, max_count=None):
                     for i in range(len(table) // phentsize)]
 
 
-def loaded_segments(read, base):
-    """[(start, end, flags)] of the PT_LOAD segments, relocated, of the ELF
-    image whose header read(address, size) finds at `base` in the target;
-    None if it cannot be read or has none."""
+def loaded_image(read, base):
+    """(bias, [ProgramHeader]) of the ELF image whose header read(address,
+    size) finds at `base` in the target: bias + a header's vaddr is where
+    its segment is loaded. None if it cannot be read or loads nothing."""
     try:
         e_type, headers = read_program_headers(lambda offset, size: read(base + offset, size),
                                                "the image at 0x%x" % base, max_count=256)
     except MemsnapError:
         return None
-    loads = [(h.vaddr, h.memsz, h.flags) for h in headers if h.type == PT_LOAD and h.memsz]
+    loads = [h.vaddr for h in headers if h.type == PT_LOAD and h.memsz]
     if not loads:
         return None
-    first_vaddr = min(v for v, _, _ in loads) & ~0xFFF
-    bias = base - first_vaddr if e_type == ET_DYN else 0  # ET_DYN is relocated
-    return [(bias + v, bias + v + m, f) for v, m, f in loads]
+    bias = base - (min(loads) & ~0xFFF) if e_type == ET_DYN else 0  # ET_DYN is relocated
+    return bias, headers
+
+
+def loaded_segments(read, base):
+    """[(start, end, flags)] of the PT_LOAD segments, relocated, of the ELF
+    image at `base` in the target (see loaded_image); None as there."""
+    image = loaded_image(read, base)
+    if image is None:
+        return None
+    bias, headers = image
+    return [(bias + h.vaddr, bias + h.vaddr + h.memsz, h.flags)
+            for h in headers if h.type == PT_LOAD and h.memsz]
