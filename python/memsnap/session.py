@@ -63,6 +63,17 @@ class Session:
     def root(self):
         return reader.read_root(self.target())
 
+    def target_of(self, snapshot):
+        """The Target `snapshot` was taken from, if the debugger has it now
+        (same frame source, same process or core); else None."""
+        if self.backend is None or snapshot.frame_source is not self.frames:
+            return None
+        target = self.target()
+        if not target.has_target() or (snapshot.info.pid, snapshot.info.live) != \
+                (target.pid(), target.is_live()):
+            return None
+        return target
+
     # ---- kept snapshots ----
     def next_name(self):
         while True:
