@@ -1,4 +1,4 @@
-"""Writing files for users: the one policy every memsnap output follows.
+"""Writing and reading files users name: the one policy every memsnap file follows.
 
 A file memsnap writes (an export with `-o FILE`, a saved snapshot) is
 created with mode 0600, never replaces an existing file unless asked to
@@ -9,8 +9,11 @@ takes the final name — by link(2), which fails if the name exists, or by
 rename(2) when replacing. Every step works relative to the directory's file
 descriptor, so the directory cannot be swapped in between. Failures raise
 MemsnapError with one line naming the file; the previous file, if any, is
-untouched. Used by the exporters (python/memsnap/views/export/) and meant for
-`memsnap --save` (python/memsnap/snapshot_io.py).
+untouched. Reading (read_user_file) opens without blocking and reads only
+a regular file, up to a size limit, so a FIFO, a device such as /dev/zero
+or a directory gets one line at once instead of a hang or memory exhausted.
+Used by the exporters (python/memsnap/views/export/) and by snapshot files
+(python/memsnap/model/snapshot_file.py).
 """
 
 import errno
@@ -49,6 +52,30 @@ def write_user_file(path, content, replace=False):
         raise _error(path, err)
     finally:
         os.close(dir_fd)
+
+
+def read_user_file(path, limit):
+    """The bytes of the regular file at `path` (at most `limit` bytes), or
+    MemsnapError in one line naming the file."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as err:
+        raise MemsnapError("cannot read %s: %s" % (path, err.strerror or err))
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise MemsnapError("cannot read %s: not a regular file" % path)
+    with os.fdopen(fd, "rb") as handle:
+        if info.st_size > limit:
+            raise MemsnapError("cannot read %s: %d bytes, more than the %d this reads"
+                               % (path, info.st_size, limit))
+        try:
+            data = handle.read(info.st_size + 1)     # +1: a file that grew says so
+        except OSError as err:
+            raise MemsnapError("cannot read %s: %s" % (path, err.strerror or err))
+    if len(data) > info.st_size:
+        raise MemsnapError("cannot read %s: it changed while read" % path)
+    return data
 
 
 def _error(path, err):

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 
 from ..errors import InvalidArgumentError
 from ..table.blocks import contains
+from ..target import sourcelines
 from . import snapshot_file
 from .filters import BaseFilter
 from .frames import Frame, UNKNOWN_FRAME
@@ -349,27 +350,33 @@ class Snapshot:
         return sorted({site.domain for site in self._sites})
 
     def to_data(self):
-        """The snapshot as JSON-ready data (the format of snapshot_file.py)."""
-        return snapshot_file.encode(self)
+        """The snapshot as JSON-ready data (version 1 of snapshot_file.py)."""
+        return snapshot_file.encode_json(self)
 
     @classmethod
     def from_data(cls, data, filename="<data>"):
         """A snapshot from to_data()'s data; MemsnapError naming `filename` if it is not."""
-        decoded = snapshot_file.decode(data, filename)
-        triples = decoded.blocks
-        return cls.from_sites([Site(*fields) for fields in decoded.sites],
-                              FrameList(decoded.entries), decoded.traceback_limit,
-                              SnapshotInfo.from_data(decoded.info, decoded.warnings, decoded.skipped),
-                              lambda: iter(triples))
+        return cls._from_decoded(snapshot_file.decode(data, filename))
 
-    def dump(self, filename):
-        """Write the snapshot to a file (JSON, see snapshot_file.py)."""
-        snapshot_file.write(self.to_data(), filename)
+    @classmethod
+    def _from_decoded(cls, decoded):
+        frames = FrameList(decoded.entries)
+        sourcelines.record(decoded.sources, frames.filenames())
+        return cls.from_sites([Site(*fields) for fields in decoded.sites], frames,
+                              decoded.traceback_limit,
+                              SnapshotInfo.from_data(decoded.info, decoded.warnings, decoded.skipped),
+                              decoded.blocks, decoded.blocks.finder())
+
+    def dump(self, filename, replace=True):
+        """Write the snapshot to a file (snapshot_file.py's compact format):
+        mode 0600, atomically, never through a symbolic link; an existing
+        file is replaced unless replace=False."""
+        snapshot_file.write(self, filename, replace)
 
     @staticmethod
     def load(filename):
-        """Load a snapshot written by dump()."""
-        return Snapshot.from_data(snapshot_file.read(filename), filename)
+        """Load a snapshot written by dump() (or version 1's JSON)."""
+        return Snapshot._from_decoded(snapshot_file.read(filename))
 
     def __repr__(self):
         return "<memsnap.Snapshot sites=%d size=%d count=%d traceback_limit=%s>" % (

@@ -4,10 +4,12 @@ A site's stack is a tuple of references; a frame source maps one reference
 to its Frames, innermost inlined level first, and says whether that is
 already known (cached). PcFrames serves stacks of return addresses, through
 the target's symbolizer (target/symbolize.py), keeping the Frames in the
-target's one cache; FrameList serves stacks given as frames (tracemalloc's
+target's one cache, and tells target/sourcelines.py which files this
+session symbolized; FrameList serves stacks given as frames (tracemalloc's
 constructor, snapshot files), each distinct frame tuple kept once.
 """
 
+from ..target import sourcelines
 from ..target.target import Target
 from .frames import frames_at
 
@@ -25,6 +27,8 @@ class PcFrames:
         frames = self._frames.get(pc)
         if frames is None:
             frames = self._frames[pc] = frames_at(pc, self.symbolizer.levels(pc))
+            for frame in frames:
+                sourcelines.symbolized(frame.filename)
         return frames
 
     def cached(self, pc):
@@ -54,6 +58,10 @@ class FrameList:
 
     def frames(self, ref):
         return self._entries[ref]
+
+    def filenames(self):
+        """The file names of every frame of every entry."""
+        return {frame.filename for entry in self._entries for frame in entry}
 
     def cached(self, ref):
         return True

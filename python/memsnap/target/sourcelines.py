@@ -1,13 +1,21 @@
-"""Source lines for Traceback.format(): from the debugger, else from disk.
+"""Source lines for Traceback.format(): from the debugger, else from disk, else as a snapshot file recorded them.
 
 The debugger knows where sources really are (substitute-path, directory
 settings), so the active backend is asked first; when there is none, or it
 does not know the file, the file is read from disk (cached per file, like
-linecache). Returns None when the line cannot be found.
+linecache). Returns None when the line cannot be found. A file name that
+only loaded snapshot files gave (record()) is never opened nor asked of
+the debugger — a crafted file must not make memsnap print lines of the
+user's files —: its lines are the ones the file recorded. Once this
+session's own symbolizer names the file (symbolized()), it is read as
+usual.
 """
 
 _backend = None
 _files = {}
+_recorded = {}          # filename -> {lineno: text}, from loaded snapshot files
+_only_recorded = set()  # file names that only loaded snapshot files gave
+_symbolized = set()     # file names this session's symbolizer gave
 
 
 def set_backend(backend):
@@ -41,10 +49,27 @@ def from_disk(filename, lineno, *other_paths):
     return None
 
 
+def record(sources, filenames):
+    """Lines a loaded snapshot file recorded ({filename: {lineno: text}}),
+    and the file names it gave."""
+    for filename, lines in sources.items():
+        _recorded.setdefault(filename, {}).update(lines)
+    _only_recorded.update(f for f in filenames if f not in _symbolized)
+
+
+def symbolized(filename):
+    """`filename` came from this session's symbolizer: it may be read."""
+    if filename not in _symbolized:
+        _symbolized.add(filename)
+        _only_recorded.discard(filename)
+
+
 def get_line(filename, lineno):
     """The text of filename:lineno without its newline, or None."""
     if not filename or not lineno or lineno <= 0:
         return None
+    if filename in _only_recorded:
+        return _recorded.get(filename, {}).get(lineno)
     if _backend is not None:
         try:
             line = _backend.source_line(filename, lineno)
@@ -52,8 +77,11 @@ def get_line(filename, lineno):
             line = None
         if line is not None:
             return line
-    return from_disk(filename, lineno)
+    line = from_disk(filename, lineno)
+    return line if line is not None else _recorded.get(filename, {}).get(lineno)
 
 
 def clear_cache():
-    _files.clear()
+    """Forget every file read, recorded or symbolized (a new session)."""
+    for kept in (_files, _recorded, _only_recorded, _symbolized):
+        kept.clear()

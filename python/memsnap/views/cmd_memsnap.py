@@ -16,6 +16,8 @@ def run(ctx, options):
     if len(modes) > 1:
         raise UsageError("memsnap: use one of --list, --delete, --save, --load at a time")
     mode = modes[0] if modes else "take"
+    if options.force and mode != "save":
+        raise UsageError("memsnap: --force only applies with --save")
     return _ACTIONS[mode](ctx.session, options, options.args)
 
 
@@ -43,7 +45,7 @@ def _save(session, options, args):
     if len(args) != 2:
         raise UsageError("memsnap: usage: memsnap --save NAME FILE")
     name, path = args
-    session.get(name).dump(path)
+    session.get(name).dump(path, replace=options.force)
     return "saved '%s' to %s" % (name, path)
 
 
@@ -84,7 +86,8 @@ SPEC = CommandSpec(
     run,
     options=(Option("--list", "-l", help="list kept snapshots"),
              Option("--delete", "-D", help="forget the named snapshots"),
-             Option("--save", help="write snapshot NAME to FILE (JSON)"),
+             Option("--save", help="write snapshot NAME to FILE (mode 0600; compact binary)"),
+             Option("--force", help="with --save: replace FILE if it exists"),
              Option("--load", help="read FILE (written by --save) and keep it as NAME"),
              JSON),
     max_args=None,

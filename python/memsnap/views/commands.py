@@ -4,14 +4,16 @@ memsnap, memstat, memdiff, memwhere, memtrace and memleaks, each declared
 in its cmd_*.py as a CommandSpec (parser.py) and listed here in COMMANDS.
 Adapters use only: NAMES, help_text(name), complete(name, text) and
 run(name, argstring, backend), which returns the whole output text (no
-trailing newline) or raises a MemsnapError whose message is the one line
-to print. See docs/commands.md for every option and example.
+trailing newline, control characters escaped: printable.py) or raises a
+MemsnapError whose message is the one line to print. See docs/commands.md
+for every option and example.
 """
 
 from types import SimpleNamespace
 
 from .. import session
 from ..errors import UsageError
+from ..printable import printable
 from . import cmd_memdiff, cmd_memleaks, cmd_memsnap, cmd_memstat, cmd_memtrace, cmd_memwhere
 from .parser import complete as _complete
 from .parser import help_text as _help_text
@@ -49,4 +51,4 @@ def run(name, argstring, backend):
         current.set_backend(backend)
     if current.backend is None and name != "memsnap":
         current.require_backend()
-    return spec.handler(SimpleNamespace(session=current), options).rstrip("\n")
+    return printable(spec.handler(SimpleNamespace(session=current), options).rstrip("\n"))

@@ -2,10 +2,12 @@
 text, every option, JSON output, help, completion, and one-line errors."""
 
 import json
+import stat
 
 import pytest
 
 import memsnap
+from memsnap import session
 from memsnap.views import commands
 from memsnap.errors import (BadAddressError, MemsnapError, NoTargetError, NotLiveError,
                             UnknownSnapshotError, UsageError)
@@ -132,10 +134,10 @@ def test_memsnap_list_delete_auto_names(waste):
 
 def test_save_and_load(waste, tmp_path):
     seed(waste)
-    path = tmp_path / "after.json"
+    path = tmp_path / "after.memsnap"
     commands.run("memsnap", "--save after %s" % path, waste.after)
-    text = path.read_text()
-    assert text.startswith('{"format": "memsnap-snapshot"')
+    assert path.read_bytes().startswith(b"memsnap snapshot\n")     # the compact format
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
     commands.run("memsnap", "--delete after", waste.after)
     out = commands.run("memsnap", "--load %s restored" % path, None)
     assert out.startswith("loaded 'restored'")
@@ -144,6 +146,16 @@ def test_save_and_load(waste, tmp_path):
     loaded = memsnap.Snapshot.load(str(path))
     assert len(loaded.traces) == 20101
     assert loaded.traceback_limit == 16
+
+
+def test_version_1_json_still_loads(waste, tmp_path):
+    seed(waste)
+    path = tmp_path / "after.json"
+    path.write_text(json.dumps(session.current.get("after").to_data()))
+    out = commands.run("memsnap", "--load %s old" % path, None)
+    assert out.startswith("loaded 'old'")
+    expected = commands.run("memdiff", "before after -k traceback -n 2", waste.after)
+    assert commands.run("memdiff", "before old -k traceback -n 2", waste.after) == expected
 
 
 def test_load_rejects_other_files(tmp_path):

@@ -15,7 +15,7 @@ import os
 PACKAGE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))), "python", "memsnap")
 ROOMS = ["errors", "target", "table", "model", "leaks", "session", "views", "api", "__init__"]
-BOTTOM = {"failures", "buildconfig", "user_files"}   # shared leaves, with errors
+BOTTOM = {"failures", "buildconfig", "user_files", "printable"}  # shared leaves, with errors
 GENERATED = {"buildconfig"}               # written by meson (python/memsnap/meson.build)
 
 
