@@ -162,6 +162,15 @@ class GdbBackend(Backend):
 
     # ---- calls ----
 
+    def evaluate_address(self, expression):
+        try:
+            value = gdb.parse_and_eval(expression)
+            if value.type.strip_typedefs().code == gdb.TYPE_CODE_ARRAY:
+                value = value.address
+            return int(value.cast(gdb.lookup_type("unsigned long"))) & (2**64 - 1)
+        except (gdb.error, RuntimeError, ValueError, OverflowError) as e:
+            raise errors.BadAddressError(str(e) or type(e).__name__) from None
+
     def call_function(self, name, *args):
         try:
             return int(gdb.parse_and_eval(runtime_calls.call_expression(name, args)))

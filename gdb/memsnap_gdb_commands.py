@@ -59,8 +59,6 @@ class _MemsnapCommand(gdb.Command):
 
     def invoke(self, argument, from_tty):
         self.dont_repeat()
-        if self.command_name in _ADDRESS_COMMANDS:
-            argument = _evaluate_address(argument)
         try:
             output = commands.run(self.command_name, argument, self._backend)
         except gdb.GdbError:
@@ -84,32 +82,6 @@ class _MemsnapCommand(gdb.Command):
         word = word or ""
         cut = len(token) - len(word) if token.endswith(word) else 0
         return [c[cut:] for c in candidates if c.startswith(token)]
-
-
-# Commands whose argument is an address: GDB users may type an expression.
-_ADDRESS_COMMANDS = ("memwhere",)
-
-
-def _evaluate_address(argument):
-    """`memwhere obj->data`: a lone argument that is not an option or a number
-    is evaluated as a GDB expression and passed on as hex; anything gdb
-    cannot evaluate is passed unchanged (the core then says it is not an
-    address)."""
-    text = argument.strip()
-    if not text or text.startswith("-"):
-        return argument
-    try:
-        int(text, 0)
-        return argument
-    except ValueError:
-        pass
-    try:
-        value = gdb.parse_and_eval(text)
-        if value.type.strip_typedefs().code == gdb.TYPE_CODE_ARRAY:
-            value = value.address
-        return "0x%x" % (int(value.cast(gdb.lookup_type("unsigned long"))) & (2**64 - 1))
-    except (gdb.error, RuntimeError, ValueError, OverflowError):
-        return argument
 
 
 def register(backend):

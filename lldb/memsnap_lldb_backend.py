@@ -11,6 +11,8 @@ a core's segments, name and path spelling, caching) is the core's.
 Everything raised is a memsnap.errors exception.
 """
 
+import re
+
 import lldb
 
 from memsnap import errors
@@ -183,6 +185,25 @@ class LLDBBackend(Backend):
 
     # ---- calls ----
 
+    def evaluate_address(self, expression):
+        target = self._target()
+        frame = target.GetProcess().GetSelectedThread().GetSelectedFrame()
+        options = lldb.SBExpressionOptions()
+        options.SetUnwindOnError(True)
+        options.SetTimeoutInMicroSeconds(_EXPRESSION_TIMEOUT_US)
+        value = (frame.EvaluateExpression(expression, options) if frame.IsValid()
+                 else target.EvaluateExpression(expression, options))
+        error = value.GetError()
+        if not value.IsValid() or (error.IsValid() and error.Fail()):
+            raise errors.BadAddressError(_expression_error(error.GetCString() or ""))
+        if value.GetType().IsArrayType():
+            value = value.AddressOf()
+        if value.GetType().GetTypeFlags() & lldb.eTypeIsFloat:
+            number = int(float(value.GetValue()))
+        else:
+            number = value.GetValueAsUnsigned(0)
+        return number & (2**64 - 1)
+
     def call_function(self, name, *args):
         process = self._require_process()
         options = lldb.SBExpressionOptions()
@@ -197,6 +218,16 @@ class LLDBBackend(Backend):
         if not value.IsValid() or (error.IsValid() and error.Fail()):
             raise runtime_calls.call_failed(name, error.GetCString() or "")
         return value.GetValueAsSigned()
+
+
+def _expression_error(text):
+    """LLDB's diagnostic of an expression, as one line: "use of undeclared
+    identifier 'x'" out of "expression failed to parse:\nerror: <user
+    expression 0>:1:1: use of undeclared identifier 'x'\nx\n^"."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    found = next((line for line in lines if line.startswith("error:")), lines[0] if lines else "")
+    found = re.sub(r"^error:\s*", "", found)
+    return re.sub(r"^<user expression \d+>:\d+:\d+:\s*", "", found) or "cannot evaluate it"
 
 
 def _read(read, address, size):

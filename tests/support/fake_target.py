@@ -15,7 +15,7 @@ import struct
 from array import array as int_array
 
 from memsnap.target.backend import Backend, Generation, Location
-from memsnap.errors import UnreadableMemory
+from memsnap.errors import BadAddressError, UnreadableMemory
 
 MAGIC = 0x0050414E534D454D
 RUNTIME_FUNCTIONS = ("memsnap_start", "memsnap_stop", "memsnap_clear_traces", "memsnap_reset_peak")
@@ -115,6 +115,12 @@ class FakeBackend(Backend):
     def lookup_symbol(self, name):
         self.calls["lookup_symbol"] += 1
         return self.symbols.get(name)
+
+    def evaluate_address(self, expression):
+        """A symbol's address, as a debugger evaluates `&symbol`; else its error."""
+        if expression in self.symbols:
+            return self.symbols[expression]
+        raise BadAddressError('No symbol "%s" in current context.' % expression)
 
     def symbolize(self, address):
         self.calls["symbolize"] += 1

@@ -145,6 +145,12 @@ class Backend:
         reads it where they say."""
         return sourcelines.from_disk(filename, lineno)
 
+    def evaluate_address(self, expression: str) -> int:
+        """The value of a debugger expression as a 64-bit address (an array
+        gives its address, a number its value); errors.BadAddressError with
+        the debugger's own message when it cannot be evaluated."""
+        raise NotImplementedError
+
     def call_function(self, name: str, *args: int) -> int:
         """Call function `name` of the live process with integer arguments
         (expression: target/runtime_calls.py) and return its int result."""

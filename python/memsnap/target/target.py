@@ -58,6 +58,9 @@ class Target:
             self._files["path"] = self.backend.core_file()
         return self._files["path"]
 
+    def evaluate_address(self, expression):
+        return self.backend.evaluate_address(expression)
+
     def lookup_symbol(self, name):
         if name not in self._symbols:
             self._symbols[name] = self.backend.lookup_symbol(name)

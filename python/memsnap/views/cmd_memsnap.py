@@ -54,6 +54,7 @@ def _load(session, options, args):
         raise UsageError("memsnap: usage: memsnap --load FILE [NAME]")
     path = args[0]
     name = args[1] if len(args) > 1 else os.path.splitext(os.path.basename(path))[0]
+    check_name(name)
     snapshot = Snapshot.load(path)
     session.keep(name, snapshot)
     return "loaded '%s' from %s: %s" % (name, path, text.snapshot_summary(name, snapshot))
@@ -63,12 +64,20 @@ def _take(session, options, args):
     if len(args) > 1:
         raise UsageError("memsnap: too many arguments (usage: memsnap [NAME])")
     name = args[0] if args else session.next_name()
+    check_name(name)
     snapshot = session.take(resolve=True)
     session.keep(name, snapshot)
     if options.json:
         return data.dumps(data.snapshot_data(name, snapshot))
     return "\n".join(["snapshot " + text.snapshot_summary(name, snapshot)]
                      + text.snapshot_notes(snapshot))
+
+
+def check_name(name):
+    """Refuse a snapshot name that could not be typed back as one argument."""
+    if not name or name.startswith("-") or any(c.isspace() or not c.isprintable() for c in name):
+        raise UsageError("memsnap: %r is not a snapshot name (use letters, digits, '_', '.', "
+                         "not starting with '-')" % name)
 
 
 _ACTIONS = {"list": _list, "delete": _delete, "save": _save, "load": _load, "take": _take}

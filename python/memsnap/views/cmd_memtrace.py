@@ -25,7 +25,7 @@ def run(ctx, options):
     if not target.is_live():
         raise NotLiveError("memtrace %s needs a live process: this is a core dump" % action)
     if action == "start":
-        return _start(target, root, args)
+        return _start(ctx.session, target, root, args)
     if len(args) > 1:
         raise UsageError("memtrace: %s takes no argument" % action)
     function, done = _CALLS[action]
@@ -33,7 +33,7 @@ def run(ctx, options):
     return done
 
 
-def _start(target, root, args):
+def _start(session, target, root, args):
     if len(args) > 2:
         raise UsageError("memtrace: usage: memtrace start [N]")
     nframe = root.traceback_limit or 16
@@ -44,8 +44,15 @@ def _start(target, root, args):
             raise UsageError("memtrace: start needs a number of frames, not '%s'" % args[1])
     if not 1 <= nframe <= root.max_frames:
         raise UsageError("memtrace: the number of frames must be in range [1; %d]" % root.max_frames)
+    was_tracing = root.tracing
     call_runtime(target, "memsnap_start", nframe)
-    return "tracing started, %d frames per stack" % nframe
+    now = session.root()                # what the runtime really does now
+    if was_tracing:
+        text = "tracing was already on: %d frames per stack" % now.traceback_limit
+        if now.traceback_limit != nframe:
+            text += " (to trace %d, memtrace stop, then memtrace start %d)" % (nframe, nframe)
+        return text
+    return "tracing started, %d frames per stack" % now.traceback_limit
 
 
 def _status(session, options):

@@ -8,23 +8,36 @@ from .options import JSON
 from .parser import CommandSpec, Option
 
 
-def parse_address(word):
-    """An address typed by the user: 0x-hex, decimal, or bare hex with a-f."""
+def parse_address(word, target=None):
+    """An address typed by the user: a number (0x-hex or decimal), else an
+    expression the debugger evaluates (`obj->data`, `&table[3]`, `1e10`),
+    else bare hex (`7f12ab00`). One rule for both debuggers: the debugger's
+    own error is shown for an expression it cannot evaluate."""
     stripped = word.strip()
     try:
         value = int(stripped, 0)
     except ValueError:
-        try:
-            value = int(stripped, 16)
-        except ValueError:
-            raise BadAddressError("'%s' is not an address (use hex like 0x55d0c0a0 or decimal)" % word)
+        value = _evaluated(stripped, target)
     if not 0 <= value < (1 << 64):
         raise BadAddressError("'%s' is not a 64-bit address" % word)
     return value
 
 
+def _evaluated(expression, target):
+    if target is None:
+        raise BadAddressError("'%s' is not an address (use hex like 0x55d0c0a0 or decimal)"
+                              % expression)
+    try:
+        return target.evaluate_address(expression)
+    except BadAddressError as err:
+        try:
+            return int(expression, 16)
+        except ValueError:
+            raise BadAddressError("memwhere: cannot evaluate '%s': %s" % (expression, err))
+
+
 def run(ctx, options):
-    address = parse_address(options.args[0])
+    address = parse_address(options.args[0], ctx.session.target())
     snapshot = ctx.session.take()
     found = snapshot.find_block(address)
     if found is None:
@@ -50,6 +63,6 @@ def run(ctx, options):
 
 SPEC = CommandSpec(
     "memwhere", "Show the live block containing ADDR: start, size, domain, allocation traceback.",
-    "memwhere ADDR [--who] [--json]", run,
+    "memwhere ADDR|EXPR [--who] [--json]", run,
     (Option("--who", help="also list what points at the block (memleaks scanner)"), JSON),
     min_args=1, max_args=1)

@@ -178,7 +178,8 @@ def test_memwhere(waste):
         "0x5000400 is 0 bytes inside")
     with pytest.raises(BadAddressError, match="not inside any live traced block"):
         commands.run("memwhere", "0x10", waste.after)
-    with pytest.raises(BadAddressError, match="is not an address"):
+    # not a number: the debugger evaluates it, and its own error is shown
+    with pytest.raises(BadAddressError, match="cannot evaluate 'nowhere': No symbol \"nowhere\""):
         commands.run("memwhere", "nowhere", waste.after)
 
 
@@ -190,11 +191,20 @@ def test_memwhere_who_without_scanner(waste):
             commands.run("memwhere", "0x5000450 --who", waste.after)
 
 
+def test_snapshot_names(waste):
+    for bad in ("''", "'a b'", "-x", "'tab\tname'"):
+        with pytest.raises(UsageError, match="is not a snapshot name"):
+            commands.run("memsnap", "-- %s" % bad, waste.after)
+    assert commands.run("memsnap", "--list", waste.after).startswith("no snapshots kept")
+
+
 def test_memtrace_status_and_actions(waste):
     out = commands.run("memtrace", "", waste.after).split("\n")
     assert out[0] == "tracing: yes"
     assert "traced memory: current=1524 KiB, peak=1524 KiB" in out
-    assert commands.run("memtrace", "start 8", waste.after) == "tracing started, 8 frames per stack"
+    # tracing is on with 16 frames: start 8 changes nothing, and says so
+    assert commands.run("memtrace", "start 8", waste.after) == \
+        "tracing was already on: 16 frames per stack (to trace 8, memtrace stop, then memtrace start 8)"
     assert commands.run("memtrace", "stop", waste.after) == "tracing stopped"
     assert commands.run("memtrace", "clear", waste.after) == "traces cleared"
     assert commands.run("memtrace", "reset-peak", waste.after) == "peak reset"
