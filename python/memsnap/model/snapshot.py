@@ -25,7 +25,7 @@ from . import snapshot_file
 from .filters import BaseFilter
 from .frames import Frame, UNKNOWN_FRAME
 from .info import SnapshotInfo
-from .keyframe import key_frame_of, pick_key_frame
+from .keyframe import key_frame_of, key_rule, pick_key_frame
 from .sources import FrameList
 from .tracebacks import Statistic, StatisticDiff, Trace, Traceback
 
@@ -38,7 +38,7 @@ class Site:
     there (total_size, total_count; None when unknown)."""
 
     __slots__ = ("id", "domain", "stack", "total_nframe", "size", "count", "total_size",
-                 "total_count", "_source", "_traceback", "_key_frame", "_raw_frame")
+                 "total_count", "_source", "_traceback", "_key_frames")
 
     def __init__(self, site_id, domain, stack, total_nframe, size, count, total_size=None,
                  total_count=None):
@@ -52,8 +52,7 @@ class Site:
         self.total_count = total_count
         self._source = None
         self._traceback = None
-        self._key_frame = None
-        self._raw_frame = None
+        self._key_frames = {}
 
     def frames(self):
         """The site's Frames, innermost first, resolved as they are iterated."""
@@ -67,14 +66,13 @@ class Site:
         return Traceback._oldest_first(self._group_key()._frames, self.total_nframe)
 
     def key_frame(self, raw=False):
-        """The frame statistics charge this site to (model/keyframe.py)."""
-        if raw:
-            if self._raw_frame is None:
-                self._raw_frame = pick_key_frame(self.frames(), True) or UNKNOWN_FRAME
-            return self._raw_frame
-        if self._key_frame is None:
-            self._key_frame = pick_key_frame(self.frames(), False) or UNKNOWN_FRAME
-        return self._key_frame
+        """The frame statistics charge this site to (model/keyframe.py);
+        `raw` is True/False or a KeyRule; kept per rule."""
+        rule = key_rule(raw)
+        frame = self._key_frames.get(rule)
+        if frame is None:
+            frame = self._key_frames[rule] = pick_key_frame(self.frames(), rule) or UNKNOWN_FRAME
+        return frame
 
     def _group_key(self):
         """The Traceback grouping key 'traceback' (no total_nframe), kept."""

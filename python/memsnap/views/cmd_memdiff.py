@@ -3,7 +3,7 @@
 from . import data, text
 from .cmd_memsnap import kept_names
 from .export import export
-from .options import STAT_OPTIONS, check_key, filtered, top
+from .options import STAT_OPTIONS, check_key, filtered, key_rule, top
 from .output import OUTPUT_OPTIONS, deliver, is_export, output_format, profile_summary
 from .parser import CommandSpec
 from .profiles import snapshot_profile
@@ -22,7 +22,7 @@ def run(ctx, options):
         return deliver("memdiff", options, fmt, export(fmt, profile, base),
                        "the difference, now %s" % profile_summary(profile))
     stats = new_view.compare_to(old_view, options.key, cumulative=options.cumulative,
-                                raw=options.raw)
+                                raw=key_rule(options))
     shown = top(stats, options.limit)
     if fmt == "json":
         content = data.dumps({
@@ -33,11 +33,11 @@ def run(ctx, options):
             "total": {"size": new_view.total_size, "count": new_view.total_count,
                       "size_diff": new_view.total_size - old_view.total_size,
                       "count_diff": new_view.total_count - old_view.total_count},
-            "statistics": [data.stat_data(s, options.key, options.raw) for s in shown],
+            "statistics": [data.stat_data(s, options.key, key_rule(options)) for s in shown],
             "warnings": text.snapshot_notes(old, new),
         })
     else:
-        content = text.statistics_text(shown, options.key, options.raw,
+        content = text.statistics_text(shown, options.key, key_rule(options),
                                        text.snapshot_notes(old, new))
     return deliver("memdiff", options, fmt, content, "%d statistics" % len(shown))
 

@@ -12,8 +12,8 @@ from ..leaks import CATEGORIES, DEFAULT_HEURISTICS, DEFINITE, INDIRECT, POSSIBLE
 from ..leaks import find_leaks
 from ..model.format import format_size
 from . import data, text
-from .options import (CUMULATIVE, EXCLUDE, INCLUDE, JSON, KEY, LIMIT, RAW, check_key,
-                      comma_choices, filters, top)
+from .options import (ALLOC_FN, CUMULATIVE, EXCLUDE, INCLUDE, JSON, KEY, LIMIT, RAW, check_key,
+                      comma_choices, filters, key_rule, top)
 from .parser import CommandSpec, Option
 
 _KINDS = {"definite": DEFINITE, "indirect": INDIRECT, "possible": POSSIBLE, "reachable": REACHABLE}
@@ -36,10 +36,10 @@ def run(ctx, options):
     report = find_leaks(ctx.session.target(), symbolizer=ctx.session.frames,
                         heuristics=heuristics)
     chosen = filters(options)
-    snapshots = {c: report.snapshots[c].filter_traces(chosen, raw=options.raw) if chosen
+    snapshots = {c: report.snapshots[c].filter_traces(chosen, raw=key_rule(options)) if chosen
                  else report.snapshots[c] for c in CATEGORIES}
     statistics = {c: top(snapshots[c].statistics(options.key, cumulative=options.cumulative,
-                                                 raw=options.raw), options.limit)
+                                                 raw=key_rule(options)), options.limit)
                   for c in shown}
     if options.json:
         return _json(report, snapshots, statistics, chosen, options)
@@ -57,16 +57,16 @@ def _text(report, snapshots, statistics, options):
                                         text.counted(snapshot.total_count, "block")))
     for category, stats in statistics.items():
         if stats:
-            lines += ["", "%s:" % category] + text.stat_lines(stats, options.key, options.raw)
+            lines += ["", "%s:" % category] + text.stat_lines(stats, options.key, key_rule(options))
     notes = _notes(report)
     return lines + ([""] + notes if notes else [])
 
 
 def _json(report, snapshots, statistics, chosen, options):
-    led = report.indirect_sizes(options.key, options.cumulative, options.raw, chosen)
+    led = report.indirect_sizes(options.key, options.cumulative, key_rule(options), chosen)
 
     def stat_json(category, stat):
-        entry = data.stat_data(stat, options.key, options.raw)
+        entry = data.stat_data(stat, options.key, key_rule(options))
         if category == DEFINITE:
             entry["indirect_size"] = led.get(stat.traceback, 0)
         return entry
@@ -101,7 +101,7 @@ def _notes(report):
 SPEC = CommandSpec(
     "memleaks", "Find leaked blocks: what no pointer in the program reaches (like valgrind's leak check).",
     "memleaks [options]", run,
-    (SHOW, HEURISTICS, KEY, CUMULATIVE, LIMIT, INCLUDE, EXCLUDE, RAW, JSON),
+    (SHOW, HEURISTICS, KEY, CUMULATIVE, LIMIT, INCLUDE, EXCLUDE, RAW, ALLOC_FN, JSON),
     description="Scans every thread's registers and stack, the modules' .data/.bss and other "
                 "non-heap memory for pointers into live blocks, then the blocks themselves. "
                 "Works on live processes and core dumps; memory missing from a core is listed.")

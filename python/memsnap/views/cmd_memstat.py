@@ -3,7 +3,7 @@
 from . import data, text
 from .cmd_memsnap import kept_names
 from .export import export
-from .options import STAT_OPTIONS, check_key, filtered, top
+from .options import STAT_OPTIONS, check_key, filtered, key_rule, top
 from .output import OUTPUT_OPTIONS, deliver, is_export, output_format, profile_summary
 from .parser import CommandSpec
 from .profiles import snapshot_profile
@@ -20,7 +20,7 @@ def run(ctx, options):
         profile = snapshot_profile(view, "memstat %s" % (name or "(now)"),
                                    ctx.session.target_of(snapshot))
         return deliver("memstat", options, fmt, export(fmt, profile), profile_summary(profile))
-    stats = view.statistics(options.key, cumulative=options.cumulative, raw=options.raw)
+    stats = view.statistics(options.key, cumulative=options.cumulative, raw=key_rule(options))
     shown = top(stats, options.limit)
     if fmt == "json":
         content = data.dumps({
@@ -28,12 +28,12 @@ def run(ctx, options):
             "key": options.key,
             "cumulative": options.cumulative,
             "total": {"size": view.total_size, "count": view.total_count},
-            "statistics": [data.stat_data(s, options.key, options.raw) for s in shown],
+            "statistics": [data.stat_data(s, options.key, key_rule(options)) for s in shown],
             "warnings": text.snapshot_notes(snapshot),
             "skipped": snapshot.skipped,
         })
     else:
-        content = text.statistics_text(shown, options.key, options.raw,
+        content = text.statistics_text(shown, options.key, key_rule(options),
                                        text.snapshot_notes(snapshot))
     return deliver("memstat", options, fmt, content, "%d statistics" % len(shown))
 

@@ -1,15 +1,18 @@
 """The options several commands share, and the rules about them, defined once.
 
 memstat, memdiff and memleaks group statistics the same way (--key,
---cumulative, --limit, --raw, --json) and filter them the same way
+--cumulative, --limit, --raw, --alloc-fn, --json) and filter them the same way
 (--include, --exclude, --domain); check_key() is the one refusal of a
 cumulative traceback key, filters() the one way options become Filters,
 and comma_choices() the one parser of comma-separated choice lists
 (memleaks --show and --heuristics).
 """
 
+import functools
+
 from ..errors import UsageError
 from ..model.filters import DomainFilter, Filter
+from ..model.keyframe import KeyRule
 from ..model.snapshot import KEY_TYPES
 from .parser import Option
 
@@ -24,15 +27,28 @@ EXCLUDE = Option("--exclude", "-x", "list", metavar="PATTERN",
                  help="drop blocks whose key frame's file matches (fnmatch; repeatable)")
 DOMAIN = Option("--domain", "-d", "int", default=None, minimum=0,
                 help="only blocks of this domain (0 = heap)")
-RAW = Option("--raw", help="key frame = innermost frame, even in libc/libstdc++")
+RAW = Option("--raw", help="key frame = innermost frame, even in libc/libstdc++ or a wrapper")
+ALLOC_FN = Option("--alloc-fn", None, "list", metavar="GLOB",
+                  help="treat functions matching GLOB as allocator wrappers (repeatable)")
 JSON = Option("--json", help="machine-readable output (JSON)")
-STAT_OPTIONS = (KEY, CUMULATIVE, LIMIT, INCLUDE, EXCLUDE, DOMAIN, RAW, JSON)
+STAT_OPTIONS = (KEY, CUMULATIVE, LIMIT, INCLUDE, EXCLUDE, DOMAIN, RAW, ALLOC_FN, JSON)
 
 
 def check_key(command, options):
     """Refuse --cumulative with --key traceback (tracemalloc refuses it too)."""
     if options.cumulative and options.key == "traceback":
         raise UsageError("%s: --cumulative cannot be used with --key traceback" % command)
+
+
+def key_rule(options):
+    """The key-frame rule of --raw and --alloc-fn (model/keyframe.py), one
+    object per distinct pair so that its per-function answers are kept."""
+    return _rule(options.raw, tuple(options.alloc_fn))
+
+
+@functools.lru_cache(maxsize=32)
+def _rule(raw, alloc_fns):
+    return KeyRule(raw, alloc_fns)
 
 
 def filters(options):
@@ -47,7 +63,7 @@ def filters(options):
 def filtered(snapshot, options):
     """`snapshot` narrowed by the options' filters (itself without any)."""
     chosen = filters(options)
-    return snapshot.filter_traces(chosen, raw=options.raw) if chosen else snapshot
+    return snapshot.filter_traces(chosen, raw=key_rule(options)) if chosen else snapshot
 
 
 def top(stats, limit):

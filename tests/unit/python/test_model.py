@@ -197,3 +197,36 @@ def test_public_names():
                  "StatisticDiff", "Trace", "Traceback", "Frame", "Filter", "DomainFilter"):
         assert hasattr(memsnap, name), name
     assert Traceback((("a.c", 1),)) == Traceback([Frame(("a.c", 1))])
+
+
+def test_key_frame_skips_allocator_wrappers_builtin_and_given():
+    # jq's jv_mem_alloc is on the built-in list; pool_alloc is the program's own
+    jv = c_frame("src/jv_alloc.c", 150, "jv_mem_alloc", "/usr/lib/libjq.so.1")
+    pool = c_frame("/src/pool.c", 7, "pool_alloc", PROG)
+    user = c_frame("/src/main.c", 20, "parse", PROG)
+    snap = Snapshot([(0, 64, (jv, user), 2), (0, 32, (pool, user), 2)], 8)
+    default = {str(s.traceback): s.size for s in snap.statistics("lineno")}
+    assert default == {"/src/main.c:20": 64, "/src/pool.c:7": 32}
+    given = memsnap.KeyRule(alloc_fns=["pool_*"])
+    assert {str(s.traceback): s.size for s in snap.statistics("lineno", raw=given)} == {
+        "/src/main.c:20": 96}
+    raw = {str(s.traceback): s.size for s in snap.statistics("lineno", raw=True)}
+    assert raw == {"src/jv_alloc.c:150": 64, "/src/pool.c:7": 32}
+    # raw wins over alloc_fns; filters and compare_to take the rule too
+    assert snap.filter_traces([Filter(True, "/src/main.c")], raw=given).total_count == 2
+    assert snap.filter_traces([Filter(True, "/src/main.c")]).total_count == 1
+    assert [str(d.traceback) for d in snap.compare_to(Snapshot([], 8), "lineno", raw=given)] == [
+        "/src/main.c:20"]
+    assert memsnap.KeyRule(True, ["pool_*"]) != given
+    assert memsnap.KeyRule(False, ["pool_*"]) == given
+
+
+def test_builtin_allocator_list_names_the_common_families():
+    rule = memsnap.KeyRule()
+    for name in ("xmalloc", "xstrdup", "g_malloc0", "g_slice_alloc0", "g_new0_n", "sqlite3Malloc",
+                 "sqlite3MemMalloc", "PyMem_RawMalloc", "PyObject_Malloc", "jv_mem_alloc_unguarded",
+                 "CRYPTO_malloc", "av_mallocz", "ngx_palloc", "apr_palloc", "talloc_named_const",
+                 "je_malloc", "tc_malloc"):
+        assert rule.is_allocator_frame(Frame(c_frame("a.c", 1, name, PROG))), name
+    for name in ("main", "malloc_stats_print", "xmalloc_user", None):
+        assert not rule.is_allocator_frame(Frame(c_frame("a.c", 1, name, PROG))), name
