@@ -135,21 +135,40 @@ def key_rule(raw=False):
     return RAW_RULE if raw else DEFAULT_RULE
 
 
+# How many frames without a function name (static functions of a stripped
+# library) may lie between a key-frame candidate and an allocator frame
+# that claims them: sqlite3MemMalloc under sqlite3Malloc in Debian's
+# libsqlite3 is one.
+UNNAMED_INSIDE_ALLOCATOR = 3
+
+
 def pick_key_frame(frames, raw=False):
     """The key frame of an iterable of frames, innermost first; None if empty.
-    `raw` is True/False or a KeyRule.
+    `raw` is True/False or a KeyRule. Frames without a function name just
+    inside an allocator frame of the same module are the allocator's own.
 
     Consumes the iterable only as far as needed (symbolization is lazy)."""
     rule = key_rule(raw)
-    first = None
+    first = candidate = None
+    unnamed = 0
     for frame in frames:
         if rule.raw:
             return frame
         if first is None:
             first = frame
-        if not rule.skips(frame):
-            return frame
-    return first
+        if rule.is_allocator_frame(frame):
+            candidate = None
+            continue
+        if is_system_frame(frame):
+            continue
+        if candidate is None:
+            candidate, unnamed = frame, 0
+        if frame.function or frame.module != candidate.module:
+            return candidate
+        unnamed += 1
+        if unnamed > UNNAMED_INSIDE_ALLOCATOR:
+            return candidate
+    return candidate or first
 
 
 def key_frame_of(traceback, raw=False):

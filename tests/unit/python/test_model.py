@@ -230,3 +230,18 @@ def test_builtin_allocator_list_names_the_common_families():
         assert rule.is_allocator_frame(Frame(c_frame("a.c", 1, name, PROG))), name
     for name in ("main", "malloc_stats_print", "xmalloc_user", None):
         assert not rule.is_allocator_frame(Frame(c_frame("a.c", 1, name, PROG))), name
+
+
+def test_unnamed_frames_inside_an_allocator_are_its_own():
+    # Debian's libsqlite3: sqlite3MemMalloc (static, no symbol) under sqlite3Malloc
+    lib = "/usr/lib/x86_64-linux-gnu/libsqlite3.so.0"
+    inner = c_frame("libsqlite3.so.0", 0, None, lib, "+0xa7504")
+    malloc = c_frame("libsqlite3.so.0", 0, "sqlite3Malloc", lib, "sqlite3Malloc+0x70")
+    caller = c_frame("libsqlite3.so.0", 0, None, lib, "+0xb786c")
+    named = c_frame("libsqlite3.so.0", 0, "sqlite3BtreeInsert", lib, "sqlite3BtreeInsert+0x7fd")
+    snap = Snapshot([(0, 64, (inner, malloc, caller, named), 4)], 8)
+    assert str(snap.statistics("lineno")[0].traceback) == "libsqlite3.so.0(+0xb786c)"
+    assert str(snap.statistics("lineno", raw=True)[0].traceback) == "libsqlite3.so.0(+0xa7504)"
+    # an unnamed frame not under an allocator stays the key frame
+    plain = Snapshot([(0, 8, (inner, named), 2)], 8)
+    assert str(plain.statistics("lineno")[0].traceback) == "libsqlite3.so.0(+0xa7504)"
