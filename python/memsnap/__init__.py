@@ -6,7 +6,8 @@ Statistic, StatisticDiff, Trace, Traceback, Frame, Filter, DomainFilter,
 get_traced_memory(), get_traceback_limit(), is_tracing(),
 get_object_traceback(address), get_tracemalloc_memory(), KeyRule (which
 frame statistics charge: `raw=KeyRule(alloc_fns=["my_alloc*"])` skips a
-program's own allocator wrappers), find_leaks() (the
+program's own allocator wrappers), growth(snapshots, key_type) (the keys
+that grew at every step: leak suspects), find_leaks() (the
 memleaks check, docs/leaks.md), and start(),
 stop(), clear_traces(), reset_peak() for a live process. This package never
 imports gdb or lldb; see docs/python-api.md and, for its rooms and their
@@ -25,6 +26,7 @@ from .errors import MemsnapError  # noqa: E402
 from .model.filters import BaseFilter, DomainFilter, Filter  # noqa: E402
 from .model.format import format_size  # noqa: E402
 from .model.frames import Frame  # noqa: E402
+from .model.growth import Growth, growth  # noqa: E402
 from .model.info import SnapshotInfo  # noqa: E402
 from .model.keyframe import ALLOCATOR_FUNCTIONS, KeyRule  # noqa: E402
 from .model.snapshot import Site, Snapshot  # noqa: E402
@@ -36,5 +38,5 @@ __all__ = [
     "clear_traces", "reset_peak", "set_backend", "get_backend", "find_leaks",
     "Snapshot", "Statistic", "StatisticDiff", "Trace", "Traceback", "Frame",
     "BaseFilter", "Filter", "DomainFilter", "MemsnapError", "format_size", "Site", "SnapshotInfo",
-    "KeyRule", "ALLOCATOR_FUNCTIONS",
+    "KeyRule", "ALLOCATOR_FUNCTIONS", "growth", "Growth",
 ]

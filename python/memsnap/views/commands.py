@@ -1,6 +1,6 @@
 """The debugger commands, defined once for every debugger, and how an adapter runs them.
 
-memsnap, memstat, memdiff, memwhere, memtrace and memleaks, each declared
+memsnap, memstat, memdiff, memwhere, memtrace, memleaks and memgrowth, each declared
 in its cmd_*.py as a CommandSpec (parser.py) and listed here in COMMANDS.
 Adapters use only: NAMES, help_text(name), complete(name, text) and
 run(name, argstring, backend), which returns the whole output text (no
@@ -14,14 +14,15 @@ from types import SimpleNamespace
 from .. import session
 from ..errors import UsageError
 from ..printable import printable
-from . import cmd_memdiff, cmd_memleaks, cmd_memsnap, cmd_memstat, cmd_memtrace, cmd_memwhere
+from . import (cmd_memdiff, cmd_memgrowth, cmd_memleaks, cmd_memsnap, cmd_memstat, cmd_memtrace,
+               cmd_memwhere)
 from .parser import complete as _complete
 from .parser import help_text as _help_text
 from .parser import parse
 
 COMMANDS = {module.SPEC.name: module.SPEC
             for module in (cmd_memsnap, cmd_memstat, cmd_memdiff, cmd_memwhere, cmd_memtrace,
-                           cmd_memleaks)}
+                           cmd_memleaks, cmd_memgrowth)}
 NAMES = tuple(COMMANDS)
 
 

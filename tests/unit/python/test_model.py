@@ -245,3 +245,24 @@ def test_unnamed_frames_inside_an_allocator_are_its_own():
     # an unnamed frame not under an allocator stays the key frame
     plain = Snapshot([(0, 8, (inner, named), 2)], 8)
     assert str(plain.statistics("lineno")[0].traceback) == "libsqlite3.so.0(+0xa7504)"
+
+
+def test_growth_keeps_keys_that_grew_at_every_step():
+    def snap(*sizes):
+        # (file, size) per block
+        return Snapshot([(0, size, (("%s.c" % name, 1),), 1) for name, size in sizes], 1)
+    steps = [snap(("leak", 10), ("flat", 50), ("bumpy", 5)),
+             snap(("leak", 10), ("leak", 20), ("flat", 50), ("bumpy", 1), ("new", 4)),
+             snap(("leak", 60), ("flat", 50), ("bumpy", 9), ("new", 8), ("fast", 100))]
+    found = memsnap.growth(steps, "filename")
+    assert [str(g.traceback) for g in found] == ["leak.c:0", "new.c:0"]
+    leak = found[0]
+    assert leak.sizes == (10, 30, 60) and leak.counts == (1, 2, 1)
+    assert leak.rate == 25 and leak.size_growth == 50
+    assert str(leak) == ("leak.c:0: size=60 B (+50 B), count=1 (+0), growth=+25 B/step, "
+                         "sizes: 10 B -> 30 B -> 60 B")
+    assert found[1].sizes == (0, 4, 8)
+    # 'fast' only appears in the last one: it did not grow at every step
+    assert memsnap.growth(steps[1:], "filename")[0].sizes == (0, 100)
+    with pytest.raises(InvalidArgumentError):
+        memsnap.growth(steps[:1], "filename")
