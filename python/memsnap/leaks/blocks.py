@@ -4,7 +4,10 @@ Gathered from the shards' raw slot arrays by the C scanner (in-flight slots
 and other domains left out), sorted by address, and handed to a scan
 (new_scan); blocks overlapping an earlier one (a corrupt or racing table)
 are dropped and counted. holding() finds the block that contains an
-address with the one containment rule of table/blocks.py.
+address with the one containment rule of table/blocks.py. The runtime
+numbers sites 1, 2, 3, ... and the scanner's per-site arrays are indexed by
+id, so ids far beyond the number of sites read (a corrupt depot) are left
+out and counted (forged_sites) instead of sizing those arrays.
 """
 
 import bisect
@@ -16,6 +19,7 @@ from ..table import layout
 from . import scanlib
 
 _EINVAL = -22
+SPARE_SITE_IDS = 65536          # ids allowed beyond 4x the sites read (unreadable depot parts)
 
 
 class LiveBlocks:
@@ -23,8 +27,12 @@ class LiveBlocks:
 
     def __init__(self, table):
         self.table = table
-        self.sites = {sid: s for sid, s in table.sites.items() if s.domain == layout.DOMAIN_HEAP}
-        self.nsites = max([table.nsites] + list(table.sites))
+        limit = 4 * len(table.sites) + SPARE_SITE_IDS
+        self.sites = {sid: s for sid, s in table.sites.items()
+                      if s.domain == layout.DOMAIN_HEAP and sid <= limit}
+        self.forged_sites = sum(1 for sid in table.sites if sid > limit)
+        # bounded by the site ids read, never by a count the table claims
+        self.nsites = max(self.sites, default=0)
         self.array, self.n = _gather(table, self.sites, self.nsites)
         self.dropped = 0
         self.addrs = _AddressColumn(self)

@@ -14,6 +14,7 @@ in; without one the check makes its own over the same target cache.
 import time
 
 from ..errors import MemsnapError, UsageError
+from ..model.format import skipped_note
 from ..model.info import SnapshotInfo
 from ..model.sources import PcFrames
 from ..table.reader import read_table
@@ -94,8 +95,11 @@ def _warnings(table, blocks):
     warnings = list(table.warnings)
     if blocks.dropped:
         warnings.append("%d blocks overlapping others were left out" % blocks.dropped)
+    if blocks.forged_sites:
+        warnings.append("%d sites with ids far beyond the %d sites read were left out "
+                        "(a corrupt depot)" % (blocks.forged_sites, len(table.sites)))
     if table.skipped:
-        warnings.append("%d blocks being changed by another thread were left out" % table.skipped)
+        warnings.append(skipped_note(table.skipped))
     if table.truncated:
         warnings.append("the trace table is truncated (the runtime ran out of memory): "
                         "untraced blocks are not checked and cannot keep others alive")

@@ -1,4 +1,4 @@
-"""Human-readable sizes, exactly as tracemalloc prints them.
+"""Human-readable sizes, exactly as tracemalloc prints them, and counts in words.
 
 A size is shown with at most 4-5 significant digits: bytes up to 10239 B,
 then KiB, MiB, GiB, TiB; below 100 of a unit one decimal is kept
@@ -20,3 +20,14 @@ def format_size(size, sign=False):
             return ("%+.0f %s" if sign else "%.0f %s") % (value, unit)
         value = value / 1024
     raise AssertionError("unreachable")
+
+
+def counted(n, noun):
+    """'1 block', '2 blocks': a count with its noun, plural when n != 1."""
+    return "%d %s%s" % (n, noun, "" if n == 1 else "s")
+
+
+def skipped_note(n):
+    """The one sentence for blocks left out because they were being changed
+    when the process stopped (whichever thread it was, one or many)."""
+    return "%s skipped (a thread was updating the table)" % counted(n, "in-flight block")

@@ -31,8 +31,12 @@ from ..target import corefile
 from ..target.memory import spans
 from ..target.target import Target
 
-RUNTIME_NOT_LOADED = ("libmemsnap.so is not loaded in this process: run it with "
-                      "LD_PRELOAD=/path/libmemsnap.so or use memsnap-gdb/memsnap-lldb")
+RUNTIME_NOT_LOADED = ("libmemsnap.so is not loaded in this process: it is loaded when the "
+                      "program starts (LD_PRELOAD=/path/libmemsnap.so, which memsnap-gdb and "
+                      "memsnap-lldb set for the programs they start)")
+RUNTIME_NOT_YET = ("libmemsnap.so is not loaded yet: the process stopped before its libraries "
+                   "were loaded (as at starti); continue past start-up (e.g. break main, "
+                   "continue) and try again")
 
 ROOT_FIELDS = ("state", "traceback_limit", "max_frames", "unwinder", "current_bytes",
                "peak_bytes", "runtime_bytes", "mappings", "shards", "nshards",
@@ -182,8 +186,15 @@ def find_root(target):
             # A truncated core also loses the list of libraries, and with it
             # the runtime's symbol: say so rather than "not loaded".
             corefile.check_complete(target, layout.ROOT_SYMBOL)
-        raise RuntimeNotLoadedError(RUNTIME_NOT_LOADED)
+        raise RuntimeNotLoadedError(RUNTIME_NOT_LOADED if _libraries_loaded(target)
+                                    else RUNTIME_NOT_YET)
     return address
+
+
+def _libraries_loaded(target):
+    """False while the dynamic loader has not loaded the C library yet."""
+    return any("/libc.so" in region.name or "/libc-" in region.name
+               for region in target.regions())
 
 
 class TableReader:

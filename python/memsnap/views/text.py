@@ -7,7 +7,7 @@ tutorial's with_trace.py prints). Plus the one-line summaries and warning
 notes the commands print.
 """
 
-from ..model.format import format_size
+from ..model.format import counted, format_size, skipped_note
 from ..model.keyframe import key_frame_of
 
 
@@ -42,8 +42,7 @@ def snapshot_notes(*snapshots):
         for warning in snapshot.warnings:
             notes.append("warning: " + warning)
         if snapshot.skipped:
-            notes.append("warning: %s skipped (a thread was updating the table)"
-                         % counted(snapshot.skipped, "in-flight block"))
+            notes.append("warning: " + skipped_note(snapshot.skipped))
         if snapshot.info.truncated:
             notes.append("warning: the runtime ran out of memory: traces are incomplete")
     return without_repeats(notes)
@@ -52,11 +51,6 @@ def snapshot_notes(*snapshots):
 def without_repeats(lines):
     """`lines` in order, each only the first time it occurs."""
     return list(dict.fromkeys(lines))
-
-
-def counted(n, noun):
-    """'1 block', '2 blocks': a count with its noun, plural when n != 1."""
-    return "%d %s%s" % (n, noun, "" if n == 1 else "s")
 
 
 def snapshot_summary(name, snapshot):

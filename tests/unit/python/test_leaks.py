@@ -13,6 +13,7 @@ import pytest
 
 from fake_target import FakeBackend
 from memsnap import leaks
+from memsnap.leaks.blocks import LiveBlocks
 from memsnap.errors import BadAddressError, MemsnapError
 from memsnap.table.reader import DepotRecord, Mapping, ShardSlots, Table
 from memsnap.target.backend import Location, Region, ThreadState
@@ -150,6 +151,19 @@ def test_roots_and_verdicts(names):
     scanned = [(r.start, r.end) for r in report.roots]
     for address in (ARENA, TLS + 0x4000, RUNTIME_SO + 0x1000, LIBDW_DATA, HEAP):
         assert not any(s <= address < e for s, e in scanned), hex(address)
+
+
+def test_a_forged_site_id_does_not_size_the_scan():
+    backend, table = world()
+    forged = (1 << 24) - 1                 # the largest id 24 bits allow
+    table.sites[forged] = DepotRecord(forged, 0, (EXE + 0x1100,), 1, 0, 0, 0, 0)
+    table.nsites = 1 << 40                 # and a count no table can hold
+    blocks = LiveBlocks(table)
+    assert blocks.nsites == 1 and blocks.forged_sites == 1
+    report = leaks.find_leaks(backend, table=table)
+    assert verdicts(report)[7] == leaks.DEFINITE
+    assert any("1 sites with ids far beyond the 2 sites read" in w for w in report.warnings), \
+        report.warnings
 
 
 def test_missing_stack_is_reported_not_empty():

@@ -72,8 +72,19 @@ def test_runtime_not_loaded():
     del backend.symbols["memsnap_root"]
     with pytest.raises(RuntimeNotLoadedError) as err:
         reader.read_table(backend)
-    assert str(err.value) == ("libmemsnap.so is not loaded in this process: run it with "
-                              "LD_PRELOAD=/path/libmemsnap.so or use memsnap-gdb/memsnap-lldb")
+    # no library is mapped yet: the process stopped before the loader ran (starti)
+    assert str(err.value).startswith("libmemsnap.so is not loaded yet: the process stopped "
+                                     "before its libraries were loaded (as at starti)")
+    backend = small_table().build()
+    del backend.symbols["memsnap_root"]
+    backend.region_list = [Region(0x7f0000000000, 0x7f0000001000, True, False, True,
+                                  "/usr/lib/x86_64-linux-gnu/libc.so.6")]
+    with pytest.raises(RuntimeNotLoadedError) as err:
+        reader.read_table(backend)
+    assert str(err.value) == (
+        "libmemsnap.so is not loaded in this process: it is loaded when the program starts "
+        "(LD_PRELOAD=/path/libmemsnap.so, which memsnap-gdb and memsnap-lldb set for the "
+        "programs they start)")
 
 
 # One field of a small table set to an impossible value, and what the reader says.
