@@ -10,6 +10,7 @@ and the statistics.
 
 from ..leaks import CATEGORIES, DEFAULT_HEURISTICS, DEFINITE, INDIRECT, POSSIBLE, REACHABLE
 from ..leaks import find_leaks
+from ..leaks.suppressions import read_suppressions, split
 from ..model.format import format_size
 from . import data, text
 from .options import (ALLOC_FN, CUMULATIVE, EXCLUDE, INCLUDE, JSON, KEY, LIMIT, RAW, check_key,
@@ -22,6 +23,8 @@ DEFAULT_SHOW = "definite,indirect,possible"
 SHOW = Option("--show", "-s", "str", default=DEFAULT_SHOW, metavar="KINDS",
               help="categories to list: comma-separated definite, indirect, possible, "
                    "reachable, or all (default %s)" % DEFAULT_SHOW)
+SUPPRESS = Option("--suppress", None, "list", metavar="FILE",
+                  help="leave out blocks a rule of FILE matches, and count them (repeatable)")
 HEURISTICS = Option("--heuristics", "-H", "str", default="all", metavar="LIST",
                     help="memcheck's leak heuristics to apply: comma-separated %s, all (default) "
                          "or none" % ", ".join(DEFAULT_HEURISTICS))
@@ -33,20 +36,34 @@ def run(ctx, options):
                                                     tuple(_KINDS))]
     heuristics = comma_choices("memleaks", "--heuristics", "heuristic", options.heuristics,
                                DEFAULT_HEURISTICS)
+    rules = [rule for path in options.suppress for rule in read_suppressions(path)]
     report = find_leaks(ctx.session.target(), symbolizer=ctx.session.frames,
                         heuristics=heuristics)
     chosen = filters(options)
     snapshots = {c: report.snapshots[c].filter_traces(chosen, raw=key_rule(options)) if chosen
                  else report.snapshots[c] for c in CATEGORIES}
+    suppressed = _suppress(snapshots, rules) if options.suppress else None
     statistics = {c: top(snapshots[c].statistics(options.key, cumulative=options.cumulative,
                                                  raw=key_rule(options)), options.limit)
                   for c in shown}
     if options.json:
-        return _json(report, snapshots, statistics, chosen, options)
-    return "\n".join(_text(report, snapshots, statistics, options))
+        return _json(report, snapshots, statistics, chosen, options, suppressed)
+    return "\n".join(_text(report, snapshots, statistics, options, suppressed))
 
 
-def _text(report, snapshots, statistics, options):
+def _suppress(snapshots, rules):
+    """Leave the blocks the suppression `rules` match out of the lost
+    categories (in place); their (count, size, number of rules)."""
+    count = size = 0
+    for category in (DEFINITE, INDIRECT, POSSIBLE):
+        if rules:
+            snapshots[category], dropped = split(snapshots[category], rules)
+            count += dropped.total_count
+            size += dropped.total_size
+    return count, size, len(rules)
+
+
+def _text(report, snapshots, statistics, options, suppressed):
     lines = ["leak check of %s: scanned %s of roots (%s) and %s of block contents"
              % (text.counted(report.nblocks, "live block"), format_size(report.root_bytes),
                 text.counted(report.threads, "thread"), format_size(report.block_bytes))]
@@ -55,6 +72,11 @@ def _text(report, snapshots, statistics, options):
         snapshot = snapshots[category]
         lines.append("%*s: %s in %s" % (width, category, format_size(snapshot.total_size),
                                         text.counted(snapshot.total_count, "block")))
+    if suppressed is not None:
+        count, size, rules = suppressed
+        lines.append("%*s: %s in %s (%s)" % (width, "suppressed", format_size(size),
+                                             text.counted(count, "block"),
+                                             text.counted(rules, "rule")))
     for category, stats in statistics.items():
         if stats:
             lines += ["", "%s:" % category] + text.stat_lines(stats, options.key, key_rule(options))
@@ -62,7 +84,7 @@ def _text(report, snapshots, statistics, options):
     return lines + ([""] + notes if notes else [])
 
 
-def _json(report, snapshots, statistics, chosen, options):
+def _json(report, snapshots, statistics, chosen, options, suppressed):
     led = report.indirect_sizes(options.key, options.cumulative, key_rule(options), chosen)
 
     def stat_json(category, stat):
@@ -81,6 +103,8 @@ def _json(report, snapshots, statistics, chosen, options):
                     "seconds": report.seconds},
         "not_scanned": [{"start": g.start, "end": g.end, "what": g.what} for g in report.missing],
         "unscanned_blocks": {"count": report.unscanned_count, "size": report.unscanned_size},
+        "suppressed": None if suppressed is None else
+        {"count": suppressed[0], "size": suppressed[1], "rules": suppressed[2]},
         "warnings": report.warnings,
     })
 
@@ -101,7 +125,8 @@ def _notes(report):
 SPEC = CommandSpec(
     "memleaks", "Find leaked blocks: what no pointer in the program reaches (like valgrind's leak check).",
     "memleaks [options]", run,
-    (SHOW, HEURISTICS, KEY, CUMULATIVE, LIMIT, INCLUDE, EXCLUDE, RAW, ALLOC_FN, JSON),
+    (SHOW, HEURISTICS, SUPPRESS, KEY, CUMULATIVE, LIMIT, INCLUDE, EXCLUDE, RAW, ALLOC_FN,
+     JSON),
     description="Scans every thread's registers and stack, the modules' .data/.bss and other "
                 "non-heap memory for pointers into live blocks, then the blocks themselves. "
                 "Works on live processes and core dumps; memory missing from a core is listed.")

@@ -14,6 +14,7 @@ from types import SimpleNamespace
 from .. import session
 from ..errors import UsageError
 from ..printable import printable
+from .settings import apply_settings
 from . import (cmd_memdiff, cmd_memgrowth, cmd_memleaks, cmd_memsnap, cmd_memstat, cmd_memtrace,
                cmd_memwhere)
 from .parser import complete as _complete
@@ -47,6 +48,7 @@ def run(name, argstring, backend):
     """Run a command; return its output text (no trailing newline)."""
     spec = _spec(name)
     options = parse(spec, argstring)
+    apply_settings(options)
     current = session.current
     if backend is not None and current.backend is not backend:
         current.set_backend(backend)
