@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
-"""`meson install` installs memsnap.pc, and it builds a program against the C
-API: a fresh out-of-tree build of this source tree (only the runtime
+"""What `meson install` installs lets one use the runtime without memsnap's
+launchers: memsnap.pc builds a program against the C API, and gdb's
+auto-load script for libmemsnap.so gives plain gdb the commands. a fresh out-of-tree build of this source tree (only the runtime
 and the leak scanner compiled, as meson install needs) is installed into a temporary prefix; `pkg-config --cflags --libs
 memsnap` with that prefix's pkgconfig directory gives the flags with which
 cc builds a program calling memsnap_start, memsnap_get_traced_memory and
 memsnap_stop; the program runs (the runtime linked, not preloaded) and
-prints what it traced.
+prints what it traced. Then plain gdb (told where the prefix's auto-load
+directory is, as gdb's default covers only /usr) on that program has
+memtrace at a breakpoint; without the directory it does not.
 
-usage: pkg_config_build.py SOURCE_ROOT
+usage: installed_use.py SOURCE_ROOT
 """
 import glob
 import os
@@ -44,6 +47,24 @@ def run(argv, **kwargs):
     return done.stdout.decode()
 
 
+def gdb_memtrace(exe, env, extra):
+    argv = ["gdb", "-nx", "-batch", "-iex", "set breakpoint pending on"] + extra + ["-ex", "break exit", "-ex", "run", "-ex", "memtrace", exe]
+    return subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, timeout=300).stdout.decode(errors="replace")
+
+
+def check_auto_load(prefix, exe, env):
+    auto_load = os.path.join(prefix, "share", "gdb", "auto-load")
+    scripts = glob.glob(os.path.join(auto_load, "**", "libmemsnap.so-gdb.py"), recursive=True)
+    assert len(scripts) == 1, scripts
+    loaded = gdb_memtrace(exe, env, ["-iex", "add-auto-load-scripts-directory " + auto_load,
+                                     "-iex", "add-auto-load-safe-path " + prefix])
+    # the program called memsnap_start(8), then memsnap_stop() before exit
+    assert "tracing: no" in loaded and "traceback limit: 8 frames" in loaded, loaded
+    plain = gdb_memtrace(exe, env, [])
+    assert "traceback limit" not in plain and 'Undefined command: "memtrace"' in plain, plain
+
+
 def main():
     source = os.path.abspath(sys.argv[1])
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEMSNAP") and k != "LD_PRELOAD"}
@@ -65,6 +86,7 @@ def main():
         out = run([exe], env=dict(env, LD_LIBRARY_PATH=libdir))
         print("pkg-config flags: %s" % " ".join(shlex.quote(f) for f in flags))
         assert out == "tracing=1 current>=1000:1\n", out
+        check_auto_load(prefix, exe, dict(env, LD_LIBRARY_PATH=libdir))
     print("ok")
 
 
