@@ -22,6 +22,8 @@ __path__ = __import__("pkgutil").extend_path(__path__, __name__)
 from .api import (clear_traces, find_leaks, get_backend, get_object_traceback,  # noqa: E402
                   get_traceback_limit, get_traced_memory, get_tracemalloc_memory, is_tracing,
                   reset_peak, set_backend, start, stop, take_snapshot)
+import linecache  # noqa: E402,F401  (tracemalloc.linecache's twin, for code that patches it)
+
 from .errors import MemsnapError  # noqa: E402
 from .model.filters import BaseFilter, DomainFilter, Filter  # noqa: E402
 from .model.format import format_size  # noqa: E402

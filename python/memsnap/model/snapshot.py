@@ -102,7 +102,8 @@ class _Traces(Sequence):
         return len(self._traces())
 
     def __getitem__(self, index):
-        return self._traces()[index]
+        found = self._traces()[index]
+        return tuple(found) if isinstance(index, slice) else found
 
     def __contains__(self, trace):
         return trace in self._traces()

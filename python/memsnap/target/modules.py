@@ -26,6 +26,13 @@ def module_basename(path):
     return path.rstrip("/").rsplit("/", 1)[-1] or path
 
 
+def real_module_path(path):
+    """One spelling of a module path for every debugger: symbolic links
+    resolved where this machine has the file (GDB names /usr/bin/python3
+    by its target python3.11, LLDB by the link); else the path as given."""
+    return _realpath(path) if path and path.startswith("/") else path
+
+
 def is_runtime_module(module):
     """True for code of the memsnap runtime itself (never shown)."""
     return bool(module) and fnmatch.fnmatchcase(module_basename(module), RUNTIME_MODULE_PATTERN)

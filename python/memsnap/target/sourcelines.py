@@ -2,17 +2,17 @@
 
 The debugger knows where sources really are (substitute-path, directory
 settings), so the active backend is asked first; when there is none, or it
-does not know the file, the file is read from disk (cached per file, like
-linecache). Returns None when the line cannot be found. A file name that
-only loaded snapshot files gave (record()) is never opened nor asked of
-the debugger — a crafted file must not make memsnap print lines of the
+does not know the file, the file is read from disk through linecache.
+Returns None when the line cannot be found. A file name that only loaded
+snapshot files gave (record()) is never opened nor asked of the debugger — a crafted file must not make memsnap print lines of the
 user's files —: its lines are the ones the file recorded. Once this
 session's own symbolizer names the file (symbolized()), it is read as
 usual.
 """
 
+import linecache
+
 _backend = None
-_files = {}
 _recorded = {}          # filename -> {lineno: text}, from loaded snapshot files
 _only_recorded = set()  # file names that only loaded snapshot files gave
 _symbolized = set()     # file names this session's symbolizer gave
@@ -23,29 +23,18 @@ def set_backend(backend):
     _backend = backend
 
 
-def _read_lines(path):
-    """The lines of the file at `path` (cached), or None if it cannot be read."""
-    if path in _files:
-        return _files[path]
-    try:
-        with open(path, "r", encoding="utf-8", errors="replace") as handle:
-            lines = handle.read().splitlines()
-    except (OSError, ValueError):
-        lines = None
-    _files[path] = lines
-    return lines
-
-
 def from_disk(filename, lineno, *other_paths):
     """The text of line `lineno` of the first of `filename`, `other_paths`
-    that can be read (files are read once, like linecache), or None.
+    that has it, or None; read through the standard linecache, as
+    tracemalloc does (memsnap.linecache is that module, for code that
+    patches it).
 
     Also how the debugger backends answer source_line(), given the paths
     their debugger's settings make of a file name."""
     for path in (filename,) + other_paths:
-        lines = _read_lines(path)
-        if lines is not None:
-            return lines[lineno - 1] if 0 < lineno <= len(lines) else None
+        text = linecache.getline(path, lineno)
+        if text:
+            return text.rstrip("\r\n")
     return None
 
 
@@ -83,5 +72,6 @@ def get_line(filename, lineno):
 
 def clear_cache():
     """Forget every file read, recorded or symbolized (a new session)."""
-    for kept in (_files, _recorded, _only_recorded, _symbolized):
+    linecache.clearcache()
+    for kept in (_recorded, _only_recorded, _symbolized):
         kept.clear()

@@ -18,7 +18,7 @@ import posixpath
 from typing import NamedTuple, Optional
 
 from ..errors import MemsnapError
-from .modules import is_runtime_module
+from .modules import is_runtime_module, real_module_path
 
 # A function start further than this before the address is not believed.
 _MAX_FUNCTION_SPAN = 1 << 20
@@ -80,6 +80,7 @@ class Symbolizer:
         if module is None or module_offset is None:
             module, base = self.target.modules().locate(looked_up, module)
             module_offset = looked_up - base if base is not None else looked_up
+        module = real_module_path(module)
         if location.filename and location.lineno and location.lineno > 0:
             return CodeLevel(location.function, self.source_path(location.filename),
                              int(location.lineno), module, None, None)

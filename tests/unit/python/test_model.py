@@ -266,3 +266,21 @@ def test_growth_keeps_keys_that_grew_at_every_step():
     assert memsnap.growth(steps[1:], "filename")[0].sizes == (0, 100)
     with pytest.raises(InvalidArgumentError):
         memsnap.growth(steps[:1], "filename")
+
+
+def test_slices_are_tuples_as_in_tracemalloc(tmp_path):
+    snap = Snapshot([(0, 10, [("a.c", 1), ("b.c", 2)], 2), (0, 20, [("a.c", 3)], 1)], 5)
+    theirs = tracemalloc.Snapshot([(0, 10, (("a.c", 1), ("b.c", 2)), 2),
+                                   (0, 20, (("a.c", 3),), 1)], 5)
+    assert type(snap.traces[0:2]) is type(theirs.traces[0:2]) is tuple
+    assert type(snap.traces[0].traceback[0:1]) is type(theirs.traces[0].traceback[0:1]) is tuple
+
+
+def test_linecache_is_reachable_and_patchable(tmp_path, monkeypatch):
+    source = tmp_path / "prog.c"
+    source.write_text("int main(void)\n{\n    return 0;\n}\n")
+    assert memsnap.linecache is tracemalloc.linecache
+    traceback = Traceback((Frame((str(source), 3)),))
+    assert traceback.format()[-1] == "    return 0;"
+    monkeypatch.setattr(memsnap.linecache, "getline", lambda name, line, *rest: "patched\n")
+    assert traceback.format()[-1] == "    patched"
