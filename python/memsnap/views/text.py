@@ -45,7 +45,20 @@ def snapshot_notes(*snapshots):
             notes.append("warning: " + skipped_note(snapshot.skipped))
         if snapshot.info.truncated:
             notes.append("warning: the runtime ran out of memory: traces are incomplete")
+        elif snapshot.info.tracing is False:
+            notes.append("warning: " + not_tracing_note(snapshot.traceback_limit))
     return without_repeats(notes)
+
+
+def not_tracing_note(traceback_limit):
+    """Why the runtime is not tracing, from what its root says: a limit of
+    0 means tracing never started (the runtime sets it when it starts)."""
+    if not traceback_limit:
+        return ("tracing is off and never started: MEMSNAP=0 or a bad MEMSNAP value, a program "
+                "linked with the runtime without MEMSNAP set, or stopped before start-up "
+                "(memtrace start N starts it in a live process)")
+    return ("tracing is off: it was stopped (memtrace stop or memsnap_stop(), which also "
+            "cleared the traces); memtrace start resumes it")
 
 
 def without_repeats(lines):

@@ -8,6 +8,7 @@ import pytest
 
 import memsnap
 from memsnap import session
+from fake_target import TableBuilder
 from memsnap.views import commands
 from memsnap.errors import (BadAddressError, MemsnapError, NoTargetError, NotLiveError,
                             UnknownSnapshotError, UsageError)
@@ -196,6 +197,15 @@ def test_snapshot_names(waste):
         with pytest.raises(UsageError, match="is not a snapshot name"):
             commands.run("memsnap", "-- %s" % bad, waste.after)
     assert commands.run("memsnap", "--list", waste.after).startswith("no snapshots kept")
+
+
+@pytest.mark.parametrize("limit, why", [(0, "tracing is off and never started: MEMSNAP=0"),
+                                        (16, "tracing is off: it was stopped")])
+def test_memstat_says_why_tracing_is_off(limit, why):
+    backend = TableBuilder(state=0x1, traceback_limit=limit).build()     # initialized only
+    out = commands.run("memstat", "", backend).split("\n")
+    assert out[0] == "no traced blocks"
+    assert out[1].startswith("warning: " + why), out
 
 
 def test_memtrace_status_and_actions(waste):
