@@ -1,8 +1,8 @@
 """GDB command registration for memsnap: one gdb.Command per core command.
 
-Each name in memsnap.commands.NAMES becomes a GDB command whose help is the
+Each name in memsnap.views.commands.NAMES becomes a GDB command whose help is the
 core's help text and whose completion is the core's. Running one calls
-memsnap.commands.run with the GDB backend and writes its output; a
+memsnap.views.commands.run with the GDB backend and writes its output; a
 MemsnapError becomes a one-line GDB error, and a Python traceback is shown
 only in debug mode (`set memsnap debug on`, or MEMSNAP_DEBUG=1 in the
 environment). memwhere also accepts a GDB expression (`memwhere obj->data`).
@@ -13,7 +13,7 @@ import traceback
 import gdb
 
 import memsnap
-import memsnap.commands
+import memsnap.views.commands as commands
 from memsnap import failures
 
 
@@ -59,10 +59,8 @@ class _MemsnapCommand(gdb.Command):
 
     def invoke(self, argument, from_tty):
         self.dont_repeat()
-        if self.command_name in _ADDRESS_COMMANDS:
-            argument = _evaluate_address(argument)
         try:
-            output = memsnap.commands.run(self.command_name, argument, self._backend)
+            output = commands.run(self.command_name, argument, self._backend)
         except gdb.GdbError:
             raise
         except (Exception, KeyboardInterrupt) as e:
@@ -75,7 +73,7 @@ class _MemsnapCommand(gdb.Command):
 
     def complete(self, text, word):
         try:
-            candidates = memsnap.commands.complete(self.command_name, text)
+            candidates = commands.complete(self.command_name, text)
         except Exception:
             return gdb.COMPLETE_NONE
         # The core completes whole tokens; gdb replaces only `word`, the end
@@ -86,32 +84,6 @@ class _MemsnapCommand(gdb.Command):
         return [c[cut:] for c in candidates if c.startswith(token)]
 
 
-# Commands whose argument is an address: GDB users may type an expression.
-_ADDRESS_COMMANDS = ("memwhere",)
-
-
-def _evaluate_address(argument):
-    """`memwhere obj->data`: a lone argument that is not an option or a number
-    is evaluated as a GDB expression and passed on as hex; anything gdb
-    cannot evaluate is passed unchanged (the core then says it is not an
-    address)."""
-    text = argument.strip()
-    if not text or text.startswith("-"):
-        return argument
-    try:
-        int(text, 0)
-        return argument
-    except ValueError:
-        pass
-    try:
-        value = gdb.parse_and_eval(text)
-        if value.type.strip_typedefs().code == gdb.TYPE_CODE_ARRAY:
-            value = value.address
-        return "0x%x" % (int(value.cast(gdb.lookup_type("unsigned long"))) & (2**64 - 1))
-    except (gdb.error, RuntimeError, ValueError, OverflowError):
-        return argument
-
-
 def register(backend):
     """Register the debug parameter and every core command; return the command objects."""
     global _debug
@@ -120,9 +92,9 @@ def register(backend):
         _MemsnapPrefix("show memsnap")
         _debug = _DebugParameter()
     registered = []
-    for name in memsnap.commands.NAMES:
+    for name in commands.NAMES:
         try:
-            help_text = memsnap.commands.help_text(name)
+            help_text = commands.help_text(name)
         except Exception:
             help_text = "memsnap command %s." % name
         command_class = type("Memsnap_" + name, (_MemsnapCommand,),

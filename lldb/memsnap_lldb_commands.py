@@ -1,9 +1,9 @@
 """LLDB command registration for memsnap: one class-based LLDB command per core command.
 
 install(debugger) makes an LLDBBackend the core's backend and, for each
-name in memsnap.commands.NAMES, registers `command script add -o -c` a
+name in memsnap.views.commands.NAMES, registers `command script add -o -c` a
 class whose help is the core's help text (first line as the short help).
-Running one calls memsnap.commands.run with the backend and prints its
+Running one calls its run() with the backend and prints its
 output. No exception ever leaves a command: a MemsnapError, and anything
 else, becomes the command's one-line error (so `lldb --batch` stops and
 exits non-zero); the Python traceback is added only in debug mode
@@ -17,7 +17,7 @@ import traceback
 import lldb
 
 import memsnap
-import memsnap.commands
+import memsnap.views.commands as commands
 from memsnap import failures
 from memsnap.errors import MemsnapError
 
@@ -46,16 +46,16 @@ class MemsnapCommand:
         self.backend = backend_for(debugger)
 
     def get_short_help(self):
-        text = memsnap.commands.help_text(self.NAME)
+        text = commands.help_text(self.NAME)
         return text.splitlines()[0] if text else self.NAME
 
     def get_long_help(self):
-        return memsnap.commands.help_text(self.NAME)
+        return commands.help_text(self.NAME)
 
     def __call__(self, debugger, command, exe_ctx, result):
         try:
             memsnap.set_backend(self.backend)
-            output = memsnap.commands.run(self.NAME, command or "", self.backend)
+            output = commands.run(self.NAME, command or "", self.backend)
             if output:
                 result.Print(output if output.endswith("\n") else output + "\n")
             result.SetStatus(lldb.eReturnStatusSuccessFinishResult)
@@ -81,7 +81,7 @@ def install(debugger, internal_dict):
     INSTANCE = backend
     memsnap.set_backend(backend)
     interpreter = debugger.GetCommandInterpreter()
-    for name in memsnap.commands.NAMES:
+    for name in commands.NAMES:
         class_name = _class_name(name)
         cls = globals().get(class_name)
         if cls is None:

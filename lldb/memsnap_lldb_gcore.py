@@ -15,8 +15,9 @@ import struct
 
 import lldb
 
-from memsnap import elf, errors, failures, procmaps
-from memsnap.elf import ET_CORE, PF_R, PF_W, PF_X, PT_LOAD, PT_NOTE
+from memsnap import errors, failures
+from memsnap.target import elf, procmaps
+from memsnap.target.elf import ET_CORE, PF_R, PF_W, PF_X, PT_LOAD, PT_NOTE
 
 _PAGE = 4096
 _EM_X86_64 = 62

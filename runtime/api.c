@@ -24,7 +24,7 @@
             return -EBUSY;                   \
         memsnap_tls.in_runtime = 1;          \
         body;                                \
-        memsnap_tls.in_runtime = 0;          \
+        guard_leave(memsnap_tls.self);       \
     } while (0)
 
 /* Forgets every block and zeroes every counter, current and peak: the
@@ -66,6 +66,7 @@ int memsnap_stop(void)
         __atomic_fetch_and(&memsnap_root.state,
                            ~(MEMSNAP_STATE_TRACING | MEMSNAP_STATE_TRUNCATED), __ATOMIC_ACQ_REL);
         publish_state();
+        __atomic_store_n(&hot.skipping, 0, __ATOMIC_RELAXED); /* not tracing: by choice */
         clear_all();
     });
     return 0;

@@ -7,6 +7,7 @@
  * stacks are the only state other threads write.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <sys/mman.h>
 
 #include "chunks.h"
@@ -17,16 +18,20 @@ static struct memsnap_chunk *map_chunk(struct thread_state *self)
 {
     if (!pool_take_budget())
         return NULL;
+    int saved_errno = errno; /* a failure is the runtime's, not the program's */
     char *area = mmap(NULL, 2 * CHUNK_BYTES, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (area == MAP_FAILED)
+    if (area == MAP_FAILED) {
+        errno = saved_errno;
         return NULL;
+    }
     uintptr_t start = ((uintptr_t)area + CHUNK_BYTES - 1) & ~(uintptr_t)(CHUNK_BYTES - 1);
     if (start > (uintptr_t)area)
         munmap(area, start - (uintptr_t)area);
     uintptr_t end = (uintptr_t)area + 2 * CHUNK_BYTES;
     if (end > start + CHUNK_BYTES)
         munmap((void *)(start + CHUNK_BYTES), end - (start + CHUNK_BYTES));
+    errno = saved_errno;
     struct memsnap_chunk *chunk = (struct memsnap_chunk *)start;
     chunk->owner = (uint64_t)(uintptr_t)&self->rec;
     chunk->capacity = CHUNK_SLOTS;

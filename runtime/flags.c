@@ -3,8 +3,11 @@
  * flags.def (one definition gives the struct, the parser and the help).
  * Runs at start-up before anything is traced, so it uses neither stdio nor
  * malloc: values are parsed by hand and messages written with write(2).
- * A bad value gives one line on stderr and leaves tracing off.
+ * A bad value gives one line on stderr and leaves tracing off. In secure
+ * execution (AT_SECURE: setuid, setgid, file capabilities) every variable
+ * is ignored, as if unset: secure_getenv reads them.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,8 +52,10 @@ static void say_parts(const char *const *parts, size_t count)
         for (const char *s = parts[p]; s && *s && n < sizeof line - 1; s++)
             line[n++] = (*s == '\n' || *s == '\r') ? '?' : *s;
     line[n++] = '\n';
+    int saved_errno = errno; /* stderr may be closed: the program's errno stays */
     ssize_t ignored = write(2, line, n);
     (void)ignored;
+    errno = saved_errno;
 }
 
 void say(const char *a, const char *b, const char *c, const char *d)
@@ -112,7 +117,7 @@ int flags_parse(void)
 {
     int rc = 0;
     for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
-        const char *text = getenv(specs[i].env);
+        const char *text = secure_getenv(specs[i].env);
         if (!text || parse_one(&specs[i], text) == 0)
             continue;
         char shown[65];

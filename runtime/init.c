@@ -28,6 +28,7 @@
  * that is what the roll-back repairs.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,6 +141,7 @@ void ensure_initialized(void)
     if (!__atomic_compare_exchange_n(&init_state, &expected, 1, 0, __ATOMIC_ACQ_REL,
                                      __ATOMIC_ACQUIRE))
         return; /* done, or running (on this thread, or another: callers pass through) */
+    int saved_errno = errno; /* start-up runs inside the program's first call */
     internal_work_begin(); /* what start-up allocates is the runtime's */
     resolve_real_allocator();
     internal_heap_init(); /* after dlsym's bootstrap allocations */
@@ -168,6 +170,7 @@ void ensure_initialized(void)
     if (!mapped) {
         say("out of memory for the trace table; tracing stopped, traces truncated", "", "", "");
         state |= MEMSNAP_STATE_TRUNCATED;
+        hot.skipping = depth > 0; /* tracing was asked for: count what it misses */
     } else if (depth > 0) {
         memsnap_root.traceback_limit = (uint32_t)depth;
         state |= MEMSNAP_STATE_TRACING;
@@ -178,6 +181,7 @@ void ensure_initialized(void)
     __atomic_store_n(&init_state, 2, __ATOMIC_RELEASE);
     __atomic_store_n(&memsnap_ready, 1, __ATOMIC_RELEASE);
     internal_work_end();
+    errno = saved_errno;
 }
 
 __attribute__((constructor)) static void memsnap_constructor(void)

@@ -118,6 +118,12 @@ struct memsnap_mapping *pool_map(uint32_t kind, uint64_t size);
  * mapped by the caller) like pool_map does: header filled in, on
  * root.mappings, counted in root.runtime_bytes. */
 void pool_link(struct memsnap_mapping *mapping, uint32_t kind, uint64_t size);
+/* Reserves address space (PROT_NONE, no memory) for the `nth` step of a
+ * region the caller commits by parts (mprotect): 1 MiB for the first,
+ * doubling up to 64 MiB, or `need` when larger; *bytes = what was
+ * reserved. NULL when out of address space. The caller links what it
+ * commits (pool_link). */
+void *pool_reserve(unsigned nth, uint64_t need, uint64_t *bytes);
 /* Consumes one mapping of the test failure budget: 0 when the next mapping
  * must fail (MEMSNAP_TEST_MMAP_FAIL_AFTER), else 1. */
 int pool_take_budget(void);
@@ -132,16 +138,34 @@ void pool_reset_lock(void);
 
 /* ---- internal_heap.c: the runtime's own malloc'd memory ---- */
 
-/* One contiguous reserved range [internal_heap_base, + internal_heap_span);
- * span is published last (release), so a nonzero span means base is set. */
-extern uintptr_t internal_heap_base;
-extern uintptr_t internal_heap_span;
+/* The address ranges the heap reserved (pool_reserve), in order: entries
+ * [0, internal_heap_nranges) are set, each written once before nranges
+ * counts it (release), so a reader that loads nranges (acquire) sees them.
+ * Nearly always one range: telling an internal pointer from the program's
+ * costs a compare per range. */
+#define INTERNAL_HEAP_RANGES 16
+struct heap_range {
+    uintptr_t base;
+    uintptr_t span;
+};
+extern struct heap_range internal_heap_ranges[INTERNAL_HEAP_RANGES];
+extern unsigned internal_heap_nranges;
 static inline int internal_heap_owns(const void *ptr)
 {
-    uintptr_t span = __atomic_load_n(&internal_heap_span, __ATOMIC_ACQUIRE);
-    return (uintptr_t)ptr - __atomic_load_n(&internal_heap_base, __ATOMIC_RELAXED) < span;
+    unsigned n = __atomic_load_n(&internal_heap_nranges, __ATOMIC_ACQUIRE);
+    if (MEMSNAP_LIKELY(n == 1)) /* the common case, without the loop */
+        return (uintptr_t)ptr - internal_heap_ranges[0].base < internal_heap_ranges[0].span;
+    for (unsigned i = 0; i < n; i++)
+        if ((uintptr_t)ptr - internal_heap_ranges[i].base < internal_heap_ranges[i].span)
+            return 1;
+    return 0;
 }
-/* Reserves the range (idempotent): 0 or -ENOMEM. */
+/* True once internal_heap_init() reserved the first range. */
+static inline int internal_heap_ready(void)
+{
+    return __atomic_load_n(&internal_heap_nranges, __ATOMIC_ACQUIRE) != 0;
+}
+/* Reserves the first range (idempotent): 0 or -ENOMEM. */
 int internal_heap_init(void);
 /* The malloc family for the runtime's own work. A request the heap cannot
  * serve (out of memory, or re-entered by a signal handler on the thread
@@ -192,7 +216,10 @@ struct runtime_hot {
     uint32_t limit;        /* root.traceback_limit, capped at MEMSNAP_MAX_FRAMES */
     uint32_t unwinder;     /* root.unwinder */
     uint32_t clear_gen;    /* root.clear_gen */
-    uint32_t reserved;
+    /* 1 while tracing is off because the runtime ran out of memory (set
+     * before TRACING is cleared, cleared by memsnap_stop): allocations
+     * made meanwhile are counted in root.untraced. */
+    uint32_t skipping;
     uint64_t sample_bytes; /* root.sample_bytes: 0 = every heap block */
     uint64_t cookie_key;   /* block_header.h: the per-process secret */
     char pad[24];
@@ -244,7 +271,8 @@ void ensure_initialized(void);
 
 /* ---- tracer.c ---- */
 
-/* Stops tracing for good after an out-of-memory; prints one line once. */
+/* Stops tracing for good after an out-of-memory; prints one line once.
+ * From then on (until memsnap_stop) every allocation counts as untraced. */
 void trace_out_of_memory(void);
 
 #endif /* MEMSNAP_RUNTIME_INTERNAL_H */

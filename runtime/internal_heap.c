@@ -2,17 +2,18 @@
  * The internal heap: what libdw, pthread_getattr_np, dlsym and the like
  * allocate while the runtime does its own work (doing_internal_work()).
  * That memory is the runtime's, so like the rest of it it comes from
- * anonymous mmap: one contiguous range reserved once (PROT_NONE,
- * MAP_NORESERVE), so that telling an internal pointer from the program's is
- * a single range compare on the free path, and committed chunk by chunk
- * (mprotect). Each committed chunk starts with a memsnap_mapping header
- * (kind MEMSNAP_MAP_MISC, `used` = bytes handed out so far), is linked on
- * root.mappings and counted in root.runtime_bytes. Blocks are power-of-two
- * size classes with a 16-byte header (class, offset back to the block's
- * start for aligned blocks) and one free list per class, under one spin
- * lock: these allocations are rare (unwinder cache misses, a thread's first
- * stack lookup). A request the heap cannot serve goes to the real allocator
- * and is counted in root.untraced.
+ * anonymous mmap: address ranges reserved in growing steps
+ * (pool_reserve, mmap_pool.c: 1 MiB first, PROT_NONE, MAP_NORESERVE), so
+ * that telling an internal pointer from the program's is a compare per
+ * range on the free path (nearly always one range), and committed chunk by
+ * chunk (mprotect). Each committed chunk starts with a memsnap_mapping
+ * header (kind MEMSNAP_MAP_MISC, `used` = bytes handed out so far), is
+ * linked on root.mappings and counted in root.runtime_bytes. Blocks are
+ * power-of-two size classes with a 16-byte header (class, offset back to
+ * the block's start for aligned blocks) and one free list per class, under
+ * one spin lock: these allocations are rare (unwinder cache misses, a
+ * thread's first stack lookup). A request the heap cannot serve goes to the
+ * real allocator and is counted in root.untraced.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -22,18 +23,19 @@
 #include "internal.h"
 #include "spinlock.h"
 
-#define HEAP_RESERVE (256ull << 20) /* virtual only until committed */
 #define CHUNK_BYTES (64u << 10)     /* smallest commit */
 #define BLOCK_HEADER 16u
 #define MIN_CLASS 5u  /* 32-byte blocks: 16 of header, 16 of payload */
-#define MAX_CLASS 40u /* far above HEAP_RESERVE: never reached */
+#define MAX_CLASS 40u /* above MAX_REQUEST: never reached */
+#define MAX_REQUEST (1ull << 36)
 
-uintptr_t internal_heap_base;
-uintptr_t internal_heap_span;
+/* Written under heap_lock_word, read lock-free (internal_heap_owns). */
+struct heap_range internal_heap_ranges[INTERNAL_HEAP_RANGES];
+unsigned internal_heap_nranges;
 
 /* Everything below is guarded by heap_lock_word. */
 static uint32_t heap_lock_word;
-static uintptr_t committed_end;              /* [base, committed_end) is read-write */
+static uintptr_t committed_end;              /* end of what is read-write in the last range */
 static struct memsnap_mapping *chunk;        /* the chunk being carved */
 static uintptr_t bump, bump_end;             /* its free tail */
 static void *free_lists[MAX_CLASS + 1];      /* one per class, linked through the block */
@@ -45,23 +47,28 @@ struct block_header {
     uint64_t offset;     /* user pointer - block start */
 };
 
+/* Reserves the next range, of at least `need` bytes; committing goes on
+ * at its start. 0, or -ENOMEM. Lock held. */
+static int reserve_range(uint64_t need)
+{
+    unsigned n = internal_heap_nranges;
+    uint64_t bytes;
+    void *range = n < INTERNAL_HEAP_RANGES ? pool_reserve(n, need, &bytes) : NULL;
+    if (!range)
+        return -ENOMEM;
+    internal_heap_ranges[n].base = (uintptr_t)range;
+    internal_heap_ranges[n].span = (uintptr_t)bytes;
+    __atomic_store_n(&internal_heap_nranges, n + 1, __ATOMIC_RELEASE);
+    committed_end = (uintptr_t)range;
+    return 0;
+}
+
 int internal_heap_init(void)
 {
-    if (__atomic_load_n(&internal_heap_span, __ATOMIC_ACQUIRE))
+    if (internal_heap_ready())
         return 0;
-    int rc = 0;
     spin_lock(&heap_lock_word);
-    if (!internal_heap_span) {
-        void *range = mmap(NULL, HEAP_RESERVE, PROT_NONE,
-                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-        if (range == MAP_FAILED) {
-            rc = -ENOMEM;
-        } else {
-            __atomic_store_n(&internal_heap_base, (uintptr_t)range, __ATOMIC_RELAXED);
-            committed_end = (uintptr_t)range;
-            __atomic_store_n(&internal_heap_span, (uintptr_t)HEAP_RESERVE, __ATOMIC_RELEASE);
-        }
-    }
+    int rc = internal_heap_nranges ? 0 : reserve_range(0);
     spin_unlock(&heap_lock_word);
     return rc;
 }
@@ -90,17 +97,23 @@ static void retire_tail(void)
         __atomic_store_n(&chunk->used, bump - (uintptr_t)chunk, __ATOMIC_RELEASE);
 }
 
-/* Makes the next `need` bytes of the range usable as a new chunk (its
- * header first). 0, or -ENOMEM. Lock held. */
+/* Makes the next `need` bytes of the last range (or of a new one, when
+ * it is full) usable as a new chunk (its header first). 0, or -ENOMEM.
+ * Lock held. */
 static int commit_chunk(uint64_t need)
 {
     uint64_t bytes = (need + sizeof(struct memsnap_mapping) + 4095) & ~4095ull;
     if (bytes < CHUNK_BYTES)
         bytes = CHUNK_BYTES;
-    uintptr_t end = internal_heap_base + internal_heap_span;
-    if (bytes > end - committed_end || !pool_take_budget())
+    if (!pool_take_budget())
         return -ENOMEM;
-    if (mprotect((void *)committed_end, bytes, PROT_READ | PROT_WRITE) != 0)
+    const struct heap_range *last = &internal_heap_ranges[internal_heap_nranges - 1];
+    if (bytes > last->base + last->span - committed_end && reserve_range(bytes) != 0)
+        return -ENOMEM;
+    int saved_errno = errno;
+    int rc = mprotect((void *)committed_end, bytes, PROT_READ | PROT_WRITE);
+    errno = saved_errno; /* a failure is the runtime's, not the program's */
+    if (rc != 0)
         return -ENOMEM;
     retire_tail();
     chunk = (struct memsnap_mapping *)committed_end;
@@ -137,7 +150,7 @@ static void *heap_alloc(size_t size, size_t align)
 {
     uint64_t need;
     if (__builtin_add_overflow((uint64_t)size, BLOCK_HEADER + (align - 16), &need) ||
-        need > HEAP_RESERVE)
+        need > MAX_REQUEST)
         return NULL;
     if (internal_heap_init() != 0)
         return NULL;

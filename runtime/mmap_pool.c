@@ -6,6 +6,7 @@
  * Tests can inject an mmap failure (MEMSNAP_TEST_MMAP_FAIL_AFTER).
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -23,6 +24,19 @@ void pool_fail_after(long n)
 static uint64_t page_round(uint64_t size)
 {
     return (size + 4095) & ~(uint64_t)4095;
+}
+
+#define RESERVE_FIRST (1ull << 20)     /* the first step of a region */
+#define RESERVE_STEP_MAX (64ull << 20) /* steps stop doubling here */
+
+void *pool_reserve(unsigned nth, uint64_t need, uint64_t *bytes)
+{
+    uint64_t step = nth < 6 ? RESERVE_FIRST << nth : RESERVE_STEP_MAX;
+    *bytes = page_round(need) > step ? page_round(need) : step;
+    int saved_errno = errno; /* a failure is the runtime's, not the program's */
+    void *range = mmap(NULL, *bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    errno = saved_errno;
+    return range == MAP_FAILED ? NULL : range;
 }
 
 int pool_take_budget(void)
@@ -52,7 +66,9 @@ struct memsnap_mapping *pool_map(uint32_t kind, uint64_t size)
     size = page_round(size);
     if (!pool_take_budget())
         return NULL;
+    int saved_errno = errno; /* a failure is the runtime's, not the program's */
     void *mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    errno = saved_errno;
     if (mem == MAP_FAILED)
         return NULL;
     struct memsnap_mapping *mapping = mem;
@@ -71,7 +87,9 @@ void pool_unmap(struct memsnap_mapping *mapping)
         __atomic_store_n(link, mapping->next, __ATOMIC_RELEASE);
     __atomic_fetch_sub(&memsnap_root.runtime_bytes, mapping->size, __ATOMIC_RELAXED);
     spin_unlock(&pool_lock_word);
+    int saved_errno = errno;
     munmap(mapping, mapping->size);
+    errno = saved_errno;
 }
 
 void pool_lock_all(void)

@@ -1,7 +1,7 @@
 /*
- * The override layer: every symbol the runtime interposes is defined here —
- * the malloc family, every C++ operator new/delete (under their mangled
- * names) and dlclose — and calls into the rest. While tracing, a block is
+ * The override layer: the malloc family and every C++ operator new/delete
+ * (under their mangled names) are defined here and call into the rest
+ * (dlclose is still interposed in unwind_dwarf.c). While tracing, a block is
  * allocated 16 bytes larger (more for an aligned one) and carries a header
  * (block_header.h) that leads free, realloc and malloc_usable_size to its
  * record in O(1); the tracer (tracer.h) records and forgets it. A pointer
@@ -14,8 +14,10 @@
  * pthread_getattr_np...) come from the internal heap, which every free,
  * realloc and malloc_usable_size recognises by address; allocations made
  * while a hook runs (a signal handler interrupting it) pass through
- * untraced and are counted, and frees of traced blocks made then are
- * deferred to the end of the interrupted hook. A failed operator new is
+ * untraced and are counted, as is everything allocated after the runtime
+ * ran out of memory (until memsnap_stop); frees of traced blocks made
+ * while the thread is inside the runtime are deferred until it leaves. A
+ * failed operator new is
  * retried by the real operator new, which throws or calls the new_handler.
  */
 #define _GNU_SOURCE
@@ -52,7 +54,7 @@ static enum route early_route(void)
     if (resolving_here())
         return ROUTE_BOOTSTRAP;
     ensure_initialized();
-    if (doing_internal_work() && internal_heap_span)
+    if (doing_internal_work() && internal_heap_ready())
         return ROUTE_INTERNAL; /* start-up's own work (atfork, libdw) */
     if (__atomic_load_n(&memsnap_ready, __ATOMIC_ACQUIRE))
         return memsnap_tls.in_runtime ? (doing_internal_work() ? ROUTE_INTERNAL : ROUTE_NESTED)
@@ -96,19 +98,17 @@ static inline enum route enter(struct thread_state **self)
 /* Releases the guard, after the frees a signal handler deferred meanwhile. */
 static inline void leave(struct thread_state *self)
 {
-    for (;;) {
-        memsnap_tls.in_runtime = 0;
-        __atomic_signal_fence(__ATOMIC_SEQ_CST);
-        if (MEMSNAP_LIKELY(!__atomic_load_n(&self->deferred, __ATOMIC_RELAXED)))
-            return;
-        memsnap_tls.in_runtime = 1;
-        trace_drain_deferred(self);
-    }
+    guard_leave(self);
 }
 
+/* Counts in root.untraced what a hook gave the program without recording
+ * it while tracing was asked for: nested in a hook or other runtime work
+ * (while tracing, or after the runtime ran out of memory), or any after
+ * the runtime ran out of memory. */
 static inline void *untraced(enum route r, void *ptr)
 {
-    if (r == ROUTE_NESTED && ptr && tracing_enabled())
+    int skipping = __atomic_load_n(&hot.skipping, __ATOMIC_RELAXED);
+    if (ptr && (skipping || (r == ROUTE_NESTED && tracing_enabled())))
         __atomic_fetch_add(&memsnap_root.untraced, 1, __ATOMIC_RELAXED);
     return ptr;
 }
@@ -186,12 +186,16 @@ HOOK void *malloc(size_t size)
 }
 
 /* The block at ptr with a header: forgotten, then freed; a signal handler's
- * free while this thread's hook runs is deferred to the hook's end. */
+ * free while this thread is inside the runtime (a hook, or the runtime's
+ * own work) is deferred until it leaves: the interrupted code may be
+ * changing the thread's record, and the address must not be reused before
+ * its record is gone. (Deferred during own work outside any hook, it waits
+ * for the thread's next hook.) */
 static void release_ours(void *ptr, uint64_t link)
 {
     if (MEMSNAP_UNLIKELY(memsnap_tls.in_runtime)) {
         struct thread_state *self = memsnap_tls.self;
-        if (link_slot(link) && self && !doing_internal_work()) {
+        if (link_slot(link) && self) {
             trace_defer_free(self, ptr);
             return;
         }
@@ -328,17 +332,19 @@ static void *realloc_foreign(struct thread_state *self, void *ptr, size_t size)
 }
 
 /* realloc of a block with a header while not tracing (or from a signal
- * handler): the old record forgotten, a block without a record. */
-static void *realloc_untraced(void *user, uint64_t link, size_t size)
+ * handler): the old record forgotten, a block without a record (the
+ * internal heap's when the handler interrupted the runtime's own work,
+ * which serves it like that work). */
+static void *realloc_untraced(enum route r, void *user, uint64_t link, size_t size)
 {
     if (size == 0) {
         release_ours(user, link);
         return NULL;
     }
-    void *fresh = moved(real.malloc(size), user, usable_of(user, link), size);
-    if (fresh)
+    void *fresh = r == ROUTE_INTERNAL ? internal_malloc(size) : real.malloc(size);
+    if (moved(fresh, user, usable_of(user, link), size))
         release_ours(user, link);
-    return fresh;
+    return r == ROUTE_INTERNAL ? fresh : untraced(r, fresh);
 }
 
 HOOK void *realloc(void *ptr, size_t size)
@@ -359,7 +365,7 @@ HOOK void *realloc(void *ptr, size_t size)
         return fresh;
     }
     if (ours)
-        return untraced(r, realloc_untraced(ptr, link, size));
+        return realloc_untraced(r, ptr, link, size);
     if (r == ROUTE_INTERNAL)
         return internal_realloc(ptr, size);
     if (r == ROUTE_LIBC || r == ROUTE_BOOTSTRAP)

@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <errno.h>
 #include <string.h>
 
 #include "internal.h"
@@ -63,9 +64,11 @@ int resolving_here(void)
 
 void *next_symbol(const char *name)
 {
+    int saved_errno = errno;
     internal_work_begin(); /* dlsym's error buffer is the runtime's */
     void *sym = dlsym(RTLD_NEXT, name);
     internal_work_end();
+    errno = saved_errno;
     return sym;
 }
 

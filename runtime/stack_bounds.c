@@ -21,6 +21,7 @@ int thread_stack_bounds(struct stack_bounds *out)
         pthread_attr_t attr;
         void *addr = NULL;
         size_t size = 0;
+        int saved_errno = errno; /* it reads /proc/self/maps for the main thread */
         internal_work_begin(); /* it allocates: the internal heap's */
         int rc = pthread_getattr_np(pthread_self(), &attr);
         if (rc == 0) {
@@ -28,6 +29,7 @@ int thread_stack_bounds(struct stack_bounds *out)
             pthread_attr_destroy(&attr);
         }
         internal_work_end();
+        errno = saved_errno;
         if (rc == 0 && size != 0) {
             memsnap_tls.stack_lo = (uint64_t)(uintptr_t)addr;
             memsnap_tls.stack_hi = memsnap_tls.stack_lo + size;

@@ -2,7 +2,8 @@
  * The tracer's slow and rare paths (the hot ones are inline in tracer.h):
  * frees a signal handler makes while its thread is inside a hook (deferred
  * to the hook's end, never dropped), track/untrack of custom allocators'
- * blocks in other domains, and the out-of-memory stop. Tracked ranges have
+ * blocks in other domains, and the out-of-memory stop (after which every
+ * allocation is counted in root.untraced, until memsnap_stop). Tracked ranges have
  * no header, so a private index (domain, address) -> slot, an
  * open-addressing table in a MISC mapping under the track lock, finds
  * them; that lock is taken after the unwinder's (a walk never runs while
@@ -17,6 +18,7 @@
 
 void trace_out_of_memory(void)
 {
+    __atomic_store_n(&hot.skipping, 1, __ATOMIC_SEQ_CST); /* before tracing stops */
     uint32_t before = __atomic_fetch_or(&memsnap_root.state, MEMSNAP_STATE_TRUNCATED,
                                         __ATOMIC_ACQ_REL);
     __atomic_fetch_and(&memsnap_root.state, ~MEMSNAP_STATE_TRACING, __ATOMIC_ACQ_REL);
@@ -29,15 +31,20 @@ void trace_out_of_memory(void)
 
 void trace_defer_free(struct thread_state *self, void *user)
 {
-    /* linked through the cookie word: the block is ours until it is freed */
-    header_of(user)->cookie = (uint64_t)(uintptr_t)self->deferred;
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    self->deferred = user;
+    /* linked through the cookie word: the block is ours until it is freed.
+     * One instruction publishes it: a handler interrupting this one pushes
+     * its own block in between and this one retries. */
+    void *head = __atomic_load_n(&self->deferred, __ATOMIC_RELAXED);
+    do
+        header_of(user)->cookie = (uint64_t)(uintptr_t)head;
+    while (!__atomic_compare_exchange_n(&self->deferred, &head, user, 0, __ATOMIC_RELEASE,
+                                        __ATOMIC_RELAXED));
 }
 
 void trace_drain_deferred(struct thread_state *self)
 {
     void *list;
+    thread_check_clear(self); /* an API call's leave may come first */
     /* one instruction takes the list: a handler may push meanwhile */
     while ((list = __atomic_exchange_n(&self->deferred, NULL, __ATOMIC_ACQ_REL)) != NULL) {
         while (list) {

@@ -1,10 +1,11 @@
 /*
- * The CFA unwinder (DESIGN §4): walks the caller chain of the current thread
+ * The CFA unwinder (docs/unwinding.md): walks the caller chain of the current thread
  * using compact per-PC unwind rules — CFA = rsp|rbp|rbx + offset (or loaded
  * from there), return address at CFA-8, rbp and rbx either unchanged or saved
  * at CFA+offset — kept in a lock-free, fixed-size cache. A cache miss takes
  * one lock, asks libdw for the .eh_frame CFI of that PC (dwfl over
- * /proc/self/maps, dwfl_module_eh_cfi, dwarf_cfi_addrframe,
+ * /proc/self/maps, read without keeping a descriptor by
+ * unwind_dwarf_files.c, dwfl_module_eh_cfi, dwarf_cfi_addrframe,
  * dwarf_frame_cfa/register), reduces it to the compact form with a small
  * symbolic evaluator of DWARF expressions (so the PLT's CFA expression and
  * stack-realignment `DW_OP_deref` rules fit), and publishes it. A hit takes
@@ -18,6 +19,7 @@
 #define _GNU_SOURCE
 #include "internal.h"
 #include "unwind.h"
+#include "unwind_dwarf_files.h"
 #include "walk_memo.h"
 
 #include <dlfcn.h>
@@ -207,7 +209,7 @@ static int no_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, 
 }
 
 static const Dwfl_Callbacks dwfl_callbacks = {
-    .find_elf = dwfl_linux_proc_find_elf,
+    .find_elf = dwarf_files_find_elf,
     .find_debuginfo = no_debuginfo,
 };
 
@@ -249,11 +251,9 @@ static int report_modules(void)
     if (dwfl == NULL)
         return -ENOMEM;
     dwfl_report_begin(dwfl);
-    int rc = dwfl_linux_proc_report(dwfl, getpid());
+    int rc = dwarf_files_report(dwfl);
     if (dwfl_report_end(dwfl, NULL, NULL) != 0 && rc == 0)
         rc = -EIO;
-    if (rc > 0)
-        rc = -rc;
     reported_signature = sig;
     dwfl_stale = !consistent;
     return rc;
@@ -524,6 +524,7 @@ static __attribute__((noinline)) uint64_t rule_miss(uint64_t pc, unsigned exact)
         return rule_make(RULE_STOP, 0, 0, 0, 0, 0, 0, 0) |
                (runtime_owns_pc(pc) ? RULE_RUNTIME_BIT : 0);
     memsnap_tls.in_miss = 1;
+    int saved_errno = errno; /* libdw's failed calls must not show to the program */
     internal_work_begin(); /* libdw's allocations are the runtime's: internal heap */
     pthread_mutex_lock(&miss_lock);
     uint64_t key = cache_key(pc, exact, current_tag());
@@ -536,6 +537,7 @@ static __attribute__((noinline)) uint64_t rule_miss(uint64_t pc, unsigned exact)
     }
     pthread_mutex_unlock(&miss_lock);
     internal_work_end();
+    errno = saved_errno;
     memsnap_tls.in_miss = 0;
     return rule;
 }

@@ -3,13 +3,14 @@
 take_snapshot(), get_traced_memory(), get_traceback_limit(), is_tracing(),
 get_tracemalloc_memory() and get_object_traceback(address) read the trace
 table through the backend given to set_backend(); start(), stop(),
-clear_traces() and reset_peak() call the runtime's C API in a live process.
+clear_traces() and reset_peak() call the runtime's C API in a live process
+(target/runtime_calls.py); find_leaks() is the memleaks check
+(leaks/check.py) with the session's backend and frame source.
 """
 
-import os
-
-from . import session
-from .errors import InvalidArgumentError, MemsnapError, NotLiveError
+from . import leaks, session
+from .errors import InvalidArgumentError
+from .target.runtime_calls import call_runtime
 
 
 def set_backend(backend):
@@ -54,34 +55,30 @@ def get_object_traceback(address):
     return found[3] if found else None
 
 
-def _call(function, *args):
-    backend = session.current.require_backend()
-    if not backend.is_live():
-        raise NotLiveError("%s needs a live process: the target is a core dump" % function)
-    result = backend.call_function(function, *args)
-    if result:
-        if result < 0:
-            text = os.strerror(-result)
-        else:
-            text = "returned %d" % result
-        raise MemsnapError("%s(%s) failed: %s" % (function, ", ".join(map(str, args)), text))
-    return result
-
-
 def start(nframe=1):
     """Start tracing with `nframe` frames per stack (live process only)."""
     if not isinstance(nframe, int) or nframe < 1:
         raise InvalidArgumentError("the number of frames must be in range [1; %d]" % 256)
-    _call("memsnap_start", nframe)
+    call_runtime(session.current.target(), "memsnap_start", nframe)
 
 
 def stop():
-    _call("memsnap_stop")
+    call_runtime(session.current.target(), "memsnap_stop")
 
 
 def clear_traces():
-    _call("memsnap_clear_traces")
+    call_runtime(session.current.target(), "memsnap_clear_traces")
 
 
 def reset_peak():
-    _call("memsnap_reset_peak")
+    call_runtime(session.current.target(), "memsnap_reset_peak")
+
+
+def find_leaks(backend=None, heuristics=leaks.DEFAULT_HEURISTICS):
+    """The leak check (a leaks.LeakReport) of `backend`'s target, by default
+    the session's, with the session's frame source when it is the session's."""
+    current = session.current
+    if backend is None or backend is current.backend:
+        return leaks.find_leaks(current.target(), symbolizer=current.frames,
+                                heuristics=heuristics)
+    return leaks.find_leaks(backend, heuristics=heuristics)

@@ -10,6 +10,7 @@ adapter's own). Pure Python: no debugger.
 import os
 
 from .errors import MemsnapError
+from .printable import printable
 
 
 def debug_mode_from_environment():
@@ -18,9 +19,10 @@ def debug_mode_from_environment():
 
 
 def one_line(text):
-    """The first non-blank line of `text` (an exception or a str), stripped."""
+    """The first non-blank line of `text` (an exception or a str), stripped,
+    its control characters escaped (printable.py)."""
     lines = [line.strip() for line in str(text).splitlines() if line.strip()]
-    return lines[0] if lines else "unknown error"
+    return printable(lines[0]) if lines else "unknown error"
 
 
 def failure_message(command, exception, internal_hint=""):

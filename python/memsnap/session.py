@@ -1,60 +1,41 @@
-"""The debugger session's state: the backend, the PC cache, kept snapshots.
+"""The debugger session's state: the backend and its Target, the frame source, kept snapshots.
 
 One Session per debugger (module-level `current`): the adapter hands it its
-backend once (memsnap.set_backend). It builds Snapshots from the trace table
-(reader.py -> snapshot.py), reusing one symbolizer cache while the target
-stays the same (same pid and same root address) and starting a fresh one
-when it changes. Named snapshots kept by the `memsnap` command live here,
-in the order they were kept.
+backend once (memsnap.set_backend), and it keeps a Target over it (its one
+cache of lookups lives as long as the backend, cleared on the debugger's
+events: target/cache.py) and the frame source every snapshot of this
+target shares. It builds Snapshots from the trace table (table/reader.py ->
+model/from_table.py -> Snapshot.from_sites). Named snapshots kept by the
+`memsnap` command live here, in the order they were kept.
 """
 
-import time
 from collections import OrderedDict
 
-from . import reader, sourcelines
 from .errors import NoTargetError, UnknownSnapshotError
-from .layout import UNWINDER_NAMES
-from .snapshot import Site, Snapshot
-from .symbolize import PcSymbolizer
+from .model.from_table import live_sites, snapshot_info
+from .model.snapshot import Snapshot
+from .model.sources import PcFrames
+from .table import reader
+from .target import sourcelines
+from .target.target import Target
 
 NO_BACKEND = "no debugger backend: load memsnap through memsnap-gdb, memsnap-lldb or their source line"
-
-
-def snapshot_from_table(table, source):
-    """A Snapshot of every site with live blocks in a Table."""
-    sites = [Site(s.id, s.domain, s.pcs, s.total_nframes, s.live_bytes, s.live_count)
-             for s in sorted(table.sites.values(), key=lambda s: s.id) if s.live_count]
-    info = {
-        "warnings": table.warnings,
-        "skipped": table.skipped,
-        "tracing": table.tracing,
-        "truncated": table.truncated,
-        "current_bytes": table.current_bytes,
-        "peak_bytes": table.peak_bytes,
-        "runtime_bytes": table.runtime_bytes,
-        "untraced": table.untraced,
-        "unwinder": UNWINDER_NAMES.get(table.unwinder, "unknown (%d)" % table.unwinder),
-        "layout": "%d.%d" % (table.major, table.minor),
-        "time": time.time(),
-    }
-    return Snapshot._create(sites, source, table.iter_blocks, table.traceback_limit, info,
-                            table.find_block)
 
 
 class Session:
     def __init__(self):
         self.backend = None
-        self._symbolizer = None
         self._target = None
+        self.frames = None      # the frame source of this target's snapshots
         self.kept = OrderedDict()
         self._auto = 0
 
     def set_backend(self, backend):
         if backend is self.backend:
-            return          # keep the address cache: adapters may call this per command
+            return          # keep the target's cache: adapters may call this per command
         self.backend = backend
-        self._symbolizer = None
-        self._target = None
+        self._target = Target(backend) if backend is not None else None
+        self.frames = PcFrames(self._target) if backend is not None else None
         sourcelines.set_backend(backend)
 
     def require_backend(self):
@@ -62,30 +43,36 @@ class Session:
             raise NoTargetError(NO_BACKEND)
         return self.backend
 
-    def symbolizer_for(self, root_address):
-        backend = self.require_backend()
-        try:
-            pid = backend.pid()
-        except Exception:   # a backend without a pid: key on the root alone
-            pid = None
-        target = (pid, root_address)
-        if self._symbolizer is None or self._target != target:
-            self._symbolizer = PcSymbolizer(backend)
-            self._target = target
-        return self._symbolizer
+    def target(self):
+        """The Target, with what the debugger's events changed forgotten."""
+        self.require_backend()
+        return self._target.refresh()
 
     def take(self, read_slots=True, resolve=False):
         """A Snapshot of the target now (not kept). resolve=True symbolizes
         the key frames at once (for snapshots kept past this stop)."""
-        backend = self.require_backend()
-        table = reader.read_table(backend, read_slots=read_slots)
-        snapshot = snapshot_from_table(table, self.symbolizer_for(table.root_address))
+        target = self.target()
+        table = reader.read_table(target, read_slots=read_slots)
+        snapshot = Snapshot.from_sites(live_sites(table), self.frames, table.traceback_limit,
+                                       snapshot_info(table, target), table.iter_blocks,
+                                       table.find_block)
         if resolve:
             snapshot.resolve_key_frames()
         return snapshot
 
     def root(self):
-        return reader.read_root(self.require_backend())
+        return reader.read_root(self.target())
+
+    def target_of(self, snapshot):
+        """The Target `snapshot` was taken from, if the debugger has it now
+        (same frame source, same process or core); else None."""
+        if self.backend is None or snapshot.frame_source is not self.frames:
+            return None
+        target = self.target()
+        if not target.has_target() or (snapshot.info.pid, snapshot.info.live) != \
+                (target.pid(), target.is_live()):
+            return None
+        return target
 
     # ---- kept snapshots ----
     def next_name(self):

@@ -1,5 +1,5 @@
 """pytest fixtures of the leak tests: the debugger under test (reusing the
-integration framework's drivers in tests/integration/debuggers.py, so each
+debugger framework's drivers in tests/support/debuggers.py, so each
 case runs under GDB and LLDB alike), the built leak programs, and memcheck's
 verdicts for them (one valgrind run per program per test session).
 """
@@ -11,9 +11,9 @@ import sys
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-INTEGRATION = os.path.join(os.path.dirname(HERE), "integration")
-if INTEGRATION not in sys.path:
-    sys.path.insert(0, INTEGRATION)
+SUPPORT = os.path.join(os.path.dirname(HERE), "support")
+if SUPPORT not in sys.path:
+    sys.path.insert(0, SUPPORT)
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 

@@ -38,7 +38,7 @@ def hide_highest_segment(core):
 # Python run in the debugger: a leak report of the stopped program, and the commands.
 REPORT_PROLOGUE = (
     "import memsnap.session, memsnap.leaks as leaks\n"
-    "from memsnap import commands\n"
+    "from memsnap.views import commands\n"
     "backend = memsnap.session.current.backend\n"
     "report = leaks.find_leaks(backend)\n")
 

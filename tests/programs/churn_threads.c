@@ -1,7 +1,7 @@
 /*
  * churn_threads.c: a program that never stops changing its heap, for the
  * tests that stop a traced process at random moments and read its trace
- * table (tests/c/test_stopped_reads.c). THREADS threads (argv[1], default 3)
+ * table (tests/unit/c/test_stopped_reads.c). THREADS threads (argv[1], default 3)
  * each keep 512 blocks live and replace them forever: malloc of 1..999
  * bytes, sometimes realloc, and, when libmemsnap.so is loaded, sometimes
  * memsnap_track/untrack of fake ranges in domain 3 (found with dlsym, so

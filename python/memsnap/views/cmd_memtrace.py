@@ -1,0 +1,89 @@
+"""`memtrace`: the tracer's status; start, stop, clear or reset-peak in a live process."""
+
+from ..errors import NotLiveError, UsageError
+from ..model.format import format_size
+from ..target.runtime_calls import call_runtime
+from . import data
+from .options import JSON
+from .parser import CommandSpec
+
+ACTIONS = ("start", "stop", "clear", "reset-peak")
+_CALLS = {"stop": ("memsnap_stop", "tracing stopped"),
+          "clear": ("memsnap_clear_traces", "traces cleared"),
+          "reset-peak": ("memsnap_reset_peak", "peak reset")}
+
+
+def run(ctx, options):
+    args = options.args
+    if not args:
+        return _status(ctx.session, options)
+    action = args[0]
+    if action not in ACTIONS:
+        raise UsageError("memtrace: unknown action '%s' (use %s)" % (action, ", ".join(ACTIONS)))
+    root = ctx.session.root()      # a clear error when there is no target or no runtime
+    target = ctx.session.target()
+    if not target.is_live():
+        raise NotLiveError("memtrace %s needs a live process: this is a core dump" % action)
+    if action == "start":
+        return _start(ctx.session, target, root, args)
+    if len(args) > 1:
+        raise UsageError("memtrace: %s takes no argument" % action)
+    function, done = _CALLS[action]
+    call_runtime(target, function)
+    return done
+
+
+def _start(session, target, root, args):
+    if len(args) > 2:
+        raise UsageError("memtrace: usage: memtrace start [N]")
+    nframe = root.traceback_limit or 16
+    if len(args) == 2:
+        try:
+            nframe = int(args[1], 0)
+        except ValueError:
+            raise UsageError("memtrace: start needs a number of frames, not '%s'" % args[1])
+    if not 1 <= nframe <= root.max_frames:
+        raise UsageError("memtrace: the number of frames must be in range [1; %d]" % root.max_frames)
+    was_tracing = root.tracing
+    call_runtime(target, "memsnap_start", nframe)
+    now = session.root()                # what the runtime really does now
+    if was_tracing:
+        text = "tracing was already on: %d frames per stack" % now.traceback_limit
+        if now.traceback_limit != nframe:
+            text += " (to trace %d, memtrace stop, then memtrace start %d)" % (nframe, nframe)
+        return text
+    return "tracing started, %d frames per stack" % now.traceback_limit
+
+
+def _status(session, options):
+    root = session.root()
+    live = session.target().is_live()
+    if options.json:
+        return data.dumps({
+            "tracing": root.tracing, "traceback_limit": root.traceback_limit,
+            "max_frames": root.max_frames, "current": root.current_bytes,
+            "peak": root.peak_bytes, "runtime_memory": root.runtime_bytes,
+            "truncated": root.truncated, "unwinder": root.unwinder_name,
+            "untraced": root.untraced, "live": live,
+            "layout": "%d.%d" % (root.major, root.minor),
+        })
+    lines = [
+        "tracing: %s" % ("yes" if root.tracing else "no"),
+        "traceback limit: %d frames (max %d)" % (root.traceback_limit, root.max_frames),
+        "traced memory: current=%s, peak=%s" % (format_size(root.current_bytes),
+                                                format_size(root.peak_bytes)),
+        "runtime memory: %s" % format_size(root.runtime_bytes),
+        "truncated: %s" % ("yes: the runtime ran out of memory, traces are incomplete"
+                           if root.truncated else "no"),
+        "unwinder: %s" % root.unwinder_name,
+        "untraced allocations: %d" % root.untraced,
+        "target: %s, layout %d.%d" % ("live process" if live else "core dump",
+                                       root.major, root.minor),
+    ]
+    return "\n".join(lines + ["warning: " + w for w in root.warnings])
+
+
+SPEC = CommandSpec(
+    "memtrace", "Show the tracer's status; start, stop, clear or reset-peak in a live process.",
+    "memtrace [start [N] | stop | clear | reset-peak] [--json]", run, (JSON,),
+    max_args=2, arg_completer=lambda session: list(ACTIONS))

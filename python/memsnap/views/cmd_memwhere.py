@@ -1,0 +1,68 @@
+"""`memwhere ADDR`: the live block containing ADDR, its size, domain and allocation traceback; --who lists what points at it."""
+
+from ..errors import BadAddressError
+from ..leaks import who_points_at
+from ..model.format import format_size
+from . import data, text
+from .options import JSON
+from .parser import CommandSpec, Option
+
+
+def parse_address(word, target=None):
+    """An address typed by the user: a number (0x-hex or decimal), else an
+    expression the debugger evaluates (`obj->data`, `&table[3]`, `1e10`),
+    else bare hex (`7f12ab00`). One rule for both debuggers: the debugger's
+    own error is shown for an expression it cannot evaluate."""
+    stripped = word.strip()
+    try:
+        value = int(stripped, 0)
+    except ValueError:
+        value = _evaluated(stripped, target)
+    if not 0 <= value < (1 << 64):
+        raise BadAddressError("'%s' is not a 64-bit address" % word)
+    return value
+
+
+def _evaluated(expression, target):
+    if target is None:
+        raise BadAddressError("'%s' is not an address (use hex like 0x55d0c0a0 or decimal)"
+                              % expression)
+    try:
+        return target.evaluate_address(expression)
+    except BadAddressError as err:
+        try:
+            return int(expression, 16)
+        except ValueError:
+            raise BadAddressError("memwhere: cannot evaluate '%s': %s" % (expression, err))
+
+
+def run(ctx, options):
+    address = parse_address(options.args[0], ctx.session.target())
+    snapshot = ctx.session.take()
+    found = snapshot.find_block(address)
+    if found is None:
+        raise BadAddressError("0x%x is not inside any live traced block" % address)
+    start, size, domain, traceback = found
+    who = None
+    if options.who:
+        who = who_points_at(ctx.session.target(), start, size, symbolizer=ctx.session.frames)
+    if options.json:
+        result = {"address": address, "start": start, "size": size, "offset": address - start,
+                  "domain": domain, "traceback": [data.frame_data(f) for f in traceback]}
+        if who is not None:
+            result["who"] = who
+        return data.dumps(result)
+    lines = ["0x%x is %d bytes inside a block of %s (%d bytes) at 0x%x, domain %d, allocated at:"
+             % (address, address - start, format_size(size), size, start, domain)]
+    lines += traceback.format()
+    if who is not None:
+        lines += ["pointed at by:"] + [str(item) for item in who] if who \
+            else ["no pointer to this block was found"]
+    return "\n".join(lines + text.snapshot_notes(snapshot))
+
+
+SPEC = CommandSpec(
+    "memwhere", "Show the live block containing ADDR: start, size, domain, allocation traceback.",
+    "memwhere ADDR|EXPR [--who] [--json]", run,
+    (Option("--who", help="also list what points at the block (memleaks scanner)"), JSON),
+    min_args=1, max_args=1)

@@ -1,0 +1,62 @@
+"""The fake target's layout table (fake_target.LAYOUT) is the C header's:
+compile a program over include/memsnap/layout.h that prints every record's
+size and every MEMSNAP_FIELDS entry's offset and size, and compare; and
+memsnap.layout's fixed-header constants match the header's."""
+
+import os
+
+import pytest
+
+from fake_target import LAYOUT
+from header_facts import facts
+from memsnap.table import layout
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+
+PROGRAM = r"""
+#include <stdio.h>
+#include "memsnap/layout.h"
+#define R(rec) printf("%s %zu\n", #rec, sizeof(struct memsnap_##rec));
+#define Y(rec, fld) printf("%s.%s %zu\n", #rec, #fld, offsetof(struct memsnap_##rec, fld));
+int main(void)
+{
+    MEMSNAP_RECORDS(R)
+    MEMSNAP_FIELDS(Y)
+    printf("MAGIC %llu\nMAJOR %d\nSITE_ID_BITS %u\nMAX_FRAMES %u\n",
+           (unsigned long long)MEMSNAP_MAGIC, MEMSNAP_LAYOUT_MAJOR, MEMSNAP_SITE_ID_BITS,
+           MEMSNAP_MAX_FRAMES);
+    printf("STATES %u %u %u\nOPS %u %u %u %u\nMAPS %u %u\n", MEMSNAP_STATE_INITIALIZED,
+           MEMSNAP_STATE_TRACING, MEMSNAP_STATE_TRUNCATED, MEMSNAP_OP_INSERT, MEMSNAP_OP_REMOVE,
+           MEMSNAP_OP_RESIZE, MEMSNAP_OP_CLEAR, MEMSNAP_MAP_DEPOT, MEMSNAP_MAP_SLOTS);
+    return 0;
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def header_facts(tmp_path_factory):
+    return facts(PROGRAM, os.path.join(ROOT, "include"), tmp_path_factory.mktemp("layout"))
+
+
+def test_record_sizes_and_offsets_match_header(header_facts):
+    for record, (size, fields) in LAYOUT.items():
+        assert header_facts[record] == [size], record
+        for name, (offset, _) in fields.items():
+            assert header_facts["%s.%s" % (record, name)] == [offset], (record, name)
+    described = {k for k in header_facts if "." in k}
+    faked = {"%s.%s" % (r, f) for r, (_, fields) in LAYOUT.items() for f in fields}
+    assert described - faked <= {"root.reserved", "site.reserved", "shard.reserved",
+                                 "mapping.reserved", "slots.reserved", "slots.map"}
+
+
+def test_python_constants_match_header(header_facts):
+    assert header_facts["MAGIC"] == [layout.MAGIC]
+    assert header_facts["MAJOR"] == [layout.KNOWN_MAJOR]
+    assert header_facts["STATES"] == [layout.STATE_INITIALIZED, layout.STATE_TRACING,
+                                      layout.STATE_TRUNCATED]
+    assert header_facts["OPS"] == [layout.OP_INSERT, layout.OP_REMOVE, layout.OP_RESIZE,
+                                   layout.OP_CLEAR]
+    assert header_facts["MAPS"] == [layout.MAP_DEPOT, layout.MAP_SLOTS]
+    assert header_facts["root"] == [144]
+    assert layout.FIXED_HEADER.size == layout.FIXED_HEADER_SIZE == 32
+    assert layout.FIELD_RECORD.size == header_facts["field"][0]
