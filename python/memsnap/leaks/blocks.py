@@ -1,7 +1,7 @@
 """The leak check's live blocks: the heap domain's blocks of the trace table, sorted, in a C array.
 
-Gathered from the shards' raw slot arrays by the C scanner (in-flight slots
-and other domains left out), sorted by address, and handed to a scan
+Gathered from the block chunks' raw slot arrays by the C scanner (the
+reader blanks in-flight slots; other domains are left out), sorted by address, and handed to a scan
 (new_scan); blocks overlapping an earlier one (a corrupt or racing table)
 are dropped and counted. holding() finds the block that contains an
 address with the one containment rule of table/blocks.py. The runtime
@@ -89,16 +89,15 @@ def _gather(table, sites, nsites):
     site_ok = (ctypes.c_uint8 * (nsites + 1))()
     for sid in sites:
         site_ok[sid] = 1
-    cap = sum(shard.count for shard in table.shards) + 64
+    cap = sum(chunk.high for chunk in table.chunks) + 64
     while True:
         array = (scanlib.Block * max(cap, 1))()
         n = 0
-        for shard in table.shards:
-            nslots = len(shard.raw) // table.slot_size
+        for chunk in table.chunks:
+            nslots = len(chunk.raw) // table.slot_size
             n += lib.memsnap_scan_gather_slots(
-                shard.raw, nslots, table.slot_size, table.slot_addr_offset,
-                table.slot_meta_offset, table.site_id_bits, shard.skip_addr or 0,
-                site_ok, nsites + 1,
+                chunk.raw, nslots, table.slot_size, table.slot_addr_offset,
+                table.slot_meta_offset, table.site_id_bits, site_ok, nsites + 1,
                 ctypes.cast(ctypes.byref(array, n * ctypes.sizeof(scanlib.Block)),
                             ctypes.POINTER(scanlib.Block)),
                 max(cap - n, 0))

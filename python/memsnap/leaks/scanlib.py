@@ -18,7 +18,7 @@ try:
 except ImportError:     # a source tree used without a build: only $MEMSNAP_SCAN_LIB
     buildconfig = None
 
-ABI = 4
+ABI = 5
 LIBRARY_NAME = "libmemsnap_scan.so"
 LIBRARY_ENV = "MEMSNAP_SCAN_LIB"
 
@@ -90,7 +90,7 @@ def _declare(lib):
     p_u8 = ctypes.POINTER(ctypes.c_uint8)
     signatures = {
         "memsnap_scan_abi": (ctypes.c_int, []),
-        "memsnap_scan_gather_slots": (u64, [ctypes.c_char_p, u64, u32, u32, u32, u32, u64,
+        "memsnap_scan_gather_slots": (u64, [ctypes.c_char_p, u64, u32, u32, u32, u32,
                                             p_u8, u64, p_block, u64]),
         "memsnap_scan_sort_blocks": (ctypes.c_int, [p_block, u64]),
         "memsnap_scan_new": (ctypes.c_int, [p_block, u64, ctypes.POINTER(vp), p_u64]),

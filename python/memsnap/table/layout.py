@@ -1,7 +1,7 @@
 """The trace table's constants and its self-describing field table, in Python.
 
 Mirrors include/memsnap/layout.h: the fixed 32-byte header (the only part a
-reader hard-codes), the constants of layout major version 1, and FieldTable,
+reader hard-codes), the constants of layout major version 2, and FieldTable,
 which parses the table root.fields points to ("record.field" -> offset,
 size) and compiles struct formats from it, so every other field is found BY
 NAME. Nothing here reads memory; reader.py does.
@@ -13,7 +13,7 @@ from ..errors import CorruptTableError
 
 # ---- fixed header (never changes, whatever the version) ----
 MAGIC = 0x0050414E534D454D          # "MEMSNAP\0" little-endian
-KNOWN_MAJOR = 1
+KNOWN_MAJOR = 2
 ROOT_SYMBOL = "memsnap_root"
 FIXED_HEADER = struct.Struct("<QHHIQII")   # magic major minor root_size fields fields_count field_size
 FIXED_HEADER_SIZE = 32
@@ -22,10 +22,11 @@ FIXED_HEADER_SIZE = 32
 # the table's own "field.*" entries are checked against it.
 FIELD_RECORD = struct.Struct("<40sII")
 
-# ---- constants of layout major version 1 ----
+# ---- constants of layout major version 2 ----
 STATE_INITIALIZED = 0x1
 STATE_TRACING = 0x2
 STATE_TRUNCATED = 0x4
+STATE_SAMPLED = 0x8
 
 UNWINDER_NAMES = {0: "none", 1: "frame-pointer", 2: "dwarf"}
 
@@ -36,19 +37,20 @@ def unwinder_name(code):
 
 
 MAP_DEPOT = 1
-MAP_SLOTS = 2
-MAP_INDEX = 3
-MAP_MISC = 4
+MAP_CHUNK = 2
+MAP_THREADS = 3
+MAP_COUNTERS = 4
+MAP_MISC = 5
+
+THREAD_LIVE = 1
+THREAD_EXITING = 2
 
 OP_NONE = 0
-OP_INSERT = 1
-OP_REMOVE = 2
-OP_RESIZE = 3
-OP_CLEAR = 4
-OP_NAMES = {0: "none", 1: "insert", 2: "remove", 3: "resize", 4: "clear"}
+OP_ALLOC = 1
+OP_FREE = 2
 
-SLOT_EMPTY = 0
-SLOT_TOMBSTONE = (1 << 64) - 1
+SLOT_FREE = 0
+TOTAL_UNKNOWN = 0xFFFFFFFF           # site.total_nframes: the walk stopped at the limit
 
 DOMAIN_HEAP = 0
 MAX_FRAMES_LIMIT = 0xFFFF            # site.nframes is a uint16_t
@@ -60,8 +62,9 @@ MAX_ROOT_SIZE = 1 << 16
 MAX_RECORD_SIZE = 4096
 MAX_MAPPINGS = 1 << 20
 MAX_MAPPING_SIZE = 1 << 40
-MAX_SHARDS = 1 << 16
+MAX_THREADS = 1 << 20
 MAX_CAPACITY = 1 << 36
+MAX_COUNTER_PAGES = 1 << 20
 READ_CHUNK = 8 << 20                 # bulk reads of big tables go in pieces this size
 
 _INT_CODES = {1: "B", 2: "H", 4: "I", 8: "Q"}
@@ -101,7 +104,7 @@ class FieldTable:
         for name, where in expected.items():
             if name in self._entries and self._entries[name] != where:
                 raise CorruptTableError(
-                    "field table says %s is at %d (%d bytes); layout 1.x has it at %d (%d bytes)"
+                    "field table says %s is at %d (%d bytes); layout 2.x has it at %d (%d bytes)"
                     % (name, self._entries[name][0], self._entries[name][1], where[0], where[1]))
 
     def names(self):
@@ -128,7 +131,7 @@ class FieldTable:
         except KeyError:
             raise CorruptTableError("the field table lacks '%s'" % key)
         rsize = self.record_size(record)
-        # Flexible array members (site.pcs, slots.slot) start at the record's
+        # Flexible array members (site.pcs, chunk.slot, counters.page) start at the record's
         # end; whatever size the writer gives them, they are not bounded by it.
         if offset != rsize and offset + size > rsize:
             raise CorruptTableError(

@@ -1,21 +1,22 @@
 """Reads the trace table out of a target into plain data: the Table.
 
-Finds `memsnap_root`, checks the fixed header (magic, major version), parses
-the field table and then finds every other field by name. It walks the
-mapping list, reads each depot mapping in one bulk read and decodes its
-records (DepotRecord: one interned (domain, stack) and its counters), and
-reads each shard's slot array in one bulk read (decoded lazily, only when
-per-block data is wanted). Every pointer, count and size is validated: a
-corrupt table raises CorruptTableError saying what is wrong; memory that
+Finds `memsnap_root`, checks the fixed header (magic, major version 2),
+parses the field table and then finds every other field by name
+(docs/layout.md). It walks the mapping list, reads each depot mapping in
+one bulk read and decodes its sites; reads the thread records and sums
+their per-site counters (threads.py), leaving out each thread's operation
+in flight; and reads each block chunk's used slots in one bulk read
+(decoded lazily, only when per-block data is wanted), the slots of
+operations in flight blanked. Every pointer, count and size is validated:
+a corrupt table raises CorruptTableError saying what is wrong; memory that
 cannot be read (a hole in a core) becomes a warning and the rest is kept.
-A shard locked by a writer has its in-flight slot skipped and counted.
 Nothing here knows about frames, symbols or statistics.
 
 What the model uses of a Table (its whole interface to the model, see
 model/from_table.py): the root's values (traceback_limit, tracing,
 truncated, current/peak/runtime bytes, untraced, unwinder_name, major and
 minor), records() (the DepotRecords), iter_blocks(), find_block(),
-warnings and skipped. The leak engine also reads the shards' raw slot
+warnings and skipped. The leak engine also reads the chunks' raw slot
 arrays and the runtime's mappings.
 """
 
@@ -23,7 +24,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
-from . import layout
+from . import layout, threads
 from .blocks import contains
 from ..errors import (CorruptTableError, LayoutVersionError, NoTargetError,
                       RuntimeNotLoadedError, UnreadableMemory)
@@ -39,12 +40,13 @@ RUNTIME_NOT_YET = ("libmemsnap.so is not loaded yet: the process stopped before 
                    "continue) and try again")
 
 ROOT_FIELDS = ("state", "traceback_limit", "max_frames", "unwinder", "current_bytes",
-               "peak_bytes", "runtime_bytes", "mappings", "shards", "nshards",
-               "site_id_bits", "nsites", "untraced")
+               "peak_bytes", "runtime_bytes", "mappings", "threads", "nsites", "untraced",
+               "sample_bytes", "site_id_bits", "counters_per_page", "clear_gen", "epoch")
 MAPPING_FIELDS = ("next", "size", "kind", "used")
-SITE_FIELDS = ("live_count", "live_bytes", "total_count", "total_bytes", "id",
-               "domain", "nframes", "total_nframes")
-SHARD_FIELDS = ("lock", "pending_op", "pending_addr", "slots", "count", "tombstones")
+SITE_FIELDS = ("id", "domain", "nframes", "total_nframes")
+CHUNK_FIELDS = ("owner", "capacity", "high", "births")
+VERSION_HINT = ("the runtime (libmemsnap.so) and these debugger commands come from "
+                "different memsnap builds")
 
 
 @dataclass
@@ -70,14 +72,15 @@ class Mapping:
 
 
 @dataclass
-class ShardSlots:
-    """One shard's slot array as raw bytes, plus what its lock said."""
-    index: int
-    address: int                # of the slot array's first slot
+class ChunkSlots:
+    """One block chunk's used slots as raw bytes (the slots of operations
+    in flight blanked: addr 0)."""
+    address: int                # of the chunk (its mapping)
+    slots_address: int          # of its first slot
     capacity: int
-    count: int
+    high: int                   # slots [0, high) were used
+    births: int                 # address of its uint32 births[capacity]
     raw: bytes
-    skip_addr: Optional[int]    # in-flight block to leave out, or None
 
 
 @dataclass
@@ -93,13 +96,15 @@ class Table:
     current_bytes: int
     peak_bytes: int
     runtime_bytes: int
-    nshards: int
     site_id_bits: int
     nsites: int
     untraced: int
+    sample_bytes: int = 0
+    epoch: int = 0
     mappings: List[Mapping] = field(default_factory=list)
     sites: Dict[int, DepotRecord] = field(default_factory=dict)
-    shards: List[ShardSlots] = field(default_factory=list)
+    threads: list = field(default_factory=list)       # threads.ThreadRecord
+    chunks: List[ChunkSlots] = field(default_factory=list)
     slot_size: int = 16
     slot_addr_offset: int = 0
     slot_meta_offset: int = 8
@@ -115,6 +120,11 @@ class Table:
         return bool(self.state & layout.STATE_TRUNCATED)
 
     @property
+    def sampled(self):
+        """Heap blocks are sampled (every count is an estimate)."""
+        return bool(self.state & layout.STATE_SAMPLED)
+
+    @property
     def unwinder_name(self):
         return layout.unwinder_name(self.unwinder)
 
@@ -123,34 +133,30 @@ class Table:
         return [self.sites[site_id] for site_id in sorted(self.sites)]
 
     def iter_blocks(self):
-        """Yield (address, size, site_id) for every live block, shard by shard."""
+        """Yield (address, size, site_id) for every live block, chunk by chunk."""
         bits = self.site_id_bits
         mask = (1 << bits) - 1
-        tomb = layout.SLOT_TOMBSTONE
-        for shard in self.shards:
-            skip = shard.skip_addr
-            for addr, meta in _slot_pairs(self, shard):
-                if addr == 0 or addr == tomb or addr == skip:
-                    continue
-                yield addr, meta >> bits, meta & mask
+        for chunk in self.chunks:
+            for addr, meta in _slot_pairs(self, chunk):
+                if addr:
+                    yield addr, meta >> bits, meta & mask
 
     def find_block(self, address):
         """(start, size, site_id) of the live block with the highest start
         <= address, if it contains address; else None. Scans the slot arrays
         at C speed (no Python loop per slot)."""
-        if not (self.slot_size == 16 and self.slot_addr_offset == 0 and self.slot_meta_offset == 8):
+        if not _plain_slots(self):
             return self._find_block_slowly(address)
         best = None
-        for shard in self.shards:
-            words = memoryview(shard.raw).cast("Q")
-            # tombstones (all ones) are above any address; empty slots are 0
-            start = max(filter(address.__ge__, words[0::2]), default=0)
-            if start and start != shard.skip_addr and (best is None or start > best[0]):
-                best = (start, shard)
+        for chunk in self.chunks:
+            words = memoryview(chunk.raw).cast("Q")
+            start = max(filter(address.__ge__, words[0::2]), default=0)   # free slots are 0
+            if start and (best is None or start > best[0]):
+                best = (start, chunk)
         if best is None:
-            return None   # (the caller falls back to a full scan)
-        start, shard = best
-        words = memoryview(shard.raw).cast("Q")
+            return None
+        start, chunk = best
+        words = memoryview(chunk.raw).cast("Q")
         index = words[0::2].tolist().index(start)
         meta = words[2 * index + 1]
         size = meta >> self.site_id_bits
@@ -165,9 +171,13 @@ class Table:
         return None
 
 
-def _slot_pairs(table, shard):
-    raw = shard.raw
-    if table.slot_size == 16 and table.slot_addr_offset == 0 and table.slot_meta_offset == 8:
+def _plain_slots(table):
+    return table.slot_size == 16 and table.slot_addr_offset == 0 and table.slot_meta_offset == 8
+
+
+def _slot_pairs(table, chunk):
+    raw = chunk.raw
+    if _plain_slots(table):
         words = memoryview(raw).cast("Q")
         return zip(words[0::2], words[1::2])
     addr_at, meta_at, size = table.slot_addr_offset, table.slot_meta_offset, table.slot_size
@@ -212,7 +222,7 @@ class TableReader:
         except UnreadableMemory as err:
             raise UnreadableMemory(address, size, "cannot read %s: %s" % (what, err))
 
-    def _try_read(self, address, size, what):
+    def try_read(self, address, size, what):
         """The bytes, or None with a warning. Large reads go in chunks, so a
         corrupt size never makes the reader ask for more than is mapped."""
         if size <= layout.READ_CHUNK:
@@ -246,8 +256,9 @@ class TableReader:
             raise CorruptTableError("memsnap_root at 0x%x has bad magic 0x%016x (expected 0x%016x)%s"
                                     % (root, magic, layout.MAGIC, hint))
         if major != layout.KNOWN_MAJOR:
-            raise LayoutVersionError("trace table layout %d.%d is not supported by this memsnap (knows %d.x)"
-                                     % (major, minor, layout.KNOWN_MAJOR))
+            raise LayoutVersionError("trace table layout %d.%d is not supported by this memsnap "
+                                     "(it reads %d.x): %s" % (major, minor, layout.KNOWN_MAJOR,
+                                                              VERSION_HINT))
         if not layout.FIXED_HEADER_SIZE <= root_size <= layout.MAX_ROOT_SIZE:
             raise CorruptTableError("root size %d is impossible" % root_size)
         if not 0 < fields_count <= layout.MAX_FIELDS:
@@ -267,16 +278,22 @@ class TableReader:
                       state=values["state"], traceback_limit=values["traceback_limit"],
                       max_frames=values["max_frames"], unwinder=values["unwinder"],
                       current_bytes=values["current_bytes"], peak_bytes=values["peak_bytes"],
-                      runtime_bytes=values["runtime_bytes"], nshards=values["nshards"],
-                      site_id_bits=values["site_id_bits"], nsites=values["nsites"],
-                      untraced=values["untraced"])
+                      runtime_bytes=values["runtime_bytes"], site_id_bits=values["site_id_bits"],
+                      nsites=values["nsites"], untraced=values["untraced"],
+                      sample_bytes=values["sample_bytes"], epoch=values["epoch"])
         self._check_root(table)
-        if root_only:
-            table.warnings = self.warnings
-            return table
-        table.mappings = self._read_mappings(fields, values["mappings"])
-        table.sites = self._read_sites(fields, table)
-        self._read_shards(fields, table, values["shards"])
+        table.threads = threads.read_records(self, fields, values["threads"], values["clear_gen"])
+        sums, current, skipped_slots = threads.sum_counters(
+            self, fields, table.threads, values["counters_per_page"],
+            (1 << table.site_id_bits) - 1)
+        table.current_bytes = max(current, 0)
+        table.peak_bytes = max(table.peak_bytes, table.current_bytes)
+        table.skipped = len(skipped_slots)
+        if not root_only:
+            table.mappings = self._read_mappings(fields, values["mappings"])
+            table.sites = self._read_sites(fields, table, sums)
+            if self.read_slots:
+                self._read_chunks(fields, table, skipped_slots)
         table.warnings = self.warnings
         return table
 
@@ -288,9 +305,6 @@ class TableReader:
                                     % (table.traceback_limit, table.max_frames))
         if not 0 < table.site_id_bits < 64:
             raise CorruptTableError("root.site_id_bits %d is impossible" % table.site_id_bits)
-        n = table.nshards
-        if n and (n & (n - 1) or n > layout.MAX_SHARDS):
-            raise CorruptTableError("root.nshards %d is not a power of two <= %d" % (n, layout.MAX_SHARDS))
         if table.nsites > (1 << table.site_id_bits) - 1:
             raise CorruptTableError("root.nsites %d exceeds the %d-bit site id space"
                                     % (table.nsites, table.site_id_bits))
@@ -308,7 +322,7 @@ class TableReader:
             if len(mappings) >= layout.MAX_MAPPINGS:
                 raise CorruptTableError("the mapping list has more than %d entries" % layout.MAX_MAPPINGS)
             seen.add(address)
-            raw = self._try_read(address, header_size, "mapping header %d at 0x%x" % (len(mappings), address))
+            raw = self.try_read(address, header_size, "mapping header %d at 0x%x" % (len(mappings), address))
             if raw is None:
                 self.warnings.append("the mapping list is cut at 0x%x: later depot mappings are missing" % address)
                 break
@@ -322,7 +336,7 @@ class TableReader:
             address = next_addr
         return mappings
 
-    def _read_sites(self, fields, table):
+    def _read_sites(self, fields, table, sums):
         header_size = fields.record_size("mapping")
         site_size = fields.record_size("site")
         pcs_offset = fields.offset("site", "pcs")
@@ -333,7 +347,7 @@ class TableReader:
         for mapping in table.mappings:
             if mapping.kind != layout.MAP_DEPOT or mapping.used <= header_size:
                 continue
-            raw = self._try_read(mapping.address, mapping.used,
+            raw = self.try_read(mapping.address, mapping.used,
                                  "depot mapping at 0x%x (%d bytes)" % (mapping.address, mapping.used))
             if raw is None:
                 self.warnings.append("sites in the depot mapping at 0x%x are missing" % mapping.address)
@@ -344,8 +358,7 @@ class TableReader:
                 where = mapping.address + offset
                 if offset + site_size > end:
                     raise CorruptTableError("site record at 0x%x runs past the depot mapping's used end" % where)
-                (live_count, live_bytes, total_count, total_bytes, site_id, domain,
-                 nframes, total_nframes) = unpack.unpack_from(raw, offset)
+                site_id, domain, nframes, total_nframes = unpack.unpack_from(raw, offset)
                 if nframes > table.max_frames:
                     raise CorruptTableError("site at 0x%x has %d frames, more than max_frames %d"
                                             % (where, nframes, table.max_frames))
@@ -363,71 +376,84 @@ class TableReader:
                 if pcs_struct is None:
                     pcs_struct = pcs_structs[nframes] = struct.Struct("<%dQ" % nframes)
                 pcs = pcs_struct.unpack_from(raw, offset + pcs_offset)
-                sites[site_id] = DepotRecord(site_id, domain, pcs, max(total_nframes, nframes),
-                                      live_count, live_bytes, total_count, total_bytes)
+                counts = _counts(sums.get(site_id), site_id, self.warnings)
+                total = None if total_nframes == layout.TOTAL_UNKNOWN else max(total_nframes, nframes)
+                sites[site_id] = DepotRecord(site_id, domain, pcs, total, *counts)
                 offset += record_size
         return sites
 
-    def _read_shards(self, fields, table, shards_addr):
-        n = table.nshards
-        if not n:
-            return
-        shard_size = fields.record_size("shard")
-        unpack = fields.compile("shard", SHARD_FIELDS)
-        slots_header = fields.record_size("slots")
-        capacity_unpack = fields.compile("slots", ("capacity",))
-        slot_array_offset = fields.offset("slots", "slot")
-        map_size_unpack = fields.compile("mapping", ("size",))
+    def _read_chunks(self, fields, table, skipped_slots):
+        """The used slots of every chunk owned by a current thread record."""
+        owners = {record.address: record.current_record for record in table.threads}
+        unpack = fields.compile("chunk", CHUNK_FIELDS)
+        header_size = fields.record_size("chunk")
+        slots_offset = fields.offset("chunk", "slot")
         slot_size = fields.record_size("slot")
         table.slot_size = slot_size
         table.slot_addr_offset = fields.offset("slot", "addr")
         table.slot_meta_offset = fields.offset("slot", "meta")
-        raw = self._try_read(shards_addr, n * shard_size, "the %d shards at 0x%x" % (n, shards_addr))
-        if raw is None:
-            self.warnings.append("per-block data (traces, memwhere) is missing: the shard array is unreadable")
-            return
-        locked = 0
-        for index in range(n):
-            lock, op, pending, slots, count, tombstones = unpack.unpack_from(raw, index * shard_size)
-            skip_addr = None
-            if lock:
-                locked += 1
-                if op in (layout.OP_INSERT, layout.OP_REMOVE):
-                    skip_addr = pending
-                    table.skipped += 1
-                elif op == layout.OP_CLEAR:
-                    table.skipped += count
-                    continue
-            if not slots:
-                if count:
-                    raise CorruptTableError("shard %d counts %d blocks but has no slot array" % (index, count))
+        for mapping in table.mappings:
+            if mapping.kind != layout.MAP_CHUNK:
                 continue
-            if not self.read_slots:
-                continue
-            head = self._try_read(slots, slots_header, "shard %d's slot array header at 0x%x" % (index, slots))
+            head = self.try_read(mapping.address, header_size,
+                                 "the block chunk header at 0x%x" % mapping.address)
             if head is None:
-                self.warnings.append("%d blocks of shard %d are missing" % (count, index))
+                self.warnings.append("the blocks of the chunk at 0x%x are missing" % mapping.address)
                 continue
-            (capacity,) = capacity_unpack.unpack_from(head)
-            (map_size,) = map_size_unpack.unpack_from(head)
-            if capacity == 0 or capacity & (capacity - 1) or capacity > layout.MAX_CAPACITY:
-                raise CorruptTableError("shard %d's slot array at 0x%x has impossible capacity %d"
-                                        % (index, slots, capacity))
-            if slot_array_offset + capacity * slot_size > map_size:
-                raise CorruptTableError("shard %d's %d slots do not fit its %d-byte mapping at 0x%x"
-                                        % (index, capacity, map_size, slots))
-            if count + tombstones > capacity:
-                raise CorruptTableError("shard %d counts %d blocks and %d tombstones in %d slots"
-                                        % (index, count, tombstones, capacity))
-            array = self._try_read(slots + slot_array_offset, capacity * slot_size,
-                                   "shard %d's %d slots at 0x%x" % (index, capacity, slots + slot_array_offset))
-            if array is None:
-                self.warnings.append("%d blocks of shard %d are missing" % (count, index))
+            owner, capacity, high, births = unpack.unpack_from(head)
+            if owner not in owners:
+                self.warnings.append("the chunk at 0x%x belongs to no thread record read "
+                                     "(0x%x): its blocks are left out" % (mapping.address, owner))
                 continue
-            table.shards.append(ShardSlots(index, slots + slot_array_offset, capacity, count, array, skip_addr))
-        if n > 1 and locked == n:
-            self.warnings.append("every shard was locked (a thread was clearing the table or forking): "
-                                 "statistics may be partial")
+            if not owners[owner]:
+                continue   # cleared: its owner has not wiped it yet
+            _check_chunk(mapping, capacity, high, births, slots_offset, slot_size)
+            raw = self.try_read(mapping.address + slots_offset, high * slot_size,
+                                "the %d slots of the chunk at 0x%x" % (high, mapping.address))
+            if raw is None:
+                self.warnings.append("the blocks of the chunk at 0x%x are missing" % mapping.address)
+                continue
+            raw = _blank(raw, mapping.address + slots_offset, slot_size, table.slot_addr_offset,
+                         skipped_slots)
+            table.chunks.append(ChunkSlots(mapping.address, mapping.address + slots_offset,
+                                           capacity, high, mapping.address + births, raw))
+
+
+def _check_chunk(mapping, capacity, high, births, slots_offset, slot_size):
+    where = mapping.address
+    if not 0 < capacity <= layout.MAX_CAPACITY or high > capacity:
+        raise CorruptTableError("the chunk at 0x%x has impossible capacity %d (high %d)"
+                                % (where, capacity, high))
+    if slots_offset + capacity * slot_size > mapping.size or \
+            not slots_offset <= births <= mapping.size - 4 * capacity:
+        raise CorruptTableError("the %d slots of the chunk at 0x%x do not fit its %d bytes"
+                                % (capacity, where, mapping.size))
+
+
+def _blank(raw, first_slot, slot_size, addr_offset, skipped_slots):
+    """raw with the addr of every slot in skipped_slots set to 0 (free)."""
+    end = first_slot + len(raw)
+    inside = [s for s in skipped_slots if first_slot <= s < end and (s - first_slot) % slot_size == 0]
+    if not inside:
+        return raw
+    data = bytearray(raw)
+    for slot in inside:
+        at = slot - first_slot + addr_offset
+        data[at:at + 8] = bytes(8)
+    return bytes(data)
+
+
+def _counts(values, site_id, warnings):
+    """A site's (live_count, live_bytes, total_count, total_bytes) from its
+    sums (None: no thread counted it); a negative sum is impossible in a
+    consistent table: said, and shown as 0."""
+    if values is None:
+        return (0, 0, 0, 0)
+    if min(values) < 0:
+        warnings.append("site %d's counters sum to a negative value (%s): shown as 0"
+                        % (site_id, ", ".join(map(str, values))))
+        return tuple(max(v, 0) for v in values)
+    return tuple(values)
 
 
 def read_table(target, read_slots=True):

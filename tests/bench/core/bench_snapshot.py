@@ -3,7 +3,7 @@
 Builds a fake target with 1M live blocks over 10k sites (16 frames each; a
 fifth of the sites allocate through libc's strdup, so the key frame is one
 level deeper), then times, with a fresh session (cold PC cache):
-  memsnap NAME   (read root, field table, depot, shards; build the snapshot)
+  memsnap NAME   (read root, field table, depot, thread counters; build the snapshot)
   memstat NAME   (group by lineno incl. symbolization, top 10, format)
 and the same again warm, plus -k traceback and the first access to
 snapshot.traces. Run: /usr/bin/python3 tests/bench/core/bench_snapshot.py [blocks] [sites]
@@ -26,8 +26,7 @@ PROG = "/build/bench"
 
 
 def build(nblocks, nsites):
-    b = TableBuilder(nshards=64, depot_capacity=(nsites * 208) + 4096)
-    b.sequential_slots = True
+    b = TableBuilder(nthreads=4, depot_capacity=(nsites * 208) + 4096)
     b.add_location(0x7f0000001020, ("strdup", None, 0, LIBC))
     shared = [0x500000 + 0x10 * i for i in range(15)]
     for i, pc in enumerate(shared):

@@ -278,12 +278,12 @@ def test_completion(waste):
 
 
 def test_warnings_are_reported(waste):
-    from fake_target import TableBuilder
+    from fake_target import OP_FREE, TableBuilder
     b = TableBuilder()
     site = b.add_site((0x401105,))
     b.add_block(0x5000000, 10, site)
     b.add_block(0x5000010, 10, site)
-    b.locks[b.shard_of(0x5000010)] = (77, 2, 0x5000010)
+    b.pend(0x5000010, OP_FREE, False)
     out = commands.run("memstat", "", b.build()).split("\n")
     assert out[-1] == "warning: 1 in-flight block skipped (a thread was updating the table)"
 

@@ -15,7 +15,7 @@ from fake_target import FakeBackend
 from memsnap import leaks
 from memsnap.leaks.blocks import LiveBlocks
 from memsnap.errors import BadAddressError, MemsnapError
-from memsnap.table.reader import DepotRecord, Mapping, ShardSlots, Table
+from memsnap.table.reader import ChunkSlots, DepotRecord, Mapping, Table
 from memsnap.target.backend import Location, Region, ThreadState
 
 PAGE = 0x1000
@@ -55,20 +55,20 @@ def put(memory, address, value):
 
 
 def make_table(blocks, mappings):
-    """A Table holding `blocks` [(address, size)] in one shard, site 1."""
+    """A Table holding `blocks` [(address, size)] in one chunk, site 1."""
     capacity = 16
     while capacity < 2 * len(blocks):
         capacity *= 2
     raw = bytearray(16 * capacity)
     for i, (address, size) in enumerate(blocks):
         struct.pack_into("<QQ", raw, 16 * i, address, (size << 24) | 1)
-    table = Table(root_address=RUNTIME_SO + 0x2000, major=1, minor=0, state=3,
+    table = Table(root_address=RUNTIME_SO + 0x2000, major=2, minor=0, state=3,
                   traceback_limit=16, max_frames=256, unwinder=2, current_bytes=0,
-                  peak_bytes=0, runtime_bytes=0, nshards=1, site_id_bits=24, nsites=1,
-                  untraced=0)
+                  peak_bytes=0, runtime_bytes=0, site_id_bits=24, nsites=1, untraced=0)
     table.mappings = [Mapping(a, s, 4, s) for a, s in mappings]
     table.sites = {1: DepotRecord(1, 0, (EXE + 0x1100,), 1, len(blocks), 0, len(blocks), 0)}
-    table.shards = [ShardSlots(0, RUNTIME_MAP + 64, capacity, len(blocks), bytes(raw), None)]
+    table.chunks = [ChunkSlots(RUNTIME_MAP, RUNTIME_MAP + 128, capacity, len(blocks),
+                               RUNTIME_MAP + 128 + 16 * capacity, bytes(raw))]
     return table
 
 

@@ -80,7 +80,7 @@ def test_waste_blocks_read_from_the_real_writer(program, library):
         wait_stopped(proc.pid)
         backend = ProcfsBackend(proc.pid)
         table = reader.read_table(backend)
-        assert table.major == 1 and table.tracing and table.warnings == []
+        assert table.major == 2 and table.tracing and table.warnings == []
         session.current.set_backend(backend)
         snapshot = session.current.take()
         lines = open(SOURCE).read().splitlines()

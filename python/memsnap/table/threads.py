@@ -1,0 +1,207 @@
+"""The thread records of a layout 2 table: their counters summed per site, their operations in flight left out.
+
+docs/layout.md (sections 3, 5 and 6) is the contract followed here: every
+thread that called the runtime has a record (struct memsnap_thread) linked
+from root.threads; only records whose clear_gen is the root's count. A
+record's per-site counters (a directory of pages of memsnap_counter) are
+its thread's share: the site's counts are the sums over the current
+records, modulo 2^64. Each record may have one operation in flight
+(pend_op); InFlight decides, by comparing each counter with its value
+before the operation, what of it is done, so that the reader can leave the
+operation out entirely: its slot skipped, its counter changes taken back.
+reader.py reads the rest of the table and calls read_records and
+sum_counters; nothing here knows about sites' stacks or blocks' sizes.
+"""
+
+from dataclasses import dataclass
+from typing import Dict, List
+
+from . import layout
+from ..errors import CorruptTableError
+
+THREAD_FIELDS = ("next", "tid", "status", "clear_gen", "counters", "pend_op", "pend_slot",
+                 "pend_addr", "pend_meta", "pend_count", "pend_bytes", "current",
+                 "pend_current", "pend_live", "pend_total")
+COUNTER_FIELDS = ("live_count", "live_bytes", "total_count", "total_bytes")
+U64 = 1 << 64
+
+
+def signed(value):
+    """A uint64 read from the table as the int64 the runtime wrote."""
+    value %= U64
+    return value - U64 if value >= U64 >> 1 else value
+
+
+@dataclass
+class ThreadRecord:
+    """One struct memsnap_thread, as read."""
+    address: int
+    tid: int
+    status: int
+    current_record: bool        # its clear_gen is the root's: it counts
+    counters: int               # address of its counter directory, 0 = none
+    pend_op: int
+    pend_slot: int
+    pend_meta: int
+    pend_count: int
+    pend_bytes: int
+    current: int                # signed
+    pend_current: int           # signed
+    pend_live: int
+    pend_total: int
+
+    @property
+    def in_flight(self):
+        return self.current_record and self.pend_op != layout.OP_NONE
+
+
+@dataclass
+class InFlight:
+    """What to take out of the sums to leave one operation out: 1 or 0 times
+    its weights per counter (docs/layout.md, section 6): what an ALLOC
+    already added, what a FREE has not taken out yet."""
+    site_id: int
+    live: int
+    total: int
+    current: int
+
+
+def read_records(reader, fields, head, clear_gen):
+    """The thread records from root.threads, newest first (a cycle or an
+    impossible length is a CorruptTableError; an unreadable record cuts the
+    list with a warning)."""
+    size = fields.record_size("thread")
+    unpack = fields.compile("thread", THREAD_FIELDS)
+    records, seen, address = [], set(), head
+    while address:
+        if address in seen:
+            raise CorruptTableError("the thread list has a cycle at 0x%x (after %d records)"
+                                    % (address, len(records)))
+        if len(records) >= layout.MAX_THREADS:
+            raise CorruptTableError("the thread list has more than %d records" % layout.MAX_THREADS)
+        seen.add(address)
+        raw = reader.try_read(address, size, "thread record %d at 0x%x" % (len(records), address))
+        if raw is None:
+            reader.warnings.append("the thread list is cut at 0x%x: the counts of later "
+                                   "threads are missing" % address)
+            break
+        values = dict(zip(THREAD_FIELDS, unpack.unpack_from(raw)))
+        records.append(ThreadRecord(
+            address, values["tid"], values["status"], values["clear_gen"] == clear_gen,
+            values["counters"], values["pend_op"], values["pend_slot"], values["pend_meta"],
+            values["pend_count"], values["pend_bytes"], signed(values["current"]),
+            signed(values["pend_current"]), values["pend_live"], values["pend_total"]))
+        address = values["next"]
+    return records
+
+
+class CounterPages:
+    """Reads the counter pages of one record's directory, each page once."""
+
+    def __init__(self, reader, fields, per_page):
+        self.reader = reader
+        self.per_page = per_page
+        self.counter = fields.compile("counter", COUNTER_FIELDS)
+        self.counter_size = fields.record_size("counter")
+        self.npages_unpack = fields.compile("counters", ("npages",))
+        self.header_size = fields.record_size("counters")
+        self.page_offset, page_size = fields.field("counters", "page")
+        if page_size != 8:
+            raise CorruptTableError("counters.page has %d-byte entries, not 8" % page_size)
+        self._read = {}
+
+    def pages(self, directory):
+        """[(first site id, raw page bytes)] of a directory's non-zero pages."""
+        if directory not in self._read:
+            self._read[directory] = self._pages(directory)
+        return self._read[directory]
+
+    def _pages(self, directory):
+        head = self.reader.try_read(directory, self.header_size,
+                                    "the counter directory at 0x%x" % directory)
+        if head is None:
+            return []
+        (npages,) = self.npages_unpack.unpack_from(head)
+        if npages > layout.MAX_COUNTER_PAGES:
+            raise CorruptTableError("the counter directory at 0x%x has %d pages"
+                                    % (directory, npages))
+        if not npages:
+            return []
+        raw = self.reader.try_read(directory + self.page_offset, 8 * npages,
+                                   "the %d page addresses at 0x%x" % (npages, directory))
+        if raw is None:
+            return []
+        pages = []
+        for index, page in enumerate(memoryview(raw).cast("Q")):
+            if not page:
+                continue
+            data = self.reader.try_read(page, self.per_page * self.counter_size,
+                                        "the counter page at 0x%x" % page)
+            if data is not None:
+                pages.append((index * self.per_page, data))
+        return pages
+
+    def counter_of(self, directory, site_id):
+        """The record's (live_count, live_bytes, total_count, total_bytes) of
+        one site, zeros when it has none."""
+        for first, data in self.pages(directory) if directory else ():
+            if first <= site_id < first + self.per_page:
+                return self.counter.unpack_from(data, (site_id - first) * self.counter_size)
+        return (0, 0, 0, 0)
+
+    def add_into(self, sums, directory):
+        """Adds every counter of the directory to sums: site id -> [4 ints]."""
+        size, unpack = self.counter_size, self.counter.unpack_from
+        for first, data in self.pages(directory):
+            for i in range(len(data) // size):
+                values = unpack(data, i * size)
+                if any(values):
+                    total = sums.setdefault(first + i, [0, 0, 0, 0])
+                    for k in range(4):
+                        total[k] += values[k]
+
+
+def in_flight(record, pages, site_mask):
+    """What of `record`'s operation in flight is counted and must be taken
+    back out: an ALLOC's done updates, a FREE's updates not yet done."""
+    site_id = record.pend_meta & site_mask
+    now = pages.counter_of(record.counters, site_id)
+    live_done = now[0] != record.pend_live
+    total_done = now[2] != record.pend_total
+    current_done = record.current != record.pend_current
+    if record.pend_op == layout.OP_ALLOC:
+        return InFlight(site_id, live_done, total_done, current_done)
+    if record.pend_op == layout.OP_FREE:
+        return InFlight(site_id, not live_done, 0, not current_done)
+    return InFlight(site_id, 0, 0, 0)   # an unknown operation: nothing to take back
+
+
+def sum_counters(reader, fields, records, per_page, site_mask):
+    """(sums, current, skipped_slots): every site's four counters summed
+    over the current records (site id -> [live_count, live_bytes,
+    total_count, total_bytes], signed), the exact traced bytes now, and the
+    slots of the operations in flight, which the blocks leave out."""
+    if not 0 < per_page <= 1 << 16:
+        raise CorruptTableError("root.counters_per_page %d is impossible" % per_page)
+    pages = CounterPages(reader, fields, per_page)
+    sums: Dict[int, List[int]] = {}
+    current = 0
+    skipped_slots = set()
+    for record in records:
+        if not record.current_record:
+            continue
+        if record.counters:
+            pages.add_into(sums, record.counters)
+        current += record.current
+        if record.pend_op == layout.OP_NONE:
+            continue
+        skipped_slots.add(record.pend_slot)
+        share = in_flight(record, pages, site_mask)
+        total = sums.setdefault(share.site_id, [0, 0, 0, 0])
+        total[0] -= share.live * record.pend_count
+        total[1] -= share.live * record.pend_bytes
+        total[2] -= share.total * record.pend_count
+        total[3] -= share.total * record.pend_bytes
+        current -= share.current * record.pend_bytes
+    return {site: [signed(v) for v in values] for site, values in sums.items()}, current, \
+        skipped_slots
