@@ -24,7 +24,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
-from . import layout, threads
+from . import layout, linked, threads
 from .blocks import contains
 from ..errors import (CorruptTableError, LayoutVersionError, NoTargetError,
                       RuntimeNotLoadedError, UnreadableMemory)
@@ -313,27 +313,16 @@ class TableReader:
         header_size = fields.record_size("mapping")
         unpack = fields.compile("mapping", MAPPING_FIELDS)
         mappings = []
-        seen = set()
-        address = head
-        while address:
-            if address in seen:
-                raise CorruptTableError("the mapping list has a cycle at 0x%x (after %d mappings)"
-                                        % (address, len(mappings)))
-            if len(mappings) >= layout.MAX_MAPPINGS:
-                raise CorruptTableError("the mapping list has more than %d entries" % layout.MAX_MAPPINGS)
-            seen.add(address)
-            raw = self.try_read(address, header_size, "mapping header %d at 0x%x" % (len(mappings), address))
-            if raw is None:
-                self.warnings.append("the mapping list is cut at 0x%x: later depot mappings are missing" % address)
-                break
-            next_addr, size, kind, used = unpack.unpack_from(raw)
+        for address, raw in linked.walk(self, head, header_size,
+                                        lambda raw: unpack.unpack_from(raw)[0], "mapping header",
+                                        layout.MAX_MAPPINGS, "later mappings are missing"):
+            _, size, kind, used = unpack.unpack_from(raw)
             if not header_size <= size <= layout.MAX_MAPPING_SIZE:
                 raise CorruptTableError("mapping at 0x%x has impossible size %d" % (address, size))
             if kind == layout.MAP_DEPOT and not header_size <= used <= size:
                 raise CorruptTableError("depot mapping at 0x%x has used=%d outside [%d, %d]"
                                         % (address, used, header_size, size))
             mappings.append(Mapping(address, size, kind, used))
-            address = next_addr
         return mappings
 
     def _read_sites(self, fields, table, sums):

@@ -16,7 +16,7 @@ sum_counters; nothing here knows about sites' stacks or blocks' sizes.
 from dataclasses import dataclass
 from typing import Dict, List
 
-from . import layout
+from . import layout, linked
 from ..errors import CorruptTableError
 
 THREAD_FIELDS = ("next", "tid", "status", "clear_gen", "counters", "pend_op", "pend_slot",
@@ -72,26 +72,16 @@ def read_records(reader, fields, head, clear_gen):
     list with a warning)."""
     size = fields.record_size("thread")
     unpack = fields.compile("thread", THREAD_FIELDS)
-    records, seen, address = [], set(), head
-    while address:
-        if address in seen:
-            raise CorruptTableError("the thread list has a cycle at 0x%x (after %d records)"
-                                    % (address, len(records)))
-        if len(records) >= layout.MAX_THREADS:
-            raise CorruptTableError("the thread list has more than %d records" % layout.MAX_THREADS)
-        seen.add(address)
-        raw = reader.try_read(address, size, "thread record %d at 0x%x" % (len(records), address))
-        if raw is None:
-            reader.warnings.append("the thread list is cut at 0x%x: the counts of later "
-                                   "threads are missing" % address)
-            break
+    records = []
+    for address, raw in linked.walk(reader, head, size, lambda raw: unpack.unpack_from(raw)[0],
+                                    "thread record", layout.MAX_THREADS,
+                                    "the counts of later threads are missing"):
         values = dict(zip(THREAD_FIELDS, unpack.unpack_from(raw)))
         records.append(ThreadRecord(
             address, values["tid"], values["status"], values["clear_gen"] == clear_gen,
             values["counters"], values["pend_op"], values["pend_slot"], values["pend_meta"],
             values["pend_count"], values["pend_bytes"], signed(values["current"]),
             signed(values["pend_current"]), values["pend_live"], values["pend_total"]))
-        address = values["next"]
     return records
 
 
