@@ -175,6 +175,8 @@ class RecordStruct:
         index = {name: i for i, name in enumerate(placed_order)}
         self._reorder = [index[name] for name in wanted_order]
         self._identity = self._reorder == list(range(len(self._reorder)))
+        # the fields asked for, in that order, fill the record from offset 0
+        self.packed = self._identity and compiled.format.lstrip("<").isalpha()
 
     def unpack_from(self, data, offset=0):
         values = self.struct.unpack_from(data, offset)

@@ -13,6 +13,7 @@ reader.py reads the rest of the table and calls read_records and
 sum_counters; nothing here knows about sites' stacks or blocks' sizes.
 """
 
+import struct
 from dataclasses import dataclass
 from typing import Dict, List
 
@@ -24,6 +25,7 @@ THREAD_FIELDS = ("next", "tid", "status", "clear_gen", "counters", "pend_op", "p
                  "pend_current", "pend_live", "pend_total")
 COUNTER_FIELDS = ("live_count", "live_bytes", "total_count", "total_bytes")
 U64 = 1 << 64
+_FOUR_WORDS = struct.Struct("<4Q")
 
 
 def signed(value):
@@ -141,14 +143,22 @@ class CounterPages:
 
     def add_into(self, sums, directory):
         """Adds every counter of the directory to sums: site id -> [4 ints]."""
-        size, unpack = self.counter_size, self.counter.unpack_from
+        each = self._counters
         for first, data in self.pages(directory):
-            for i in range(len(data) // size):
-                values = unpack(data, i * size)
-                if any(values):
+            for i, values in enumerate(each(data)):
+                if values[0] or values[2]:      # a counter never used is all zeros
                     total = sums.setdefault(first + i, [0, 0, 0, 0])
                     for k in range(4):
                         total[k] += values[k]
+
+    def _counters(self, data):
+        """Every counter of a page as (live_count, live_bytes, total_count,
+        total_bytes): at C speed when the counter record is just those four."""
+        size = self.counter_size
+        if size == self.counter.size == 32 and self.counter.packed:
+            return _FOUR_WORDS.iter_unpack(data[:len(data) // 32 * 32])
+        return (self.counter.unpack_from(data, offset)
+                for offset in range(0, len(data) - size + 1, size))
 
 
 def in_flight(record, pages, site_mask):
