@@ -6,8 +6,11 @@ writes what the kernel writes — a PT_NOTE segment (NT_PRPSINFO, one
 NT_PRSTATUS per thread with its registers from LLDB, NT_AUXV, NT_FILE)
 and one PT_LOAD per mapping of /proc/PID/maps with the mapping's bytes
 read from /proc/PID/mem — so GDB, LLDB and memsnap open the result like a
-kernel core or a GDB gcore. Unreadable mappings ([vvar], guard pages) are
-written with no bytes (p_filesz 0). Raises memsnap.errors exceptions.
+kernel core or a GDB gcore. A private mapping the program made unreadable
+(mprotect PROT_NONE) keeps its bytes when it holds written pages, as in a
+kernel core (its flags stay empty); other unreadable mappings ([vvar],
+untouched guard pages) are written with no bytes (p_filesz 0). Raises
+memsnap.errors exceptions.
 """
 
 import os
@@ -87,6 +90,29 @@ def _mappings(pid):
     return [m for m in procmaps.read_mappings(pid) if m.name != "[vsyscall]"]
 
 
+def _written_private_mappings(pid):
+    """Starts of the private mappings holding anonymous (written) pages, from
+    /proc/PID/smaps: the kernel dumps such a mapping even when unreadable."""
+    written = set()
+    start = None
+    try:
+        with open("/proc/%d/smaps" % pid) as f:
+            for line in f:
+                mapping = procmaps.parse_line(line) if not line[0].isupper() else None
+                if mapping is not None:
+                    start = mapping.start if mapping.perms[3] == "p" else None
+                elif line.startswith("Anonymous:") and start is not None and int(line.split()[1]):
+                    written.add(start)
+    except (OSError, ValueError, IndexError):
+        pass
+    return written
+
+
+def _dumped(perms, start, written):
+    """Whether a mapping's bytes go into the core (see the module doc)."""
+    return perms[0] == "r" or start in written
+
+
 def _readable_bytes(mem, start, end):
     """The mapping's bytes, or None when any page cannot be read."""
     chunks = []
@@ -142,6 +168,7 @@ def write_core(process, path):
     try:
         mem = open("/proc/%d/mem" % pid, "rb", buffering=0)
         maps = _mappings(pid)
+        written = _written_private_mappings(pid)
         with open("/proc/%d/auxv" % pid, "rb") as f:
             auxv = f.read()
     except OSError as e:
@@ -176,7 +203,7 @@ def write_core(process, path):
             segments = []
             offset = data_offset
             for start, end, perms, _, _ in maps:
-                data = _readable_bytes(mem, start, end) if perms[0] == "r" else None
+                data = _readable_bytes(mem, start, end) if _dumped(perms, start, written) else None
                 if data is not None:
                     data = _restore(data, start, originals)
                 flags = ((PF_R if perms[0] == "r" else 0) | (PF_W if perms[1] == "w" else 0)

@@ -35,11 +35,13 @@ def leak_program(name):
 _memcheck_cache = {}
 
 
-def memcheck(name, sources, heuristics="all"):
-    """memcheck's {category: (count, bytes)} for the program's own blocks."""
+def memcheck(name, sources, heuristics="all", env=None):
+    """memcheck's {category: (count, bytes)} for the program's own blocks
+    (run with `env` added to its environment)."""
     if shutil.which("valgrind") is None:
         pytest.skip("valgrind is not installed")
-    key = (name, heuristics)
+    key = (name, heuristics, tuple(sorted((env or {}).items())))
     if key not in _memcheck_cache:
-        _memcheck_cache[key] = valgrind_leaks.check(leak_program(name), sources, heuristics)
+        _memcheck_cache[key] = valgrind_leaks.check(leak_program(name), sources, heuristics,
+                                                    env=env)
     return _memcheck_cache[key]

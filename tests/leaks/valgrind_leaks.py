@@ -7,8 +7,7 @@ own blocks: records whose innermost frame in any test program file
 (tests/leaks/programs/) is in one of the program's own source files —
 memleaks' key frame rule seen through valgrind's basenames (frames in
 system libraries and headers are skipped). memcheck's leak heuristics are
-its default (all) unless asked otherwise; memleaks implements all but
-multipleinheritance, which no test program triggers.
+its default (all) unless asked otherwise, as memleaks'.
 """
 
 import os
@@ -74,13 +73,14 @@ def parse(log_text, source_files):
     return result
 
 
-def check(program, source_files, heuristics="all", valgrind="valgrind"):
-    """Run `program` under memcheck; its own blocks' totals per category."""
+def check(program, source_files, heuristics="all", valgrind="valgrind", env=None):
+    """Run `program` under memcheck (with `env` added to the environment);
+    its own blocks' totals per category."""
     with tempfile.TemporaryDirectory(prefix="memsnap-vg-") as tmp:
         log = os.path.join(tmp, "memcheck.log")
         subprocess.run([valgrind, "--leak-check=full", "--show-leak-kinds=all",
                         "--leak-check-heuristics=" + heuristics, "--log-file=" + log, program],
-                       check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL, timeout=300)
+                       check=True, env=dict(os.environ, **(env or {})), stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300)
         with open(log) as f:
             return parse(f.read(), set(source_files))

@@ -73,6 +73,13 @@ class LiveBlocks:
         i = bisect.bisect_left(self.addrs, start)
         return i < self.n and self.array[i].addr < end
 
+    def any_overlapping(self, start, end):
+        """True when a block has a byte in [start, end) (or starts there)."""
+        i = bisect.bisect_left(self.addrs, start)
+        if i < self.n and self.array[i].addr < end:
+            return True
+        return i > 0 and self.array[i - 1].addr + self.array[i - 1].size > start
+
     def block(self, index):
         b = self.array[index]
         return b.addr, b.size, b.site

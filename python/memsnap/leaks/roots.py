@@ -11,7 +11,10 @@ segments, the heap regions themselves (only live blocks' contents count,
 see heap_ranges), stack below the red zone, empty glibc arenas, files
 mapped as data. readable_pieces() cuts ranges along the regions and
 reports what cannot be read (not mapped, not readable, not in the core):
-such memory is listed in the report, never taken as empty.
+such memory is listed in the report, never taken as empty. Heap the
+program made unreadable (mprotect PROT_NONE) is still read: the debugger
+and a core dump hold its bytes, and the blocks its pointers keep are not
+lost (memcheck skips such pages; see docs/leaks.md).
 """
 
 import bisect
@@ -34,6 +37,7 @@ class MemoryRange:
     start: int
     end: int
     what: str
+    read_protected: bool = False   # read even where the program made it unreadable
 
 
 def plan_roots(target, table, blocks, regions, threads):
@@ -85,7 +89,7 @@ def _module_data(target, blocks, regions):
             segments = [(r.start, r.end) for r in image if r.writable]
             after = region_of(regions, image[-1].end)
             if after is not None and not after.name and after.writable \
-                    and not blocks.any_in(after.start, after.end):
+                    and not blocks.any_overlapping(after.start, after.end):
                 segments.append((after.start, after.end))
         ranges += [MemoryRange(start, end, "data of %s" % name) for start, end in segments]
     return ranges
@@ -99,7 +103,7 @@ def _other_writable(blocks, regions, stack_regions):
             continue
         if region.name.startswith("/") or region.name in _NEVER_ROOTS:
             continue
-        if blocks.any_in(region.start, region.end):
+        if blocks.any_overlapping(region.start, region.end):
             continue  # heap: only live blocks' contents count
         if _looks_like_empty_arena(regions, index):
             continue  # stale free chunks, not roots
@@ -211,7 +215,7 @@ def readable_pieces(ranges, regions, missing):
                 address = end
                 continue
             end = min(rng.end, region.end)
-            if not region.readable:
+            if not region.readable and not rng.read_protected:
                 missing.append(MemoryRange(address, end, rng.what + ": not readable"))
             elif not region.in_core:
                 missing.append(MemoryRange(address, end, rng.what + ": not in the core file"))
@@ -221,10 +225,12 @@ def readable_pieces(ranges, regions, missing):
 
 
 def heap_ranges(blocks, regions):
-    """Regions holding live blocks (their contents are fed in address order).
+    """Regions holding any part of a live block (their contents are fed in
+    address order), read even where the program made them unreadable.
     Blocks outside every region are never fed: they count as unscanned."""
-    return [MemoryRange(region.start, region.end, "heap" + (" " + region.name if region.name else ""))
-            for region in regions if blocks.any_in(region.start, region.end)]
+    return [MemoryRange(region.start, region.end,
+                        "heap" + (" " + region.name if region.name else ""), read_protected=True)
+            for region in regions if blocks.any_overlapping(region.start, region.end)]
 
 
 def coalesce(ranges):
