@@ -16,6 +16,7 @@
 
 #include "big_alloc.h"
 #include "block_index.h"
+#include "interior_candidates.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -56,6 +57,9 @@ struct memsnap_scan {
     int marked;
     unsigned options;
     struct memsnap_scan_stats stats;
+    /* MEMSNAP_SCAN_HEUR_MULTIPLE_INHERITANCE only: */
+    struct interior_candidates interior; /* word-aligned interior pointers */
+    uint64_t *first_word;                /* per block: its first word, 0 if not fed */
 };
 
 /* Offset from a block's start of the glibc chunk header that follows it:
@@ -86,6 +90,11 @@ int memsnap_scan_set_options(struct memsnap_scan *scan, unsigned options)
 {
     if (options & ~MEMSNAP_SCAN_OPTIONS_ALL)
         return -EINVAL;
+    if ((options & MEMSNAP_SCAN_HEUR_MULTIPLE_INHERITANCE) && !scan->first_word) {
+        scan->first_word = big_alloc((scan->ix.n + 1) * sizeof(uint64_t));
+        if (!scan->first_word)
+            return -ENOMEM;
+    }
     scan->options = options;
     return 0;
 }
@@ -131,6 +140,8 @@ void memsnap_scan_free(struct memsnap_scan *scan)
     big_free(scan->heur, n + 1);
     big_free(scan->edge_begin, (n + 1) * sizeof(uint64_t));
     big_free(scan->edge, scan->edge_cap * sizeof(uint32_t));
+    big_free(scan->first_word, (n + 1) * sizeof(uint64_t));
+    interior_candidates_free(&scan->interior);
     free(scan);
 }
 
@@ -144,21 +155,31 @@ static inline uint8_t hit_bits(const struct memsnap_scan *scan, int64_t b, uint6
     return HIT_INTERIOR | (offset == 8 ? HIT_AT8 : 0) | (offset == 24 ? HIT_AT24 : 0);
 }
 
-static inline void note_root(struct memsnap_scan *scan, uint64_t value)
+/* Remember a word-aligned interior pointer found at `where` (an edge index
+ * or CANDIDATE_FROM_ROOT) when the multipleinheritance heuristic is on. */
+static inline int note_interior(struct memsnap_scan *scan, uint64_t value, uint8_t hit,
+                                uint64_t where)
 {
-    int64_t b = pointed_block(scan, value);
-    if (b >= 0) {
-        scan->root_hit[b] |= hit_bits(scan, b, value, value == scan->ix.blk[b].start);
-        scan->stats.root_hits++;
-    }
+    if (!(scan->options & MEMSNAP_SCAN_HEUR_MULTIPLE_INHERITANCE) || !(hit & HIT_INTERIOR) ||
+        (value & 7))
+        return 0;
+    return interior_candidates_add(&scan->interior, value, where);
+}
+
+static inline int note_root(struct memsnap_scan *scan, int64_t b, uint64_t value, int is_start)
+{
+    uint8_t hit = hit_bits(scan, b, value, is_start);
+    scan->root_hit[b] |= hit;
+    scan->stats.root_hits++;
+    return note_interior(scan, value, hit, CANDIDATE_FROM_ROOT);
 }
 
 int memsnap_scan_root_value(struct memsnap_scan *scan, uint64_t value)
 {
     if (scan->marked)
         return -EINVAL;
-    note_root(scan, value);
-    return 0;
+    int64_t b = pointed_block(scan, value);
+    return b >= 0 ? note_root(scan, b, value, value == scan->ix.blk[b].start) : 0;
 }
 
 /* The aligned words of [base, base + len) that lie in the buffer. */
@@ -175,20 +196,21 @@ static void word_range(uint64_t base, uint64_t len, uint64_t lo, uint64_t hi,
     *count = hi > lo ? (hi - lo) / 8 : 0;
 }
 
-static void note_root_batch(struct memsnap_scan *scan, const uint64_t *value, unsigned n)
+static int note_root_batch(struct memsnap_scan *scan, const uint64_t *value, unsigned n)
 {
     int64_t found[BLOCK_INDEX_BATCH];
     uint8_t is_start[BLOCK_INDEX_BATCH];
     if (!n)
-        return;
+        return 0;
     block_index_find_batch(&scan->ix, value, found, is_start, n);
     for (unsigned k = 0; k < n; k++) {
         int64_t b = found[k];
         if (b < 0 || (!is_start[k] && is_allocator_word(scan, b, value[k])))
             continue;
-        scan->root_hit[b] |= hit_bits(scan, b, value[k], is_start[k]);
-        scan->stats.root_hits++;
+        if (note_root(scan, b, value[k], is_start[k]))
+            return -ENOMEM;
     }
+    return 0;
 }
 
 int memsnap_scan_roots(struct memsnap_scan *scan, uint64_t base, const void *buf, uint64_t len)
@@ -208,13 +230,13 @@ int memsnap_scan_roots(struct memsnap_scan *scan, uint64_t base, const void *buf
             continue;
         batch[n++] = w;
         if (n == BLOCK_INDEX_BATCH) {
-            note_root_batch(scan, batch, n);
+            if (note_root_batch(scan, batch, n))
+                return -ENOMEM;
             n = 0;
         }
     }
-    note_root_batch(scan, batch, n);
     scan->stats.root_bytes += len;
-    return 0;
+    return note_root_batch(scan, batch, n);
 }
 
 static int grow_edges(struct memsnap_scan *scan)
@@ -270,6 +292,8 @@ static int add_edges(struct memsnap_scan *scan, const uint64_t *value, const uin
             return -ENOMEM;
         open_blocks(scan, (uint64_t)source[k] + 1);
         uint8_t hit = hit_bits(scan, b, value[k], is_start[k]);
+        if (note_interior(scan, value[k], hit, scan->nedge))
+            return -ENOMEM;
         scan->edge[scan->nedge++] = (uint32_t)b | (hit & HIT_INTERIOR ? EDGE_INTERIOR : 0) |
                                     (hit & HIT_AT8 ? EDGE_AT8 : 0) | (hit & HIT_AT24 ? EDGE_AT24 : 0);
     }
@@ -315,6 +339,8 @@ int memsnap_scan_blocks(struct memsnap_scan *scan, uint64_t base, const void *bu
             if (have1)
                 memcpy(&w1, q + 8, 8);
             scan->heur[i] = block_looks(ix->size[i], w0, w1, have1);
+            if (scan->first_word)
+                scan->first_word[i] = w0;
         }
         uint64_t first, count;
         word_range(base, len, ix->blk[i].start, ix->blk[i].start + ix->size[i], &first, &count);
@@ -535,6 +561,59 @@ out:
     big_free(own_leader, (n + 1) * sizeof(uint64_t));
     big_free(wl.item, (2 * n + 1) * sizeof(uint32_t));
     return rc;
+}
+
+/* Whether a block's first word could be a vtable pointer: word-aligned and
+ * above page 0 (memcheck's cheap filter before its vtable test). */
+static inline int could_be_vtable(uint64_t word)
+{
+    return word >= 4096 && !(word & 7);
+}
+
+int64_t memsnap_scan_interior_candidates(struct memsnap_scan *scan, uint64_t *value,
+                                         uint64_t *first_word, uint64_t cap)
+{
+    if (scan->marked || !scan->first_word)
+        return -EINVAL;
+    interior_candidates_sort(&scan->interior);
+    const struct interior_candidates *c = &scan->interior;
+    uint64_t found = 0;
+    for (uint64_t k = 0; k < c->n; k++) {
+        uint64_t v = c->item[k].value;
+        if (k && c->item[k - 1].value == v)
+            continue;
+        uint64_t word = scan->first_word[block_index_find(&scan->ix, v)];
+        if (!could_be_vtable(word))
+            continue;
+        if (found < cap) {
+            value[found] = v;
+            first_word[found] = word;
+        }
+        found++;
+    }
+    return (int64_t)found;
+}
+
+int memsnap_scan_accept_interior(struct memsnap_scan *scan, const uint64_t *value, uint64_t n)
+{
+    if (scan->marked || !scan->first_word)
+        return -EINVAL;
+    for (uint64_t k = 1; k < n; k++)
+        if (value[k] <= value[k - 1])
+            return -EINVAL;
+    interior_candidates_sort(&scan->interior);
+    const struct interior_candidates *c = &scan->interior;
+    for (uint64_t k = 0; k < n; k++) {
+        for (uint64_t j = interior_candidates_lower_bound(c, value[k]);
+             j < c->n && c->item[j].value == value[k]; j++) {
+            uint64_t where = c->item[j].where;
+            if (where == CANDIDATE_FROM_ROOT)
+                scan->root_hit[block_index_find(&scan->ix, value[k])] |= HIT_START;
+            else
+                scan->edge[where] = EDGE_BLOCK(scan->edge[where]);
+        }
+    }
+    return 0;
 }
 
 void memsnap_scan_get_stats(const struct memsnap_scan *scan, struct memsnap_scan_stats *stats)

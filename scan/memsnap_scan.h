@@ -21,7 +21,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a signature below changes; the Python side checks it. */
-#define MEMSNAP_SCAN_ABI 5
+#define MEMSNAP_SCAN_ABI 6
 
 /* Block categories written by memsnap_scan_mark(). */
 #define MEMSNAP_SCAN_REACHABLE 1 /* a chain of start pointers from a root */
@@ -101,13 +101,19 @@ void memsnap_scan_free(struct memsnap_scan *scan);
  *   chars (size == 24 + capacity + 1, length <= capacity);
  * LENGTH64: at +8 into a block whose first word is its size - 8;
  * NEWARRAY: at +8 into a block whose first word n > 0 divides size - 8
- *   (new[] of objects with a destructor stores the count first).
- * (memcheck's fourth, multipleinheritance, is not implemented.)
+ *   (new[] of objects with a destructor stores the count first);
+ * MULTIPLE_INHERITANCE: at a word-aligned offset where the word pointed at
+ *   and the block's first word are both vtable pointers (an object's
+ *   second base). Telling a vtable needs target memory the scan never sees:
+ *   with this option the scan records word-aligned interior pointers, the
+ *   caller gets them from memsnap_scan_interior_candidates() and hands the
+ *   accepted ones back to memsnap_scan_accept_interior() before marking.
  */
 #define MEMSNAP_SCAN_HEUR_STDSTRING 2u
 #define MEMSNAP_SCAN_HEUR_LENGTH64 4u
 #define MEMSNAP_SCAN_HEUR_NEWARRAY 8u
-#define MEMSNAP_SCAN_OPTIONS_ALL 15u
+#define MEMSNAP_SCAN_HEUR_MULTIPLE_INHERITANCE 16u
+#define MEMSNAP_SCAN_OPTIONS_ALL 31u
 
 int memsnap_scan_set_options(struct memsnap_scan *scan, unsigned options);
 
@@ -126,6 +132,25 @@ int memsnap_scan_root_value(struct memsnap_scan *scan, uint64_t value);
  */
 int memsnap_scan_blocks(struct memsnap_scan *scan, uint64_t base, const void *buf,
                         uint64_t len);
+
+/*
+ * With MEMSNAP_SCAN_HEUR_MULTIPLE_INHERITANCE set before any memory is fed,
+ * after the blocks are fed: the distinct word-aligned interior pointer
+ * values found in roots or blocks whose block's first word could be a
+ * vtable pointer (word-aligned, at or above 4096), in ascending order, with
+ * that first word. Fills up to `cap` pairs and returns how many there are
+ * (may exceed cap); -EINVAL without the option or after marking.
+ */
+int64_t memsnap_scan_interior_candidates(struct memsnap_scan *scan, uint64_t *value,
+                                         uint64_t *first_word, uint64_t cap);
+
+/*
+ * Make every interior pointer equal to one of the `n` accepted values
+ * (strictly ascending) count as a pointer to its block's start. Call after
+ * the blocks are fed and before memsnap_scan_mark(); -EINVAL otherwise or
+ * when the values are not ascending.
+ */
+int memsnap_scan_accept_interior(struct memsnap_scan *scan, const uint64_t *value, uint64_t n);
 
 /*
  * Classify every block: category[i] gets MEMSNAP_SCAN_* (| UNSCANNED), and

@@ -386,6 +386,56 @@ static void test_leak_heuristics(void **state)
     }
 }
 
+/* multipleinheritance: the scan lists word-aligned interior pointers into
+ * blocks whose first word could be a vtable pointer, once each, in order;
+ * the accepted ones count as start pointers (from a root and from a
+ * reachable block), the others leave their blocks possibly lost. */
+static void test_interior_candidates_and_accept(void **state)
+{
+    (void)state;
+    memset(heap_mem, 0, sizeof(heap_mem));
+    uint64_t starts[NB], sizes[NB];
+    for (unsigned i = 0; i < NB; i++) {
+        starts[i] = blk(i);
+        sizes[i] = BSIZE;
+        put(i, 0, 0x400000 + 0x40 * i); /* "vtable" first words */
+    }
+    put(3, 0, 12);                       /* a small integer: never a candidate */
+    put(0, 2, blk(1) + 16);              /* reachable 0 -> into 1 (accepted) */
+    put(0, 3, blk(2) + 16);              /* reachable 0 -> into 2 (refused) */
+    put(0, 4, blk(2) + 16);              /* the same value twice: listed once */
+    put(0, 5, blk(3) + 16);              /* into 3, whose first word is 12 */
+    put(0, 6, blk(4) + 17);              /* unaligned: not a candidate */
+    uint64_t roots[] = {blk(0), blk(5) + 8};  /* root into 5 (accepted) */
+    struct memsnap_scan *scan = NULL;
+    assert_int_equal(new_scan(starts, sizes, NB, &scan, NULL), 0);
+    assert_int_equal(memsnap_scan_interior_candidates(scan, NULL, NULL, 0), -EINVAL);
+    assert_int_equal(memsnap_scan_set_options(scan, MEMSNAP_SCAN_HEUR_MULTIPLE_INHERITANCE), 0);
+    assert_int_equal(memsnap_scan_roots(scan, 0x7000, roots, sizeof(roots)), 0);
+    assert_int_equal(memsnap_scan_blocks(scan, HEAP_BASE, heap_mem, sizeof(heap_mem)), 0);
+    uint64_t value[8], first[8];
+    assert_int_equal(memsnap_scan_interior_candidates(scan, value, first, 1), 3);
+    assert_int_equal(memsnap_scan_interior_candidates(scan, value, first, 8), 3);
+    assert_true(value[0] == blk(1) + 16 && first[0] == 0x400040);
+    assert_true(value[1] == blk(2) + 16 && first[1] == 0x400080);
+    assert_true(value[2] == blk(5) + 8 && first[2] == 0x400140);
+    uint64_t unordered[] = {blk(5) + 8, blk(1) + 16};
+    assert_int_equal(memsnap_scan_accept_interior(scan, unordered, 2), -EINVAL);
+    uint64_t accepted[] = {blk(1) + 16, blk(5) + 8};
+    assert_int_equal(memsnap_scan_accept_interior(scan, accepted, 2), 0);
+    uint8_t cat[NB];
+    assert_int_equal(memsnap_scan_mark(scan, cat, NULL), 0);
+    assert_int_equal(memsnap_scan_accept_interior(scan, accepted, 2), -EINVAL);
+    memsnap_scan_free(scan);
+    assert_int_equal(cat[0], MEMSNAP_SCAN_REACHABLE);
+    assert_int_equal(cat[1], MEMSNAP_SCAN_REACHABLE);
+    assert_int_equal(cat[2], MEMSNAP_SCAN_POSSIBLE);
+    assert_int_equal(cat[3], MEMSNAP_SCAN_POSSIBLE);
+    assert_int_equal(cat[4], MEMSNAP_SCAN_POSSIBLE);
+    assert_int_equal(cat[5], MEMSNAP_SCAN_REACHABLE);
+    assert_int_equal(cat[6], MEMSNAP_SCAN_DEFINITE);
+}
+
 static void test_find_refs(void **state)
 {
     (void)state;
@@ -484,6 +534,7 @@ int main(void)
         cmocka_unit_test(test_blocks_fed_in_pieces_and_order_enforced),
         cmocka_unit_test(test_glibc_chunk_header_words_ignored),
         cmocka_unit_test(test_leak_heuristics),
+        cmocka_unit_test(test_interior_candidates_and_accept),
         cmocka_unit_test(test_find_refs),
         cmocka_unit_test(test_empty_scan),
         cmocka_unit_test(test_gather_sort_summarize),

@@ -27,8 +27,9 @@ from .roots import coalesce, plan_roots
 
 # memcheck's leak heuristics (see docs/leaks.md), as the C library's options.
 HEURISTICS = {"stdstring": scanlib.HEUR_STDSTRING, "length64": scanlib.HEUR_LENGTH64,
-              "newarray": scanlib.HEUR_NEWARRAY}
-DEFAULT_HEURISTICS = ("stdstring", "length64", "newarray")
+              "newarray": scanlib.HEUR_NEWARRAY,
+              "multipleinheritance": scanlib.HEUR_MULTIPLE_INHERITANCE}
+DEFAULT_HEURISTICS = ("stdstring", "length64", "newarray", "multipleinheritance")
 
 
 def heuristic_options(heuristics):
@@ -66,9 +67,11 @@ def find_leaks(target, table=None, symbolizer=None, heuristics=DEFAULT_HEURISTIC
     missing = []
     lib = scanlib.load()
     try:
-        lib.memsnap_scan_set_options(handle, options)
+        if lib.memsnap_scan_set_options(handle, options):
+            raise MemsnapError("out of memory starting the leak scan of %d blocks" % blocks.n)
         roots = plan_roots(target, table, blocks, regions, threads)
-        marking = mark(target, blocks, handle, roots, regions, threads, missing)
+        marking = mark(target, blocks, handle, roots, regions, threads, missing,
+                       second_bases=bool(options & scanlib.HEUR_MULTIPLE_INHERITANCE))
     finally:
         lib.memsnap_scan_free(handle)
     timings.update(marking.timings)

@@ -4,8 +4,10 @@ Every thread's register values, then the root ranges (roots.py), then the
 regions holding live blocks in address order, are read from the target in
 pieces (target/memory.py: an unreadable part is reported, never taken as
 empty) and fed to libmemsnap_scan.so, which records each word pointing into
-a live block; memsnap_scan_mark() then gives every block memcheck's
-category and its clique leader. A Clock separates the time spent reading
+a live block; with memcheck's multipleinheritance heuristic on,
+second_bases.py then says which interior pointers count as start pointers;
+memsnap_scan_mark() gives every block memcheck's category and its clique
+leader. A Clock separates the time spent reading
 target memory from the time spent scanning it in C.
 """
 
@@ -18,6 +20,9 @@ from typing import Dict, List
 from ..errors import MemsnapError
 from . import scanlib
 from .roots import MemoryRange, heap_ranges, readable_pieces
+from .second_bases import accept_second_bases
+
+_EINVAL = -22
 
 
 @dataclass
@@ -32,13 +37,14 @@ class Marking:
     timings: Dict[str, float] = field(default_factory=dict)
 
 
-def mark(target, blocks, handle, roots, regions, threads, missing):
-    """Scan with the C `handle` over `blocks`; unreadable memory goes to `missing`."""
+def mark(target, blocks, handle, roots, regions, threads, missing, second_bases=False):
+    """Scan with the C `handle` over `blocks`; unreadable memory goes to `missing`.
+    second_bases: the handle has memcheck's multipleinheritance heuristic on."""
     lib = scanlib.load()
     registers = 0
     for thread in threads:
         for value in thread.registers.values():
-            lib.memsnap_scan_root_value(handle, value & 0xFFFFFFFFFFFFFFFF)
+            _check(lib.memsnap_scan_root_value(handle, value & 0xFFFFFFFFFFFFFFFF), 0)
             registers += 1
     clock = _Clock()
     scanned = []
@@ -46,13 +52,15 @@ def mark(target, blocks, handle, roots, regions, threads, missing):
         scanned.append(piece)
         for address, data in clock.reading(_read(target, piece, missing)):
             with clock.scanning():
-                lib.memsnap_scan_roots(handle, address, scanlib.as_bytes(data), len(data))
+                rc = lib.memsnap_scan_roots(handle, address, scanlib.as_bytes(data), len(data))
+            _check(rc, address)
     for piece in readable_pieces(heap_ranges(blocks, regions), regions, missing):
         for address, data in clock.reading(_read(target, piece, missing)):
             with clock.scanning():
                 rc = lib.memsnap_scan_blocks(handle, address, scanlib.as_bytes(data), len(data))
-            if rc:
-                raise MemsnapError("the leak scan was fed memory out of order at 0x%x" % address)
+            _check(rc, address)
+    if second_bases:
+        accept_second_bases(target, handle, blocks, regions)
     began, began_cpu = time.monotonic(), time.thread_time()
     category = (ctypes.c_uint8 * max(blocks.n, 1))()
     leader = (ctypes.c_uint64 * max(blocks.n, 1))()
@@ -64,6 +72,14 @@ def mark(target, blocks, handle, roots, regions, threads, missing):
                "scan_cpu": clock.scan_cpu, "mark": time.monotonic() - began,
                "mark_cpu": time.thread_time() - began_cpu}
     return Marking(category, leader, stats, registers, scanned, timings)
+
+
+def _check(rc, address):
+    """Raise MemsnapError for a feeding call's error code."""
+    if rc == _EINVAL:
+        raise MemsnapError("the leak scan was fed memory out of order at 0x%x" % address)
+    if rc:
+        raise MemsnapError("out of memory in the leak scan at 0x%x" % address)
 
 
 def _read(target, piece, missing):

@@ -18,7 +18,7 @@ try:
 except ImportError:     # a source tree used without a build: only $MEMSNAP_SCAN_LIB
     buildconfig = None
 
-ABI = 5
+ABI = 6
 LIBRARY_NAME = "libmemsnap_scan.so"
 LIBRARY_ENV = "MEMSNAP_SCAN_LIB"
 
@@ -32,7 +32,7 @@ COL_UNSCANNED = 5
 COL_CLIQUE = 6
 # memsnap_scan_set_options() bits.
 GLIBC_CHUNK_HEADERS = 1
-HEUR_STDSTRING, HEUR_LENGTH64, HEUR_NEWARRAY = 2, 4, 8
+HEUR_STDSTRING, HEUR_LENGTH64, HEUR_NEWARRAY, HEUR_MULTIPLE_INHERITANCE = 2, 4, 8, 16
 
 
 class Block(ctypes.Structure):
@@ -99,6 +99,8 @@ def _declare(lib):
         "memsnap_scan_roots": (ctypes.c_int, [vp, u64, ctypes.c_char_p, u64]),
         "memsnap_scan_root_value": (ctypes.c_int, [vp, u64]),
         "memsnap_scan_blocks": (ctypes.c_int, [vp, u64, ctypes.c_char_p, u64]),
+        "memsnap_scan_interior_candidates": (ctypes.c_int64, [vp, p_u64, p_u64, u64]),
+        "memsnap_scan_accept_interior": (ctypes.c_int, [vp, p_u64, u64]),
         "memsnap_scan_mark": (ctypes.c_int, [vp, p_u8, p_u64]),
         "memsnap_scan_summarize": (ctypes.c_int, [p_block, u64, p_u8, p_u64, u64, p_u64, p_u64]),
         "memsnap_scan_get_stats": (None, [vp, ctypes.POINTER(Stats)]),

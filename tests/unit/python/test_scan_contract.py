@@ -31,7 +31,8 @@ int main(void)
     C(MEMSNAP_SCAN_INDIRECT) C(MEMSNAP_SCAN_DEFINITE) C(MEMSNAP_SCAN_UNSCANNED)
     C(MEMSNAP_SCAN_COLUMNS) C(MEMSNAP_SCAN_COL_UNSCANNED) C(MEMSNAP_SCAN_COL_CLIQUE)
     C(MEMSNAP_SCAN_GLIBC_CHUNK_HEADERS) C(MEMSNAP_SCAN_HEUR_STDSTRING)
-    C(MEMSNAP_SCAN_HEUR_LENGTH64) C(MEMSNAP_SCAN_HEUR_NEWARRAY) C(MEMSNAP_SCAN_OPTIONS_ALL)
+    C(MEMSNAP_SCAN_HEUR_LENGTH64) C(MEMSNAP_SCAN_HEUR_NEWARRAY)
+    C(MEMSNAP_SCAN_HEUR_MULTIPLE_INHERITANCE) C(MEMSNAP_SCAN_OPTIONS_ALL)
     return 0;
 }
 """
@@ -66,8 +67,10 @@ def test_codes_match_the_header(header):
 
 def test_options_match_the_header(header):
     assert header["MEMSNAP_SCAN_GLIBC_CHUNK_HEADERS"] == scanlib.GLIBC_CHUNK_HEADERS
-    heuristics = [header["MEMSNAP_SCAN_HEUR_" + h] for h in ("STDSTRING", "LENGTH64", "NEWARRAY")]
-    assert heuristics == [scanlib.HEUR_STDSTRING, scanlib.HEUR_LENGTH64, scanlib.HEUR_NEWARRAY]
+    heuristics = [header["MEMSNAP_SCAN_HEUR_" + h]
+                  for h in ("STDSTRING", "LENGTH64", "NEWARRAY", "MULTIPLE_INHERITANCE")]
+    assert heuristics == [scanlib.HEUR_STDSTRING, scanlib.HEUR_LENGTH64, scanlib.HEUR_NEWARRAY,
+                          scanlib.HEUR_MULTIPLE_INHERITANCE]
     assert header["MEMSNAP_SCAN_OPTIONS_ALL"] == scanlib.GLIBC_CHUNK_HEADERS | sum(heuristics)
 
 
