@@ -36,9 +36,7 @@ static int by_value(const void *a, const void *b)
 
 void interior_candidates_sort(struct interior_candidates *c)
 {
-    if (c->sorted)
-        return;
-    if (c->n > 1)
+    if (!c->sorted && c->n > 1)
         qsort(c->item, c->n, sizeof(*c->item), by_value);
     c->sorted = 1;
 }

@@ -26,11 +26,12 @@ struct interior_candidates {
     uint64_t n, cap;
     int sorted; /* item[] is in value order; adding more is refused */
 };
+/* The owner may drop items by compacting item[0..n) and lowering n. */
 
 /* 0, or -ENOMEM (the list is unchanged), or -EINVAL once sorted. */
 int interior_candidates_add(struct interior_candidates *c, uint64_t value, uint64_t where);
 
-/* Sort by value (once; later calls do nothing). */
+/* Sort by value (sorting a sorted list again does nothing). */
 void interior_candidates_sort(struct interior_candidates *c);
 
 /* Index of the first candidate with item.value >= value (sorted list). */

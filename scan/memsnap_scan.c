@@ -563,31 +563,55 @@ out:
     return rc;
 }
 
-/* Whether a block's first word could be a vtable pointer: word-aligned and
- * above page 0 (memcheck's cheap filter before its vtable test). */
-static inline int could_be_vtable(uint64_t word)
+/* Whether `word` lies in one of the sorted [start, end) pairs of `ranges`. */
+static int in_ranges(const uint64_t *ranges, uint64_t nranges, uint64_t word)
 {
-    return word >= 4096 && !(word & 7);
+    uint64_t a = 0, b = nranges;
+    while (a < b) {
+        uint64_t m = a + (b - a) / 2;
+        if (ranges[2 * m + 1] <= word)
+            a = m + 1;
+        else
+            b = m;
+    }
+    return a < nranges && ranges[2 * a] <= word;
 }
 
-int64_t memsnap_scan_interior_candidates(struct memsnap_scan *scan, uint64_t *value,
-                                         uint64_t *first_word, uint64_t cap)
+/* Drop the candidates whose block's first word is not a word-aligned
+ * address above page 0 inside `ranges` (memcheck's cheap filters before its
+ * vtable test), then sort the rest by value. */
+static void select_candidates(struct memsnap_scan *scan, const uint64_t *ranges, uint64_t nranges)
+{
+    struct interior_candidates *c = &scan->interior;
+    uint64_t kept = 0;
+    for (uint64_t k = 0; k < c->n; k++) {
+        uint64_t word = scan->first_word[block_index_find(&scan->ix, c->item[k].value)];
+        if (word >= 4096 && !(word & 7) && in_ranges(ranges, nranges, word))
+            c->item[kept++] = c->item[k];
+    }
+    c->n = kept;
+    interior_candidates_sort(c);
+}
+
+int64_t memsnap_scan_interior_candidates(struct memsnap_scan *scan, const uint64_t *ranges,
+                                         uint64_t nranges, uint64_t *value, uint64_t *first_word,
+                                         uint64_t cap)
 {
     if (scan->marked || !scan->first_word)
         return -EINVAL;
-    interior_candidates_sort(&scan->interior);
+    for (uint64_t r = 0; r < nranges; r++)
+        if (ranges[2 * r] >= ranges[2 * r + 1] || (r && ranges[2 * r] < ranges[2 * r - 1]))
+            return -EINVAL;
+    select_candidates(scan, ranges, nranges);
     const struct interior_candidates *c = &scan->interior;
     uint64_t found = 0;
     for (uint64_t k = 0; k < c->n; k++) {
         uint64_t v = c->item[k].value;
         if (k && c->item[k - 1].value == v)
             continue;
-        uint64_t word = scan->first_word[block_index_find(&scan->ix, v)];
-        if (!could_be_vtable(word))
-            continue;
         if (found < cap) {
             value[found] = v;
-            first_word[found] = word;
+            first_word[found] = scan->first_word[block_index_find(&scan->ix, v)];
         }
         found++;
     }

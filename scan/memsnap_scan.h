@@ -135,14 +135,18 @@ int memsnap_scan_blocks(struct memsnap_scan *scan, uint64_t base, const void *bu
 
 /*
  * With MEMSNAP_SCAN_HEUR_MULTIPLE_INHERITANCE set before any memory is fed,
- * after the blocks are fed: the distinct word-aligned interior pointer
- * values found in roots or blocks whose block's first word could be a
- * vtable pointer (word-aligned, at or above 4096), in ascending order, with
- * that first word. Fills up to `cap` pairs and returns how many there are
- * (may exceed cap); -EINVAL without the option or after marking.
+ * after the blocks are fed: first drop for good the recorded word-aligned
+ * interior pointers whose block's first word is not a word-aligned address
+ * at or above 4096 inside one of the `nranges` [start, end) pairs of
+ * `ranges` (sorted, not overlapping: where vtables can be, i.e. readable
+ * file mappings); then list the distinct values left, in ascending order,
+ * with their block's first word. Fills up to `cap` pairs and returns how
+ * many there are (may exceed cap); -EINVAL without the option, after
+ * marking, or for unsorted ranges.
  */
-int64_t memsnap_scan_interior_candidates(struct memsnap_scan *scan, uint64_t *value,
-                                         uint64_t *first_word, uint64_t cap);
+int64_t memsnap_scan_interior_candidates(struct memsnap_scan *scan, const uint64_t *ranges,
+                                         uint64_t nranges, uint64_t *value, uint64_t *first_word,
+                                         uint64_t cap);
 
 /*
  * Make every interior pointer equal to one of the `n` accepted values

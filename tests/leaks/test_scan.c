@@ -387,7 +387,8 @@ static void test_leak_heuristics(void **state)
 }
 
 /* multipleinheritance: the scan lists word-aligned interior pointers into
- * blocks whose first word could be a vtable pointer, once each, in order;
+ * blocks whose first word could be a vtable pointer (aligned, in the given
+ * ranges), once each, in order;
  * the accepted ones count as start pointers (from a root and from a
  * reachable block), the others leave their blocks possibly lost. */
 static void test_interior_candidates_and_accept(void **state)
@@ -401,6 +402,8 @@ static void test_interior_candidates_and_accept(void **state)
         put(i, 0, 0x400000 + 0x40 * i); /* "vtable" first words */
     }
     put(3, 0, 12);                       /* a small integer: never a candidate */
+    put(6, 0, 0x400180);                 /* outside the vtable ranges */
+    put(0, 7, blk(6) + 8);
     put(0, 2, blk(1) + 16);              /* reachable 0 -> into 1 (accepted) */
     put(0, 3, blk(2) + 16);              /* reachable 0 -> into 2 (refused) */
     put(0, 4, blk(2) + 16);              /* the same value twice: listed once */
@@ -409,13 +412,16 @@ static void test_interior_candidates_and_accept(void **state)
     uint64_t roots[] = {blk(0), blk(5) + 8};  /* root into 5 (accepted) */
     struct memsnap_scan *scan = NULL;
     assert_int_equal(new_scan(starts, sizes, NB, &scan, NULL), 0);
-    assert_int_equal(memsnap_scan_interior_candidates(scan, NULL, NULL, 0), -EINVAL);
+    uint64_t ranges[] = {0x400000, 0x400100, 0x400100, 0x400180};
+    assert_int_equal(memsnap_scan_interior_candidates(scan, ranges, 2, NULL, NULL, 0), -EINVAL);
     assert_int_equal(memsnap_scan_set_options(scan, MEMSNAP_SCAN_HEUR_MULTIPLE_INHERITANCE), 0);
     assert_int_equal(memsnap_scan_roots(scan, 0x7000, roots, sizeof(roots)), 0);
     assert_int_equal(memsnap_scan_blocks(scan, HEAP_BASE, heap_mem, sizeof(heap_mem)), 0);
     uint64_t value[8], first[8];
-    assert_int_equal(memsnap_scan_interior_candidates(scan, value, first, 1), 3);
-    assert_int_equal(memsnap_scan_interior_candidates(scan, value, first, 8), 3);
+    uint64_t unsorted[] = {0x400100, 0x400180, 0x400000, 0x400100};
+    assert_int_equal(memsnap_scan_interior_candidates(scan, unsorted, 2, value, first, 8), -EINVAL);
+    assert_int_equal(memsnap_scan_interior_candidates(scan, ranges, 2, value, first, 1), 3);
+    assert_int_equal(memsnap_scan_interior_candidates(scan, ranges, 2, value, first, 8), 3);
     assert_true(value[0] == blk(1) + 16 && first[0] == 0x400040);
     assert_true(value[1] == blk(2) + 16 && first[1] == 0x400080);
     assert_true(value[2] == blk(5) + 8 && first[2] == 0x400140);
@@ -433,7 +439,8 @@ static void test_interior_candidates_and_accept(void **state)
     assert_int_equal(cat[3], MEMSNAP_SCAN_POSSIBLE);
     assert_int_equal(cat[4], MEMSNAP_SCAN_POSSIBLE);
     assert_int_equal(cat[5], MEMSNAP_SCAN_REACHABLE);
-    assert_int_equal(cat[6], MEMSNAP_SCAN_DEFINITE);
+    assert_int_equal(cat[6], MEMSNAP_SCAN_POSSIBLE);
+    assert_int_equal(cat[7], MEMSNAP_SCAN_DEFINITE);
 }
 
 static void test_find_refs(void **state)

@@ -99,7 +99,7 @@ def _declare(lib):
         "memsnap_scan_roots": (ctypes.c_int, [vp, u64, ctypes.c_char_p, u64]),
         "memsnap_scan_root_value": (ctypes.c_int, [vp, u64]),
         "memsnap_scan_blocks": (ctypes.c_int, [vp, u64, ctypes.c_char_p, u64]),
-        "memsnap_scan_interior_candidates": (ctypes.c_int64, [vp, p_u64, p_u64, u64]),
+        "memsnap_scan_interior_candidates": (ctypes.c_int64, [vp, p_u64, u64, p_u64, p_u64, u64]),
         "memsnap_scan_accept_interior": (ctypes.c_int, [vp, p_u64, u64]),
         "memsnap_scan_mark": (ctypes.c_int, [vp, p_u8, p_u64]),
         "memsnap_scan_summarize": (ctypes.c_int, [p_block, u64, p_u8, p_u64, u64, p_u64, p_u64]),

@@ -8,8 +8,9 @@ a readable file mapping, and among the words from it up to 20 further (not
 past the mapping's last word), the ones that are not zero include two
 pointing into file-mapped code before any pointing elsewhere. The C scan
 (scan/memsnap_scan.h) records the word-aligned interior pointers while it
-is fed; accept_second_bases() runs this test with memory the scan never
-sees and hands the accepted pointers back before marking (mark.py).
+is fed and keeps those into blocks whose first word lies in a readable file
+mapping; accept_second_bases() runs the test on them with memory the scan
+never sees and hands the accepted pointers back before marking (mark.py).
 """
 
 import ctypes
@@ -30,12 +31,14 @@ def accept_second_bases(target, handle, blocks, regions):
     """Tell the scan `handle` which of its candidate interior pointers the
     heuristic accepts; returns how many."""
     lib = scanlib.load()
-    count = lib.memsnap_scan_interior_candidates(handle, None, None, 0)
+    spans = _merged((r.start, r.end) for r in regions if r.readable and _file_mapped(r))
+    ranges = (ctypes.c_uint64 * max(2 * len(spans), 1))(*[a for span in spans for a in span])
+    count = lib.memsnap_scan_interior_candidates(handle, ranges, len(spans), None, None, 0)
     if count < 0:
         raise MemsnapError("the leak scan has no interior pointers recorded (error %d)" % -count)
     values = (ctypes.c_uint64 * max(count, 1))()
     first_words = (ctypes.c_uint64 * max(count, 1))()
-    lib.memsnap_scan_interior_candidates(handle, values, first_words, count)
+    lib.memsnap_scan_interior_candidates(handle, ranges, len(spans), values, first_words, count)
     memory = _VtableTest(target, regions)
     accepted = [values[k] for k in range(count)
                 if memory.is_second_base(values[k], first_words[k], blocks)]
@@ -56,8 +59,10 @@ class _VtableTest:
     def is_second_base(self, value, first_word, blocks):
         """Whether the interior pointer `value`, into a block whose first word
         is `first_word`, points at a second base's vtable pointer."""
+        if not self.looks_like_vtable(first_word):
+            return False
         holder = blocks.holding(value)
-        if holder is None or not self._readable(holder[0]) or not self.looks_like_vtable(first_word):
+        if holder is None or not self._readable(holder[0]):
             return False
         inner = self._word(value)
         return inner is not None and self.looks_like_vtable(inner)
@@ -104,6 +109,17 @@ class _VtableTest:
             return struct.unpack("<Q", self.target.read(address, WORD))[0]
         except UnreadableMemory:
             return None
+
+
+def _merged(spans):
+    """Sorted (start, end) spans with touching or overlapping ones joined."""
+    merged = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
 
 
 def _file_mapped(region):
