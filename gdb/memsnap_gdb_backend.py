@@ -171,9 +171,9 @@ class GdbBackend(Backend):
         except (gdb.error, RuntimeError, ValueError, OverflowError) as e:
             raise errors.BadAddressError(str(e) or type(e).__name__) from None
 
-    def call_function(self, name, *args):
+    def call_function(self, name, *args, returns="int"):
         try:
-            return int(gdb.parse_and_eval(runtime_calls.call_expression(name, args)))
+            return int(gdb.parse_and_eval(runtime_calls.call_expression(name, args, returns)))
         except gdb.error as e:
             raise runtime_calls.call_failed(name, e) from None
 

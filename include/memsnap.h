@@ -37,6 +37,18 @@ extern "C" {
  */
 MEMSNAP_API int memsnap_start(unsigned nframes);
 
+/*
+ * memsnap_start() for a process the runtime was dlopen'ed into (a debugger
+ * attached to a process started without it: docs/production.md): first
+ * redirects the malloc family, operator new/delete and dlopen of every
+ * loaded module to the runtime (runtime/inject_got.c), and records every
+ * block, or a sample of one per `sample_bytes` bytes on average when not 0.
+ * Preloaded or linked, only sets the sampling and starts. Already tracing:
+ * nothing changes, 0. -EINVAL, -ENOMEM as memsnap_start; -ENOTSUP when
+ * another allocator than the one the runtime calls is interposed.
+ */
+MEMSNAP_API int memsnap_attach(unsigned nframes, unsigned long sample_bytes);
+
 /* Stops tracing and clears every trace (like tracemalloc.stop()); the
  * traceback limit is kept. 0, or -EBUSY (see above). */
 MEMSNAP_API int memsnap_stop(void);

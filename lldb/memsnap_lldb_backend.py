@@ -204,7 +204,7 @@ class LLDBBackend(Backend):
             number = value.GetValueAsUnsigned(0)
         return number & (2**64 - 1)
 
-    def call_function(self, name, *args):
+    def call_function(self, name, *args, returns="int"):
         process = self._require_process()
         options = lldb.SBExpressionOptions()
         options.SetUnwindOnError(True)
@@ -213,7 +213,7 @@ class LLDBBackend(Backend):
         options.SetTimeoutInMicroSeconds(_EXPRESSION_TIMEOUT_US)
         options.SetLanguage(lldb.eLanguageTypeC)
         value = process.GetTarget().EvaluateExpression(
-            runtime_calls.call_expression(name, args), options)
+            runtime_calls.call_expression(name, args, returns), options)
         error = value.GetError()
         if not value.IsValid() or (error.IsValid() and error.Fail()):
             raise runtime_calls.call_failed(name, error.GetCString() or "")

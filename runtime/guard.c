@@ -1,11 +1,11 @@
 /*
- * The runtime's thread-local storage: one small initial-exec block
+ * The runtime's thread-local storage: one small block
  * (struct thread_tls, internal.h) holding the reentrancy guard, the pointer
  * to the thread's record (threads.c), the cached kernel tid that owns a
  * spin lock, the stack bounds the unwinders check loads against and two
- * flags of rare paths. Reading it never allocates or takes a lock, and its
- * few dozen bytes fit the static TLS surplus glibc keeps for libraries
- * loaded with dlopen.
+ * flags of rare paths. It is reached through a TLS descriptor, so the
+ * library needs no static TLS and can be dlopen'ed into a running process
+ * (internal.h says what that costs).
  */
 #define _GNU_SOURCE
 #include <sys/syscall.h>
@@ -13,7 +13,7 @@
 
 #include "internal.h"
 
-__thread struct thread_tls memsnap_tls __attribute__((tls_model("initial-exec")));
+__thread struct thread_tls memsnap_tls;
 
 uint32_t fetch_tid(void)
 {

@@ -19,15 +19,18 @@
 #define MEMSNAP_LIKELY(x) __builtin_expect(!!(x), 1)
 #define MEMSNAP_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
-/* ---- guard.c: the runtime's per-thread TLS (one initial-exec block) ---- */
+/* ---- guard.c: the runtime's per-thread TLS (one block, TLS descriptors) ---- */
 
 struct thread_state; /* threads.h */
 
 /*
- * Everything the runtime keeps in TLS, in one small initial-exec block so
- * that reading it never allocates, takes a lock or calls __tls_get_addr,
- * and so that the library still fits the static TLS surplus glibc keeps
- * for objects loaded with dlopen (docs/runtime.md). The rest of a thread's
+ * Everything the runtime keeps in TLS, in one small block reached through
+ * a TLS descriptor (runtime/meson.build): preloaded or linked, the block is
+ * in static TLS and reading it never allocates, takes a lock or calls
+ * __tls_get_addr; dlopen'ed into a running process (runtime/inject_got.c)
+ * it needs no static TLS, and the dynamic linker allocates a thread's
+ * block (with libc's malloc, not the hooks) on that thread's first call
+ * into the runtime. The rest of a thread's
  * state lives in its thread record (threads.h), found through `self`.
  */
 struct thread_tls {
@@ -49,7 +52,7 @@ struct thread_tls {
     uint16_t resolving;  /* real_alloc.c: inside resolve_real_allocator */
     uint16_t in_miss;    /* the DWARF unwinder's miss path runs */
 };
-extern __thread struct thread_tls memsnap_tls __attribute__((tls_model("initial-exec")));
+extern __thread struct thread_tls memsnap_tls;
 
 #define INTERNAL_WORK_UNIT 0x10000
 static inline int doing_internal_work(void)

@@ -151,7 +151,8 @@ class Backend:
         the debugger's own message when it cannot be evaluated."""
         raise NotImplementedError
 
-    def call_function(self, name: str, *args: int) -> int:
-        """Call function `name` of the live process with integer arguments
-        (expression: target/runtime_calls.py) and return its int result."""
+    def call_function(self, name: str, *args, returns: str = "int") -> int:
+        """Call function `name` of the live process with integer or str
+        arguments (expression: target/runtime_calls.py) and return its
+        result, an int or (returns="long") a pointer-sized value."""
         raise NotImplementedError

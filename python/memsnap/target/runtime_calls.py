@@ -7,7 +7,10 @@ arguments, the function present: libmemsnap.so loaded), has the backend
 call it (Backend.call_function) and turns a non-zero result into an error.
 A backend evaluates call_expression()'s C expression, which both debuggers
 take, `((int(*)(long, long))name)(1L, (-2L))`, and reports a failed
-evaluation with call_failed(). Pure Python: no debugger.
+evaluation with call_failed(). Arguments are integers or strings (passed
+as C string literals, which the debugger places in the process's memory:
+target/attach.py's dlopen); the result is an int or, with returns="long",
+a pointer-sized value. Pure Python: no debugger.
 """
 
 import os
@@ -33,15 +36,26 @@ def call_runtime(target, name, *args):
     result = target.backend.call_function(name, *args)
     if result:
         text = os.strerror(-result) if result < 0 else "returned %d" % result
-        raise MemsnapError("%s(%s) failed: %s" % (name, ", ".join(map(str, args)), text))
+        error = MemsnapError("%s(%s) failed: %s" % (name, ", ".join(map(str, args)), text))
+        error.errno = -result if result < 0 else None
+        raise error
     return result
 
 
-def call_expression(name, args):
-    """The C expression calling `name` with integer `args`."""
-    values = ["%dL" % arg if arg >= 0 else "(%dL)" % arg for arg in args]
-    return "((int(*)(%s))%s)(%s)" % (", ".join(["long"] * len(args)) or "void",
-                                     name, ", ".join(values))
+def call_expression(name, args, returns="int"):
+    """The C expression calling `name` with integer or str `args`,
+    returning `returns` ("int" or "long")."""
+    types = ["const char *" if isinstance(arg, str) else "long" for arg in args]
+    values = [c_string(arg) if isinstance(arg, str) else "%dL" % arg if arg >= 0 else "(%dL)" % arg
+              for arg in args]
+    return "((%s(*)(%s))%s)(%s)" % (returns, ", ".join(types) or "void", name, ", ".join(values))
+
+
+def c_string(text):
+    """`text` (UTF-8) as a C string literal: printable ASCII as is, every
+    other byte, quote and backslash as an octal escape."""
+    return '"%s"' % "".join(chr(b) if 32 <= b < 127 and b not in (34, 92) else "\\%03o" % b
+                            for b in text.encode("utf-8"))
 
 
 def call_failed(name, debugger_message):

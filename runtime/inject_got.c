@@ -1,0 +1,233 @@
+/*
+ * Attaching to a process started without the runtime (`memtrace start` in
+ * memsnap-gdb -p / memsnap-lldb -p, docs/production.md): the debugger has
+ * the process dlopen() this library and calls memsnap_attach(). The
+ * runtime was not preloaded, so the program's calls still go to libc's
+ * malloc; memsnap_attach() redirects them by rewriting the import slots
+ * (GOT entries: R_X86_64_JUMP_SLOT and R_X86_64_GLOB_DAT relocations) of
+ * every loaded module whose symbol this library defines (the hooks of
+ * override.c, dlclose) to this library's definitions, and does the same
+ * for `dlopen`, whose replacement rewrites the modules a later dlopen
+ * brings in. Slots inside RELRO are made writable for the rewrite and
+ * read-only again. What cannot be redirected (static binaries, libc's
+ * calls that bypass its own PLT, pointers to malloc/free saved before the
+ * attach, dlmopen namespaces) is in docs/production.md.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <elf.h>
+#include <errno.h>
+#include <link.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "internal.h"
+#include "memsnap.h"
+
+#define PAGE_MASK (~(uintptr_t)4095)
+
+extern ElfW(Dyn) _DYNAMIC[]; /* this library's dynamic section */
+
+/* Serialises rewrites (an attach, dlopen'ing threads). */
+static pthread_mutex_t rewrite_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The tables a module's dynamic section points to, as addresses. */
+struct dynamic_tables {
+    const ElfW(Sym) *symtab;
+    const char *strtab;
+    const ElfW(Rela) *rela[2]; /* DT_RELA, DT_JMPREL */
+    size_t rela_bytes[2];
+};
+
+/* glibc rewrites a module's d_ptr values to addresses, except where the
+ * dynamic section is read-only (the vDSO): below the base, add it. */
+static uintptr_t dynamic_address(uintptr_t base, ElfW(Addr) value)
+{
+    return value < base ? base + value : value;
+}
+
+static void read_dynamic(uintptr_t base, const ElfW(Dyn) *dyn, struct dynamic_tables *t)
+{
+    memset(t, 0, sizeof *t);
+    for (; dyn->d_tag != DT_NULL; dyn++) {
+        uintptr_t at = dynamic_address(base, dyn->d_un.d_ptr);
+        switch (dyn->d_tag) {
+        case DT_SYMTAB: t->symtab = (const ElfW(Sym) *)at; break;
+        case DT_STRTAB: t->strtab = (const char *)at; break;
+        case DT_RELA: t->rela[0] = (const ElfW(Rela) *)at; break;
+        case DT_RELASZ: t->rela_bytes[0] = dyn->d_un.d_val; break;
+        case DT_JMPREL: t->rela[1] = (const ElfW(Rela) *)at; break;
+        case DT_PLTRELSZ: t->rela_bytes[1] = dyn->d_un.d_val; break;
+        }
+    }
+}
+
+static void *attach_dlopen(const char *file, int mode);
+
+/* This library's exported functions, read once from its own dynamic
+ * symbol table (the linker puts .dynstr right after .dynsym). */
+#define MAX_EXPORTS 128
+static struct export {
+    const char *name;
+    void *address;
+} exports[MAX_EXPORTS];
+static int export_count = -1;
+
+static void read_exports(void)
+{
+    extern const ElfW(Ehdr) __ehdr_start __attribute__((visibility("hidden")));
+    struct dynamic_tables self;
+    read_dynamic((uintptr_t)&__ehdr_start, _DYNAMIC, &self);
+    int n = 0;
+    for (const ElfW(Sym) *sym = self.symtab + 1;
+         (const char *)sym < self.strtab && n < MAX_EXPORTS; sym++)
+        if (sym->st_shndx != SHN_UNDEF && ELF64_ST_TYPE(sym->st_info) == STT_FUNC &&
+            ELF64_ST_VISIBILITY(sym->st_other) == STV_DEFAULT)
+            exports[n++] = (struct export){self.strtab + sym->st_name,
+                                           (void *)((uintptr_t)&__ehdr_start + sym->st_value)};
+    export_count = n;
+}
+
+/* Where an import of `name` should lead now: this library's definition of
+ * a hook, our dlopen, or NULL (leave it). The API's own names are skipped:
+ * a module that imports them is linked with the runtime. */
+static void *replacement(const char *name)
+{
+    if (strcmp(name, "dlopen") == 0)
+        return (void *)attach_dlopen;
+    if (strncmp(name, "memsnap_", 8) == 0)
+        return NULL;
+    for (int i = 0; i < export_count; i++)
+        if (strcmp(exports[i].name, name) == 0)
+            return exports[i].address;
+    return NULL;
+}
+
+/* Makes the RELRO range of a module writable (1) or read-only again (0). */
+static void relro_writable(uintptr_t base, const struct dl_phdr_info *info, int writable)
+{
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_GNU_RELRO)
+            continue;
+        uintptr_t start = (base + ph->p_vaddr) & PAGE_MASK;
+        uintptr_t end = (base + ph->p_vaddr + ph->p_memsz + 4095) & PAGE_MASK;
+        mprotect((void *)start, end - start, writable ? PROT_READ | PROT_WRITE : PROT_READ);
+    }
+}
+
+/* Rewrites the slots of one module's relocations table; the count. */
+static int rewrite_table(uintptr_t base, const struct dynamic_tables *t, int which)
+{
+    int count = 0;
+    size_t n = t->rela_bytes[which] / sizeof(ElfW(Rela));
+    for (size_t i = 0; i < n; i++) {
+        const ElfW(Rela) *r = &t->rela[which][i];
+        unsigned type = ELF64_R_TYPE(r->r_info);
+        if ((type != R_X86_64_JUMP_SLOT && type != R_X86_64_GLOB_DAT) ||
+            ELF64_R_SYM(r->r_info) == 0)
+            continue;
+        const ElfW(Sym) *sym = &t->symtab[ELF64_R_SYM(r->r_info)];
+        if (sym->st_shndx != SHN_UNDEF)
+            continue; /* the module's own definition (a private allocator) */
+        void *to = replacement(t->strtab + sym->st_name);
+        void **slot = (void **)(base + r->r_offset);
+        if (to && __atomic_load_n(slot, __ATOMIC_RELAXED) != to) {
+            __atomic_store_n(slot, to, __ATOMIC_RELEASE);
+            count++;
+        }
+    }
+    return count;
+}
+
+static int rewrite_module(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    (void)data;
+    uintptr_t base = info->dlpi_addr;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_DYNAMIC)
+            continue;
+        const ElfW(Dyn) *dyn = (const ElfW(Dyn) *)(base + ph->p_vaddr);
+        if (dyn == _DYNAMIC)
+            return 0; /* ourselves */
+        struct dynamic_tables t;
+        read_dynamic(base, dyn, &t);
+        if (!t.symtab || !t.strtab)
+            return 0;
+        relro_writable(base, info, 1);
+        rewrite_table(base, &t, 0);
+        rewrite_table(base, &t, 1);
+        relro_writable(base, info, 0);
+    }
+    return 0;
+}
+
+static void rewrite_all_modules(void)
+{
+    internal_work_begin(); /* what the loader allocates meanwhile is ours */
+    pthread_mutex_lock(&rewrite_lock);
+    if (export_count < 0)
+        read_exports();
+    dl_iterate_phdr(rewrite_module, NULL);
+    pthread_mutex_unlock(&rewrite_lock);
+    internal_work_end();
+}
+
+/* The program's dlopen after the attach: the new modules' imports are
+ * rewritten before the handle is returned (their constructors have run
+ * with libc's allocator: those blocks are foreign, which costs nothing). */
+static void *attach_dlopen(const char *file, int mode)
+{
+    void *handle = dlopen(file, mode);
+    if (handle)
+        rewrite_all_modules();
+    return handle;
+}
+
+/* The global scope's definition of `name` (the program's view). */
+static void *default_symbol(const char *name)
+{
+    internal_work_begin(); /* dlsym's error buffer is the runtime's */
+    void *sym = dlsym(RTLD_DEFAULT, name);
+    internal_work_end();
+    return sym;
+}
+
+/* 1 when the program's malloc is already this library's (preloaded or
+ * linked, or attached before). */
+static int hooks_in_place(void)
+{
+    return default_symbol("malloc") == (void *)malloc;
+}
+
+/* Records every `bytes`-th byte on average from now on (0 = every
+ * block). Only while not tracing: the table has one mode at a time. */
+static void set_sampling(unsigned long bytes)
+{
+    __atomic_store_n(&memsnap_root.sample_bytes, (uint64_t)bytes, __ATOMIC_SEQ_CST);
+    if (bytes)
+        __atomic_fetch_or(&memsnap_root.state, MEMSNAP_STATE_SAMPLED, __ATOMIC_ACQ_REL);
+    else
+        __atomic_fetch_and(&memsnap_root.state, ~MEMSNAP_STATE_SAMPLED, __ATOMIC_ACQ_REL);
+    publish_state();
+}
+
+MEMSNAP_API int memsnap_attach(unsigned nframes, unsigned long sample_bytes)
+{
+    if (nframes < 1 || nframes > MEMSNAP_MAX_FRAMES)
+        return -EINVAL;
+    ensure_initialized();
+    if (tracing_enabled())
+        return 0;
+    if (!hooks_in_place()) {
+        if (default_symbol("malloc") != (void *)real.malloc)
+            return -ENOTSUP; /* another allocator is interposed */
+        rewrite_all_modules();
+    }
+    set_sampling(sample_bytes);
+    return memsnap_start(nframes);
+}
