@@ -3,8 +3,8 @@
 A test describes a debugger session as a list of *steps* (plain dicts built
 by the helpers below: load a program, break at a function, run, continue,
 type a memsnap command, run a Python snippet, write gcore, open a core,
-poke memory) and compares the *results* with expected text. The same steps
-and the same expected text run under every registered debugger: a driver
+poke memory, attach to a running process and detach) and compares the
+*results* with expected text. The same steps and the same expected text run under every registered debugger: a driver
 turns the steps into a real debugger process and returns one result per
 step. Drivers register themselves in DRIVERS; `lldb_driver` is imported
 when its file exists.
@@ -113,6 +113,16 @@ def write_memory(symbol, offset, data):
 def kill():
     """Kill the live process (the debugger stays)."""
     return {"op": "kill"}
+
+
+def attach(pid):
+    """Attach to the running process `pid` (it stops where it is)."""
+    return {"op": "attach", "pid": pid}
+
+
+def detach():
+    """Detach from the process, which runs on."""
+    return {"op": "detach"}
 
 
 # ---- results ----

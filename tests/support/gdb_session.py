@@ -80,6 +80,12 @@ class GdbOperations(step_runner.Operations):
     def kill(self):
         self._execute("kill")
 
+    def attach(self, pid):
+        self._execute("attach %d" % pid)
+
+    def detach(self):
+        self._execute("detach")
+
     def stop(self):
         inferior = gdb.selected_inferior()
         if inferior.pid == 0:

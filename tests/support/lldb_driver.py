@@ -147,6 +147,12 @@ def _operations_class():
         def kill(self):
             self._execute("process kill")
 
+        def attach(self, pid):
+            self._execute("process attach --pid %d" % pid)
+
+        def detach(self):
+            self._execute("process detach")
+
         def stop(self):
             process = self._process()
             state = process.GetState() if process is not None else lldb.eStateInvalid

@@ -36,6 +36,7 @@ class Operations:
     write_memory(symbol, offset, data): write bytes.fromhex(data) at
         &symbol + offset.
     kill(): kill the process.
+    attach(pid): attach to running process pid; detach(): let it run on.
     stop(): {"state": "stopped" | "exited" | "none", "function": name of the
         innermost frame of the selected thread or None, "exit_code": int or
         None, "signal": stop signal name or None}.

@@ -11,6 +11,7 @@ library (static binary, no dlopen, dlopen failing) gets one clear line
 """
 
 import os
+import re
 
 from .. import buildconfig
 from ..errors import MemsnapError
@@ -38,9 +39,9 @@ def load_runtime(target, path=None):
         raise CannotLoadError("cannot load the runtime: %s is missing (memsnap was built without "
                               "it, or moved)" % (path or "libmemsnap.so"))
     prefix = "cannot load %s into process %d: " % (os.path.basename(path), target.pid())
-    if target.lookup_symbol("dlopen") is None:
-        raise CannotLoadError(prefix + "it has no dlopen (a static binary, or libc not loaded "
-                              "yet)")
+    if not _dynamic_loader_mapped(target) or target.lookup_symbol("dlopen") is None:
+        raise CannotLoadError(prefix + "it has no dynamic loader or no dlopen (a static "
+                              "binary, or libc not loaded yet)")
     handle = target.backend.call_function("dlopen", path, RTLD_NOW | RTLD_NODELETE, returns="long")
     if handle == 0:
         raise CannotLoadError(prefix + "dlopen failed: %s" % _dlerror(target))
@@ -48,6 +49,15 @@ def load_runtime(target, path=None):
     target.cache.clear("stop")
     if not runtime_loaded(target):
         raise CannotLoadError(prefix + "dlopen returned, but the debugger sees no memsnap_root")
+
+
+def _dynamic_loader_mapped(target):
+    """A static binary may hold a dlopen, which would bring in a second
+    libc: only a process with the dynamic loader mapped can load us."""
+    return any(_LOADER.match(os.path.basename(region.name)) for region in target.regions())
+
+
+_LOADER = re.compile(r"^ld-linux.*\.so")
 
 
 def _dlerror(target):

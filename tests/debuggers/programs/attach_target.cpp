@@ -8,7 +8,9 @@
  * blocks from each site marked `site:` below, main frees, reallocates and
  * measures the blocks it allocated before (those of an attach, unknown to
  * the runtime), every thread meets at checkpoint(), and at the end
- * everything is freed, a summary printed, and the exit status is 7.
+ * everything is freed, a summary printed, and the exit status is 7. Any
+ * process of the user may attach (PR_SET_PTRACER), as under Yama's
+ * ptrace_scope 0.
  * Usage: attach_target [now]
  */
 #include <pthread.h>
@@ -16,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #define WORKERS 3
@@ -93,6 +96,7 @@ int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "now") == 0)
         go = 1;
+    prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY); /* Yama ptrace_scope 1: any debugger may attach */
     char *before_free = (char *)malloc(1000);
     char *before_realloc = (char *)malloc(2000);
     char *before_usable = (char *)malloc(500);

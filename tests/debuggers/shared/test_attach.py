@@ -1,0 +1,151 @@
+"""Attaching to a running multi-threaded program started without the runtime.
+
+attach_target runs (no LD_PRELOAD) with three threads churning malloc/free
+and new/delete; the debugger attaches, `memtrace start` loads libmemsnap.so
+through the process's dlopen and redirects its allocation calls while the
+threads run on, the test lets the program go, and at its checkpoint the
+snapshot holds exactly the blocks kept after the attach, at their source
+lines (sites marked `site:` in the source), nothing else: the blocks main
+allocated before the attach and frees, reallocates, measures after it cost
+no error. After detaching, the program's output and exit status are those
+of a run without any debugger. A process without dlopen (a static binary)
+gets one line. Attaching needs ptrace permission (Yama's ptrace_scope).
+"""
+
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+import debuggers as d
+
+PROGRAM = "tests/debuggers/programs/attach_target"
+SOURCE = os.path.join(d.SOURCE_ROOT, "tests", "debuggers", "programs", "attach_target.cpp")
+WORKERS = 3
+KEEP = 100
+
+
+def ptrace_refusal():
+    """Why this machine forbids attaching to our own child, or None."""
+    try:
+        with open("/proc/sys/kernel/yama/ptrace_scope") as f:
+            scope = int(f.read())
+    except OSError:
+        return None     # no Yama: same-user ptrace is allowed
+    if scope >= 3:
+        return "Yama ptrace_scope is 3: no process may be attached to"
+    if scope == 2 and os.geteuid() != 0:
+        return "Yama ptrace_scope is 2: only root (CAP_SYS_PTRACE) may attach"
+    return None         # 0, or 1 with the target's PR_SET_PTRACER_ANY
+
+
+def expected_sites():
+    """{line: (count, bytes)} of the `site:` lines."""
+    sites = {}
+    with open(SOURCE) as f:
+        for number, text in enumerate(f, 1):
+            match = re.search(r"// site: (.*) (\d+)$", text.rstrip())
+            if match:
+                each = int(match.group(2))
+                count = 1 if "before" in match.group(1) else WORKERS * KEEP
+                sites[number] = (count, count * each)
+    return sites
+
+
+CHECK = """
+import memsnap
+snapshot = memsnap.take_snapshot()
+found = {}
+for stat in snapshot.statistics('lineno'):
+    frame = stat.traceback[0]
+    key = frame.lineno if frame.filename.endswith('attach_target.cpp') else str(frame)
+    found[key] = (stat.count, stat.size)
+current, peak = memsnap.get_traced_memory()
+print(sorted(found.items(), key=str), current)
+"""
+
+
+@pytest.fixture
+def started(program):
+    """The running attach_target (after it printed "ready") and the output
+    of a run without a debugger."""
+    reason = ptrace_refusal()
+    if reason:
+        pytest.skip(reason)
+    path = program(PROGRAM)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LD_PRELOAD", "MEMSNAP"))}
+    reference = subprocess.run([path, "now"], env=env, stdout=subprocess.PIPE, timeout=60)
+    proc = subprocess.Popen([path], env=env, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    try:
+        assert proc.stdout.readline() == b"ready\n"
+        yield proc, reference
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=60)
+
+
+def test_attach_traces_what_follows(session, started):
+    proc, reference = started
+    results = session([d.attach(proc.pid), d.command("memtrace start"),
+                       d.write_memory("go", 0, (1).to_bytes(4, "little")),
+                       d.breakpoint("checkpoint"), d.cont(), d.python(CHECK),
+                       d.command("memtrace"), d.delete_breakpoints(), d.detach()])
+    for result in results:
+        assert result["ok"], "%s: %s\n%s" % (result["op"], result["error"], result["output"])
+    assert results[1]["output"].strip() == (
+        "libmemsnap.so loaded into process %d; tracing started, 16 frames per stack" % proc.pid)
+    assert "checkpoint" in results[4]["stop"]["function"]    # lldb: ::checkpoint()
+    sites = expected_sites()
+    total = sum(size for _, size in sites.values())
+    assert results[5]["output"].strip() == "%s %d" % (sorted(sites.items(), key=str), total)
+    assert "tracing: yes" in results[6]["output"]
+    assert "untraced allocations: 0" in results[6]["output"]
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == reference.returncode == 7
+    assert b"ready\n" + out == reference.stdout
+
+
+def test_attach_sampled(session, started):
+    proc, _ = started
+    results = session([d.attach(proc.pid), d.command("memtrace start 4 --sample 4096"),
+                       d.command("memtrace --json"), d.detach()])
+    assert results[1]["ok"], results[1]["error"]
+    assert results[1]["output"].strip() == (
+        "libmemsnap.so loaded into process %d; tracing started, 4 frames per stack, sampled: "
+        "one block per 4096 bytes allocated on average" % proc.pid)
+    assert '"tracing": true' in results[2]["output"]
+    proc.kill()
+
+
+def test_static_binary_cannot_load(session, program, tmp_path):
+    reason = ptrace_refusal()
+    if reason:
+        pytest.skip(reason)
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if not compiler:
+        pytest.skip("no C compiler to build a static program")
+    source = tmp_path / "static_sleeper.c"
+    source.write_text("#include <stdlib.h>\n#include <stdio.h>\n#include <unistd.h>\n"
+                      "#include <sys/prctl.h>\n"
+                      "int main(void) { prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY); "
+                      "void *p = malloc(10); printf(\"ready\\n\"); fflush(stdout); "
+                      "for (;;) pause(); free(p); }\n")
+    binary = tmp_path / "static_sleeper"
+    built = subprocess.run([compiler, "-static", "-g", "-o", str(binary), str(source)],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if built.returncode:
+        pytest.skip("cannot link statically: %s" % built.stdout.decode(errors="replace"))
+    proc = subprocess.Popen([str(binary)], stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    try:
+        assert proc.stdout.readline() == b"ready\n"
+        results = session([d.attach(proc.pid), d.command("memtrace start"), d.detach()])
+    finally:
+        proc.kill()
+        proc.wait(timeout=60)
+    assert not results[1]["ok"]
+    assert results[1]["error"] == (
+        "cannot load libmemsnap.so into process %d: it has no dynamic loader or no dlopen "
+        "(a static binary, or libc not loaded yet)" % proc.pid)
