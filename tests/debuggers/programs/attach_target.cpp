@@ -8,13 +8,17 @@
  * blocks from each site marked `site:` below, main frees, reallocates and
  * measures the blocks it allocated before (those of an attach, unknown to
  * the runtime), every thread meets at checkpoint(), and at the end
- * everything is freed, a summary printed, and the exit status is 7. Any
+ * everything is freed, a summary printed, and the exit status is 7. After
+ * `go`, main also dlopens libattach_plugin.so (beside it, attach_plugin.c)
+ * and keeps PLUGIN_KEEP blocks of its allocation. Any
  * process of the user may attach (PR_SET_PTRACER), as under Yama's
  * ptrace_scope 0.
  * Usage: attach_target [now]
  */
-#include <pthread.h>
+#include <dlfcn.h>
+#include <libgen.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +27,7 @@
 
 #define WORKERS 3
 #define KEEP 100
+#define PLUGIN_KEEP 40
 
 struct Node {
     char bytes[56];
@@ -112,6 +117,16 @@ int main(int argc, char **argv)
     while (!go)
         usleep(1000);
     pthread_barrier_wait(&kept);
+    char plugin_path[4096];
+    snprintf(plugin_path, sizeof plugin_path, "%s/libattach_plugin.so", dirname(argv[0]));
+    void *plugin = dlopen(plugin_path, RTLD_NOW);
+    if (!plugin) {
+        fprintf(stderr, "%s\n", dlerror());
+        return 1;
+    }
+    void **(*plugin_keep)(int) = (void **(*)(int))dlsym(plugin, "plugin_keep");
+    void (*plugin_free)(void **, int) = (void (*)(void **, int))dlsym(plugin, "plugin_free");
+    void **plugin_blocks = plugin_keep(PLUGIN_KEEP);
     free(before_free);
     before_realloc = (char *)realloc(before_realloc, 3000);  // site: realloc before 3000
     size_t usable = malloc_usable_size(before_usable);
@@ -126,6 +141,7 @@ int main(int argc, char **argv)
     }
     free(before_realloc);
     free(before_usable);
+    plugin_free(plugin_blocks, PLUGIN_KEEP);
     printf("usable >= 500: %d, realloc kept the contents: %d\n", usable >= 500, realloc_kept);
     printf("done\n");
     return 7;

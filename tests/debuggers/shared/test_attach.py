@@ -5,7 +5,8 @@ and new/delete; the debugger attaches, `memtrace start` loads libmemsnap.so
 through the process's dlopen and redirects its allocation calls while the
 threads run on, the test lets the program go, and at its checkpoint the
 snapshot holds exactly the blocks kept after the attach, at their source
-lines (sites marked `site:` in the source), nothing else: the blocks main
+lines (sites marked `site:` in the source), with those of a library it
+dlopens after the attach (attach_plugin.c), nothing else: the blocks main
 allocated before the attach and frees, reallocates, measures after it cost
 no error. After detaching, the program's output and exit status are those
 of a run without any debugger. A process without dlopen (a static binary)
@@ -22,9 +23,12 @@ import pytest
 import debuggers as d
 
 PROGRAM = "tests/debuggers/programs/attach_target"
-SOURCE = os.path.join(d.SOURCE_ROOT, "tests", "debuggers", "programs", "attach_target.cpp")
+SOURCES = os.path.join(d.SOURCE_ROOT, "tests", "debuggers", "programs")
 WORKERS = 3
 KEEP = 100
+PLUGIN_KEEP = 40
+# per source: how many blocks each site keeps ("before": one)
+COUNTS = {"attach_target.cpp": WORKERS * KEEP, "attach_plugin.c": PLUGIN_KEEP}
 
 
 def ptrace_refusal():
@@ -42,25 +46,31 @@ def ptrace_refusal():
 
 
 def expected_sites():
-    """{line: (count, bytes)} of the `site:` lines."""
+    """{"file:line": (count, bytes)} of the `site:` lines (the plugin's
+    array: PLUGIN_KEEP pointers)."""
     sites = {}
-    with open(SOURCE) as f:
-        for number, text in enumerate(f, 1):
-            match = re.search(r"// site: (.*) (\d+)$", text.rstrip())
-            if match:
-                each = int(match.group(2))
-                count = 1 if "before" in match.group(1) else WORKERS * KEEP
-                sites[number] = (count, count * each)
+    for name, count in COUNTS.items():
+        with open(os.path.join(SOURCES, name)) as f:
+            for number, text in enumerate(f, 1):
+                match = re.search(r"(//|/\*) site: (.*) (\d+)( \*/)?$", text.rstrip())
+                if not match:
+                    continue
+                what, each = match.group(2), int(match.group(3))
+                n = 1 if "before" in what else count
+                if what == "plugin array":
+                    n, each = 1, PLUGIN_KEEP * 8
+                sites["%s:%d" % (name, number)] = (n, n * each)
     return sites
 
 
 CHECK = """
+import os
 import memsnap
 snapshot = memsnap.take_snapshot()
 found = {}
 for stat in snapshot.statistics('lineno'):
     frame = stat.traceback[0]
-    key = frame.lineno if frame.filename.endswith('attach_target.cpp') else str(frame)
+    key = '%s:%d' % (os.path.basename(frame.filename), frame.lineno)
     found[key] = (stat.count, stat.size)
 current, peak = memsnap.get_traced_memory()
 print(sorted(found.items(), key=str), current)
