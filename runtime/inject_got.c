@@ -118,10 +118,48 @@ static void relro_writable(uintptr_t base, const struct dl_phdr_info *info, int 
     }
 }
 
-/* Rewrites the slots of one module's relocations table; the count. */
-static int rewrite_table(uintptr_t base, const struct dynamic_tables *t, int which)
+/* One walk over the modules: checking (nothing written) counts the malloc
+ * slots that lead (directly or through a non-PIE program's PLT stub) to
+ * neither libc's malloc (real.malloc) nor ours, and not into the module
+ * itself (not bound yet): another allocator interposed. */
+struct walk {
+    int checking;
+    int foreign;
+};
+
+static int inside_module(const struct dl_phdr_info *info, uintptr_t address)
 {
-    int count = 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t start = info->dlpi_addr + ph->p_vaddr;
+        if (ph->p_type == PT_LOAD && address - start < ph->p_memsz)
+            return 1;
+    }
+    return 0;
+}
+
+/* Where a PLT stub jumps (`jmp *slot(%rip)`, after an optional endbr64
+ * and bnd prefix): a non-PIE program's malloc is such a stub, to which
+ * other modules' slots lead for pointer equality. Anything else: itself. */
+static void *through_plt(void *code)
+{
+    const unsigned char *p = code;
+    if (p[0] == 0xf3 && p[1] == 0x0f && p[2] == 0x1e && p[3] == 0xfa)
+        p += 4; /* endbr64 */
+    if (p[0] == 0xf2)
+        p++; /* bnd */
+    if (p[0] != 0xff || p[1] != 0x25)
+        return code;
+    int32_t disp;
+    memcpy(&disp, p + 2, sizeof disp);
+    void *const *slot = (void *const *)(p + 6 + disp);
+    return __atomic_load_n(slot, __ATOMIC_RELAXED);
+}
+
+/* Rewrites (or checks) the slots of one module's relocation table. */
+static void rewrite_table(const struct dl_phdr_info *info, const struct dynamic_tables *t,
+                          int which, struct walk *walk)
+{
     size_t n = t->rela_bytes[which] / sizeof(ElfW(Rela));
     for (size_t i = 0; i < n; i++) {
         const ElfW(Rela) *r = &t->rela[which][i];
@@ -132,20 +170,25 @@ static int rewrite_table(uintptr_t base, const struct dynamic_tables *t, int whi
         const ElfW(Sym) *sym = &t->symtab[ELF64_R_SYM(r->r_info)];
         if (sym->st_shndx != SHN_UNDEF)
             continue; /* the module's own definition (a private allocator) */
-        void *to = replacement(t->strtab + sym->st_name);
-        void **slot = (void **)(base + r->r_offset);
-        if (to && __atomic_load_n(slot, __ATOMIC_RELAXED) != to) {
+        const char *name = t->strtab + sym->st_name;
+        void *to = replacement(name);
+        void **slot = (void **)(info->dlpi_addr + r->r_offset);
+        void *now = __atomic_load_n(slot, __ATOMIC_RELAXED);
+        if (!to || now == to)
+            continue;
+        if (!walk->checking)
             __atomic_store_n(slot, to, __ATOMIC_RELEASE);
-            count++;
+        else if (strcmp(name, "malloc") == 0 && !inside_module(info, (uintptr_t)now)) {
+            void *target = through_plt(now);
+            walk->foreign += target != (void *)real.malloc && target != to;
         }
     }
-    return count;
 }
 
 static int rewrite_module(struct dl_phdr_info *info, size_t size, void *data)
 {
     (void)size;
-    (void)data;
+    struct walk *walk = data;
     uintptr_t base = info->dlpi_addr;
     for (int i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
@@ -158,23 +201,31 @@ static int rewrite_module(struct dl_phdr_info *info, size_t size, void *data)
         read_dynamic(base, dyn, &t);
         if (!t.symtab || !t.strtab)
             return 0;
-        relro_writable(base, info, 1);
-        rewrite_table(base, &t, 0);
-        rewrite_table(base, &t, 1);
-        relro_writable(base, info, 0);
+        if (!walk->checking)
+            relro_writable(base, info, 1);
+        rewrite_table(info, &t, 0, walk);
+        rewrite_table(info, &t, 1, walk);
+        if (!walk->checking)
+            relro_writable(base, info, 0);
     }
     return 0;
 }
 
-static void rewrite_all_modules(void)
+/* Rewrites every module's imports, unless checking finds another
+ * allocator interposed: then -ENOTSUP and nothing is written. */
+static int rewrite_all_modules(void)
 {
+    struct walk check = {1, 0}, write = {0, 0};
     internal_work_begin(); /* what the loader allocates meanwhile is ours */
     pthread_mutex_lock(&rewrite_lock);
     if (export_count < 0)
         read_exports();
-    dl_iterate_phdr(rewrite_module, NULL);
+    dl_iterate_phdr(rewrite_module, &check);
+    if (!check.foreign)
+        dl_iterate_phdr(rewrite_module, &write);
     pthread_mutex_unlock(&rewrite_lock);
     internal_work_end();
+    return check.foreign ? -ENOTSUP : 0;
 }
 
 /* The program's dlopen after the attach: the new modules' imports are
@@ -184,24 +235,8 @@ static void *attach_dlopen(const char *file, int mode)
 {
     void *handle = dlopen(file, mode);
     if (handle)
-        rewrite_all_modules();
+        (void)rewrite_all_modules(); /* another allocator came in: left alone */
     return handle;
-}
-
-/* The global scope's definition of `name` (the program's view). */
-static void *default_symbol(const char *name)
-{
-    internal_work_begin(); /* dlsym's error buffer is the runtime's */
-    void *sym = dlsym(RTLD_DEFAULT, name);
-    internal_work_end();
-    return sym;
-}
-
-/* 1 when the program's malloc is already this library's (preloaded or
- * linked, or attached before). */
-static int hooks_in_place(void)
-{
-    return default_symbol("malloc") == (void *)malloc;
 }
 
 /* Records every `bytes`-th byte on average from now on (0 = every
@@ -223,11 +258,9 @@ MEMSNAP_API int memsnap_attach(unsigned nframes, unsigned long sample_bytes)
     ensure_initialized();
     if (tracing_enabled())
         return 0;
-    if (!hooks_in_place()) {
-        if (default_symbol("malloc") != (void *)real.malloc)
-            return -ENOTSUP; /* another allocator is interposed */
-        rewrite_all_modules();
-    }
+    int rc = rewrite_all_modules(); /* preloaded: every slot is ours already */
+    if (rc)
+        return rc;
     set_sampling(sample_bytes);
     return memsnap_start(nframes);
 }
