@@ -19,9 +19,11 @@
 #include <errno.h>
 #include <link.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "memsnap.h"
@@ -228,12 +230,49 @@ static int rewrite_all_modules(void)
     return check.foreign ? -ENOTSUP : 0;
 }
 
+/*
+ * dlopen as if called from `caller`: glibc searches a bare name in the
+ * calling module's RPATH and RUNPATH, and the caller of the real dlopen is
+ * now this library. So a name already loaded is returned as is, and
+ * otherwise the caller's search list (dlinfo RTLD_DI_SERINFO, $ORIGIN
+ * expanded) is tried in order before the plain search.
+ */
+static void *dlopen_for(const char *file, int mode, const void *caller)
+{
+    if (!file || strchr(file, '/'))
+        return dlopen(file, mode);
+    void *handle = dlopen(file, mode | RTLD_NOLOAD);
+    struct link_map *map = NULL;
+    Dl_info info;
+    if (handle || !dladdr1(caller, &info, (void **)&map, RTLD_DL_LINKMAP) || !map)
+        return handle ? handle : dlopen(file, mode);
+    Dl_serinfo size;
+    internal_work_begin(); /* the list is the runtime's memory */
+    Dl_serinfo *list = NULL;
+    if (dlinfo(map, RTLD_DI_SERINFOSIZE, &size) == 0 && (list = malloc(size.dls_size))) {
+        *list = size;
+        if (dlinfo(map, RTLD_DI_SERINFO, list) != 0)
+            list->dls_cnt = 0;
+    }
+    internal_work_end();
+    char path[4096];
+    for (unsigned i = 0; list && !handle && i < list->dls_cnt; i++)
+        if ((size_t)snprintf(path, sizeof path, "%s/%s", list->dls_serpath[i].dls_name, file) <
+                sizeof path &&
+            access(path, F_OK) == 0)
+            handle = dlopen(path, mode);
+    internal_work_begin();
+    free(list);
+    internal_work_end();
+    return handle ? handle : dlopen(file, mode);
+}
+
 /* The program's dlopen after the attach: the new modules' imports are
  * rewritten before the handle is returned (their constructors have run
  * with libc's allocator: those blocks are foreign, which costs nothing). */
 static void *attach_dlopen(const char *file, int mode)
 {
-    void *handle = dlopen(file, mode);
+    void *handle = dlopen_for(file, mode, __builtin_return_address(0));
     if (handle)
         (void)rewrite_all_modules(); /* another allocator came in: left alone */
     return handle;

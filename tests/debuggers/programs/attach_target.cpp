@@ -9,14 +9,14 @@
  * measures the blocks it allocated before (those of an attach, unknown to
  * the runtime), every thread meets at checkpoint(), and at the end
  * everything is freed, a summary printed, and the exit status is 7. After
- * `go`, main also dlopens libattach_plugin.so (beside it, attach_plugin.c)
- * and keeps PLUGIN_KEEP blocks of its allocation. Any
+ * `go`, main also dlopens libattach_plugin.so by name (found beside it
+ * through its RUNPATH $ORIGIN; attach_plugin.c) and keeps PLUGIN_KEEP
+ * blocks of its allocation. Any
  * process of the user may attach (PR_SET_PTRACER), as under Yama's
  * ptrace_scope 0.
  * Usage: attach_target [now]
  */
 #include <dlfcn.h>
-#include <libgen.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -117,9 +117,7 @@ int main(int argc, char **argv)
     while (!go)
         usleep(1000);
     pthread_barrier_wait(&kept);
-    char plugin_path[4096];
-    snprintf(plugin_path, sizeof plugin_path, "%s/libattach_plugin.so", dirname(argv[0]));
-    void *plugin = dlopen(plugin_path, RTLD_NOW);
+    void *plugin = dlopen("libattach_plugin.so", RTLD_NOW); /* found through RUNPATH $ORIGIN */
     if (!plugin) {
         fprintf(stderr, "%s\n", dlerror());
         return 1;
