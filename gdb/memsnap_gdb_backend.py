@@ -95,6 +95,14 @@ class GdbBackend(Backend):
         except (gdb.MemoryError, gdb.error, OverflowError, ValueError):
             raise errors.UnreadableMemory(address, size) from None
 
+    def write_memory(self, address, data):
+        if not self.is_live():
+            raise errors.UnwritableMemory(address, len(data))
+        try:
+            self._inferior().write_memory(address, data)
+        except (gdb.MemoryError, gdb.error, OverflowError, ValueError):
+            raise errors.UnwritableMemory(address, len(data)) from None
+
     def regions(self):
         """`info proc mappings` (for a core: its file mappings; permissions
         "r--p" where gdb shows none)."""

@@ -118,6 +118,13 @@ class LLDBBackend(Backend):
             raise errors.UnreadableMemory(address, size)
         return data
 
+    def write_memory(self, address, data):
+        process = self._require_process()
+        error = lldb.SBError()
+        if self._is_core(process) or process.WriteMemory(address, data, error) != len(data) \
+                or error.Fail():
+            raise errors.UnwritableMemory(address, len(data))
+
     def regions(self):
         process = self._require_process()
         core = self._is_core(process)

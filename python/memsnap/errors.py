@@ -44,6 +44,15 @@ class UnreadableMemory(MemsnapError):
                          "cannot read %d bytes at 0x%x" % (size, address))
 
 
+class UnwritableMemory(MemsnapError):
+    """Memory a command must write in the live process cannot be written."""
+
+    def __init__(self, address, size):
+        self.address = address
+        self.size = size
+        super().__init__("cannot write %d bytes at 0x%x" % (size, address))
+
+
 class UnknownSnapshotError(MemsnapError):
     """A snapshot name that is not kept."""
 

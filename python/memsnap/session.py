@@ -5,7 +5,8 @@ backend once (memsnap.set_backend), and it keeps a Target over it (its one
 cache of lookups lives as long as the backend, cleared on the debugger's
 events: target/cache.py) and the frame source every snapshot of this
 target shares. It builds Snapshots from the trace table (table/reader.py ->
-model/from_table.py -> Snapshot.from_sites). Named snapshots kept by the
+model/from_table.py -> Snapshot.from_sites), each snapshot of a live
+process starting a new allocation epoch (table/epochs.py). Named snapshots kept by the
 `memsnap` command live here, in the order they were kept.
 """
 
@@ -15,7 +16,7 @@ from .errors import NoTargetError, UnknownSnapshotError
 from .model.from_table import live_sites, snapshot_info
 from .model.snapshot import Snapshot
 from .model.sources import PcFrames
-from .table import reader
+from .table import epochs, reader
 from .target import sourcelines
 from .target.target import Target
 
@@ -53,8 +54,9 @@ class Session:
         the key frames at once (for snapshots kept past this stop)."""
         target = self.target()
         table = reader.read_table(target, read_slots=read_slots)
+        epoch = epochs.start_new_epoch(target, table)
         snapshot = Snapshot.from_sites(live_sites(table), self.frames, table.traceback_limit,
-                                       snapshot_info(table, target), table.iter_blocks,
+                                       snapshot_info(table, target, epoch), table.iter_blocks,
                                        table.find_block)
         if resolve:
             snapshot.resolve_key_frames()

@@ -15,7 +15,7 @@ the core makes.
 import struct
 
 from memsnap.target.backend import Backend, Generation, Location
-from memsnap.errors import BadAddressError, UnreadableMemory
+from memsnap.errors import UnwritableMemory, BadAddressError, UnreadableMemory
 
 MAGIC = 0x0050414E534D454D
 RUNTIME_FUNCTIONS = ("memsnap_start", "memsnap_stop", "memsnap_clear_traces", "memsnap_reset_peak")
@@ -120,6 +120,15 @@ class FakeBackend(Backend):
             if start <= address and address + size <= start + len(data):
                 return bytes(data[address - start:address - start + size])
         raise UnreadableMemory(address, size)
+
+    def write_memory(self, address, data):
+        """Into a bytearray segment of a live fake; else UnwritableMemory."""
+        for start, segment in self.segments.items():
+            if self.live and isinstance(segment, bytearray) and start <= address and \
+                    address + len(data) <= start + len(segment):
+                segment[address - start:address - start + len(data)] = data
+                return
+        raise UnwritableMemory(address, len(data))
 
     def lookup_symbol(self, name):
         self.calls["lookup_symbol"] += 1

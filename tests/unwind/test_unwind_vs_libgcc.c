@@ -290,9 +290,13 @@ static void on_plt_signal(int sig, siginfo_t *info, void *uc_arg)
         anywhere_probes++;
         Dl_info where;
         char label[160];
-        if (dladdr((void *)rip, &where) && where.dli_sname)
+        int found = dladdr((void *)rip, &where);
+        if (found && where.dli_sname)
             snprintf(label, sizeof label, "signal at %s+%#lx", where.dli_sname,
                      (unsigned long)(rip - (uint64_t)where.dli_saddr));
+        else if (found && where.dli_fname)
+            snprintf(label, sizeof label, "signal at %s+%#lx", where.dli_fname,
+                     (unsigned long)(rip - (uint64_t)where.dli_fbase));
         else
             snprintf(label, sizeof label, "signal at %#lx", (unsigned long)rip);
         probe(label);

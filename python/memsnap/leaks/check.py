@@ -103,6 +103,10 @@ def _warnings(table, blocks):
                         "(a corrupt depot)" % (blocks.forged_sites, len(table.sites)))
     if table.skipped:
         warnings.append(skipped_note(table.skipped))
+    if table.sampled:
+        warnings.append("the trace table is sampled (MEMSNAP_SAMPLE=%d): only sampled blocks "
+                        "are checked, with their own sizes (not estimates), and the others "
+                        "cannot keep blocks alive" % table.sample_bytes)
     if table.truncated:
         warnings.append("the trace table is truncated (the runtime ran out of memory): "
                         "untraced blocks are not checked and cannot keep others alive")

@@ -1,4 +1,4 @@
-"""Human-readable sizes, exactly as tracemalloc prints them, and counts in words.
+"""Human-readable sizes, exactly as tracemalloc prints them, counts in words, and shared notes.
 
 A size is shown with at most 4-5 significant digits: bytes up to 10239 B,
 then KiB, MiB, GiB, TiB; below 100 of a unit one decimal is kept
@@ -31,3 +31,10 @@ def skipped_note(n):
     """The one sentence for blocks left out because they were being changed
     when the process stopped (whichever thread it was, one or many)."""
     return "%s skipped (a thread was updating the table)" % counted(n, "in-flight block")
+
+
+def sampled_note(sample_bytes):
+    """The one sentence that marks a sampled table's figures as estimates
+    (MEMSNAP_SAMPLE; docs/runtime.md)."""
+    return ("sampled table: one block per %s allocated on average (MEMSNAP_SAMPLE=%d): "
+            "sizes and counts are estimates" % (format_size(sample_bytes), sample_bytes))

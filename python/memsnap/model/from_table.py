@@ -25,12 +25,13 @@ def live_sites(table):
     return [site_of(record) for record in table.records() if record.live_count]
 
 
-def snapshot_info(table, target):
-    """The SnapshotInfo of a table just read from `target`."""
+def snapshot_info(table, target, epoch=None):
+    """The SnapshotInfo of a table just read from `target`, taken in `epoch`."""
     return SnapshotInfo(
         live=target.is_live(), pid=target.pid(), time=time.time(),
         tracing=table.tracing, truncated=table.truncated,
         current_bytes=table.current_bytes, peak_bytes=table.peak_bytes,
         runtime_bytes=table.runtime_bytes, untraced=table.untraced,
         unwinder=table.unwinder_name, layout="%d.%d" % (table.major, table.minor),
+        epoch=epoch, sample_bytes=table.sample_bytes,
         warnings=tuple(table.warnings), skipped=table.skipped)

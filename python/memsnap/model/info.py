@@ -2,8 +2,9 @@
 
 Filled from the trace table by model/from_table.py (and kept in snapshot
 files): which target (a live process or a core dump, its pid), when, what
-the runtime said (tracing, truncated, totals, unwinder, layout version)
-and what the reader could not show (warnings, in-flight blocks skipped).
+the runtime said (tracing, truncated, totals, unwinder, layout version,
+sampling interval), the allocation epoch it was taken in, and what the
+reader could not show (warnings, in-flight blocks skipped).
 Fields are None where a snapshot does not know them (one built from
 tracemalloc-style traces, or loaded from an older file).
 """
@@ -25,6 +26,8 @@ class SnapshotInfo:
     untraced: Optional[int] = None
     unwinder: Optional[str] = None
     layout: Optional[str] = None         # "major.minor" of the trace table
+    epoch: Optional[int] = None          # the allocation epoch it was taken in (table/epochs.py)
+    sample_bytes: Optional[int] = None   # the table's mean sampling interval (0: every block)
     warnings: Tuple[str, ...] = ()       # what the reader could not read
     skipped: int = 0                     # in-flight blocks left out
 

@@ -4,9 +4,10 @@ A snapshot is a list of Sites — (domain, stack, live size and count, totals
 where known) — so grouping, filtering and comparing cost O(sites), not
 O(blocks). A stack is a tuple of references resolved to Frames by a frame
 source (sources.py); resolution is lazy and a site's key frame is found by
-resolving only as deep as needed. The per-block data (address, size, site)
-is kept as the table was read and turned into Trace objects only when
-`traces` is used. Keys: 'lineno', 'filename', 'function' (memsnap's) and
+resolving only as deep as needed. The per-block data (address, size, site,
+birth epoch) is kept as the table was read and turned into Trace objects
+only when `traces` is used; filter_since() keeps the blocks born after an
+earlier snapshot (age.py). Keys: 'lineno', 'filename', 'function' (memsnap's) and
 'traceback'; cumulative for all but traceback.
 
 One way in: Snapshot.from_sites(), used by the session, by loading a file
@@ -22,6 +23,7 @@ from ..errors import InvalidArgumentError
 from ..table.blocks import contains
 from ..target import sourcelines
 from . import snapshot_file
+from .age import start_epoch, younger_blocks
 from .filters import BaseFilter
 from .frames import Frame, UNKNOWN_FRAME
 from .info import SnapshotInfo
@@ -146,7 +148,7 @@ class Snapshot:
                 site = sites[key] = Site(len(sites) + 1, domain, stack, total, 0, 0)
             site.size += size
             site.count += 1
-            blocks.append((address, size, site.id))
+            blocks.append((address, size, site.id, None))
         self._setup(list(sites.values()), source, traceback_limit, SnapshotInfo(),
                     lambda: iter(blocks), None)
 
@@ -155,8 +157,8 @@ class Snapshot:
                    finder=None):
         """A snapshot of `sites` (Site objects) whose stacks `frame_source`
         resolves (sources.py); `info` a SnapshotInfo; `blocks` a function
-        returning an iterator of (address, size, site_id) for every block
-        (None: no per-block data); `finder` a fast function address ->
+        returning an iterator of (address, size, site_id, birth) for every
+        block, birth the allocation epoch or None (None: no per-block data); `finder` a fast function address ->
         (start, size, site_id) of the block holding it, or None."""
         snapshot = cls.__new__(cls)
         snapshot._setup(list(sites), frame_source, traceback_limit, info or SnapshotInfo(),
@@ -303,6 +305,16 @@ class Snapshot:
         return Snapshot.from_sites(kept, self._source, self.traceback_limit, self.info, blocks,
                                    self._finder)
 
+    def filter_since(self, old_snapshot):
+        """A new Snapshot of the blocks allocated after `old_snapshot` was
+        taken and still live in this one (memsnap extra; age.py)."""
+        epoch = start_epoch(self, old_snapshot)
+        kept, sums = younger_blocks(self.iter_blocks_with_births(), epoch, self.info.sample_bytes)
+        sites = [Site(site.id, site.domain, site.stack, site.total_nframe, size, count)
+                 for site, (size, count) in sums.items()]
+        return Snapshot.from_sites(sites, self._source, self.traceback_limit, self.info,
+                                   lambda: iter(kept))
+
     # ---- per-block data ----
     def _build_traces(self):
         tracebacks = {}
@@ -316,11 +328,17 @@ class Snapshot:
 
     def iter_blocks(self):
         """(address, size, Site) for every block of the snapshot (memsnap extra)."""
+        for address, size, site, _ in self.iter_blocks_with_births():
+            yield address, size, site
+
+    def iter_blocks_with_births(self):
+        """(address, size, Site, birth) for every block: birth is the
+        allocation epoch it was born in, or None where unknown (memsnap extra)."""
         by_id = {site.id: site for site in self._sites}
-        for address, size, site_id in self._blocks():
+        for address, size, site_id, birth in self._blocks():
             site = by_id.get(site_id)
             if site is not None:
-                yield address, size, site
+                yield address, size, site, birth
 
     def find_block(self, address):
         """(start, size, domain, Traceback) of the block containing address,
@@ -328,7 +346,7 @@ class Snapshot:
         by_id = {site.id: site for site in self._sites}
         found = self._finder(address) if self._finder is not None else None
         if found is None or found[2] not in by_id:
-            found = next(((start, size, site_id) for start, size, site_id in self._blocks()
+            found = next(((start, size, site_id) for start, size, site_id, _ in self._blocks()
                           if start is not None and site_id in by_id
                           and contains(start, size, address)), None)
         if found is None:

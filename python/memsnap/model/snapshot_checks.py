@@ -24,7 +24,8 @@ MAX_WARNINGS = 10000
 # SnapshotInfo's fields (model/info.py) and what each may hold.
 _INFO_FIELDS = {"live": "bool", "pid": "int", "time": "time", "tracing": "bool",
                 "truncated": "bool", "current_bytes": "int", "peak_bytes": "int",
-                "runtime_bytes": "int", "untraced": "int", "unwinder": "text", "layout": "text"}
+                "runtime_bytes": "int", "untraced": "int", "unwinder": "text", "layout": "text",
+                "epoch": "int", "sample_bytes": "int"}
 
 
 class Invalid(MemsnapError):

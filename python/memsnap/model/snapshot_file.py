@@ -1,15 +1,17 @@
-"""Snapshot files: a compact binary format (version 2); version 1's JSON is still read.
+"""Snapshot files: a compact binary format (version 3); versions 2 and 1 (JSON) are still read.
 
-Never pickle: loading a file runs no code. A version 2 file is MAGIC, then
-a header (format version, block count, the metadata's length), then four
-zlib streams, each after its compressed length and item width: the
-metadata as JSON (traceback limit, info, reader notes, the table of stack
-entries — each a return address if any and its resolved frames, innermost
-first —, the sites, and the source line of every frame, read when the file
-was written), then the blocks as three arrays of little-endian unsigned
-integers, sorted by address: address deltas, sizes, site ids, each in the
-narrowest width that holds it. Version 1 (JSON, to_data()'s form) is that
-metadata with the blocks as base64 arrays. Every field of either is
+Never pickle: loading a file runs no code. A version 3 file is MAGIC, then
+a header (format version, block count, the metadata's length), then zlib
+streams, each after its compressed length and item width: the metadata as
+JSON (traceback limit, info, reader notes, the table of stack entries —
+each a return address if any and its resolved frames, innermost first —,
+the sites, the source line of every frame, read when the file was
+written, and whether the blocks' births follow), then the blocks as
+arrays of little-endian unsigned integers, sorted by address: address
+deltas, sizes, site ids and, when known, births (the allocation epoch of
+each block: model/age.py), each in the narrowest width that holds it.
+Version 2 is the same without births; version 1 (JSON, to_data()'s form)
+is the metadata with the blocks as base64 arrays. Every field of either is
 checked (snapshot_checks.py) and every length is bounded before anything
 is built: a bad file gives one line naming it and what is wrong. Blocks
 stay in arrays (about 20 bytes a block) and become tuples only when
@@ -23,8 +25,8 @@ import sys
 import zlib
 from array import array
 from bisect import bisect_right
-from itertools import accumulate
-from typing import NamedTuple
+from itertools import accumulate, repeat
+from typing import NamedTuple, Optional
 
 from ..errors import MemsnapError
 from ..table.blocks import contains
@@ -33,7 +35,8 @@ from ..user_files import read_user_file, write_user_file
 from .snapshot_checks import Invalid, check_meta
 
 FORMAT = "memsnap-snapshot"
-VERSION = 2
+VERSION = 3
+BINARY_VERSIONS = (2, 3)
 JSON_VERSION = 1
 MAGIC = b"memsnap snapshot\n"
 HEADER = struct.Struct("<IQQ")          # version, block count, metadata length
@@ -45,14 +48,18 @@ _TYPECODES = {1: "B", 2: "H", 4: "I", 8: "Q"}
 
 
 class Blocks(NamedTuple):
-    """A file's blocks: addresses (0: unknown), sizes, site ids, as arrays."""
+    """A file's blocks: addresses (0: unknown), sizes, site ids, births
+    (None: unknown), as arrays."""
     addresses: array
     sizes: array
     sites: array
     sorted: bool
+    births: Optional[array] = None
 
     def __call__(self):
-        return ((a or None, s, i) for a, s, i in zip(self.addresses, self.sizes, self.sites))
+        births = self.births if self.births is not None else repeat(None)
+        return ((a or None, s, i, b)
+                for a, s, i, b in zip(self.addresses, self.sizes, self.sites, births))
 
     def finder(self):
         """address -> (start, size, site id) of the block holding it, or None."""
@@ -140,15 +147,19 @@ def encode_json(snapshot):
 
 
 def write(snapshot, filename, replace):
-    """Write `snapshot` to `filename` in version 2 (user_files.py's policy)."""
-    meta = json.dumps(meta_data(snapshot, with_sources=True), separators=(",", ":"),
-                      allow_nan=False).encode("utf-8")
-    triples = sorted((address or 0, size, site.id)
-                     for address, size, site in snapshot.iter_blocks())
-    addresses = [a for a, _, _ in triples]
+    """Write `snapshot` to `filename` in version 3 (user_files.py's policy)."""
+    rows = sorted((address or 0, size, site.id, birth)
+                  for address, size, site, birth in snapshot.iter_blocks_with_births())
+    with_births = all(row[3] is not None for row in rows)
+    data = meta_data(snapshot, with_sources=True)
+    data["births"] = with_births
+    meta = json.dumps(data, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    addresses = [row[0] for row in rows]
     deltas = [b - a for a, b in zip([0] + addresses, addresses)]
-    columns = (deltas, [s for _, s, _ in triples], [i for _, _, i in triples])
-    del triples, addresses
+    columns = [deltas, [row[1] for row in rows], [row[2] for row in rows]]
+    if with_births:
+        columns.append([row[3] for row in rows])
+    del rows, addresses
 
     def fill(handle):
         handle.write(MAGIC + HEADER.pack(VERSION, len(columns[0]), len(meta)))
@@ -191,8 +202,8 @@ def decode(data, filename="<data>"):
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise Invalid("no '%s' format marker" % FORMAT)
         if data.get("version") != JSON_VERSION:
-            raise Invalid("version %s (this memsnap reads %d and %d)"
-                          % (_shown(data.get("version")), JSON_VERSION, VERSION))
+            raise Invalid("version %s (this memsnap reads %d, %d and %d)"
+                          % ((_shown(data.get("version")), JSON_VERSION) + BINARY_VERSIONS))
         blocks = data.get("blocks")
         if not isinstance(blocks, dict):
             raise Invalid("'blocks' is missing")
@@ -209,27 +220,32 @@ def _decode_binary(view, filename):
     position = len(MAGIC)
     version, count, meta_size = _unpack(HEADER, view, position, "header")
     position += HEADER.size
-    if version != VERSION:
-        raise Invalid("version %d (this memsnap reads %d and %d)" % (version, JSON_VERSION, VERSION))
+    if version not in BINARY_VERSIONS:
+        raise Invalid("version %d (this memsnap reads %d, %d and %d)"
+                      % ((version, JSON_VERSION) + BINARY_VERSIONS))
     if count > MAX_BLOCKS or meta_size > MAX_META:
         raise Invalid("the header claims %d blocks and %d bytes of metadata" % (count, meta_size))
     meta, position = _read_stream(view, position, meta_size, "metadata", exact_width=1)
     data = _parse_json(meta)
     del meta
+    names = ["address", "size", "site"]
+    if version >= 3 and data.get("births") is True:
+        names.append("birth")
     columns = []
-    for name in ("address", "size", "site"):
+    for name in names:
         raw, position, width = _read_column(view, position, count, name)
         columns.append(array(_TYPECODES[width], raw))
         _little(columns[-1])
     if position != len(view):
         raise Invalid("%d bytes after the last block array" % (len(view) - position))
-    if columns[2].itemsize > 4:
-        raise Invalid("site ids wider than 32 bits")
+    if columns[2].itemsize > 4 or (len(columns) > 3 and columns[3].itemsize > 4):
+        raise Invalid("site ids or births wider than 32 bits")
     try:
         addresses = array("Q", accumulate(columns[0]))
     except OverflowError:
         raise Invalid("block addresses beyond 64 bits")
-    return _decoded(data, Blocks(addresses, columns[1], columns[2], sorted=True))
+    births = columns[3] if len(columns) > 3 else None
+    return _decoded(data, Blocks(addresses, columns[1], columns[2], sorted=True, births=births))
 
 
 def _read_column(view, position, count, name):

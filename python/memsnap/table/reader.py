@@ -20,6 +20,7 @@ warnings and skipped. The leak engine also reads the chunks' raw slot
 arrays and the runtime's mappings.
 """
 
+import itertools
 import struct
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
@@ -81,6 +82,7 @@ class ChunkSlots:
     high: int                   # slots [0, high) were used
     births: int                 # address of its uint32 births[capacity]
     raw: bytes
+    birth_raw: Optional[bytes] = None   # births[0, high) as read (None: unreadable)
 
 
 @dataclass
@@ -101,6 +103,7 @@ class Table:
     untraced: int
     sample_bytes: int = 0
     epoch: int = 0
+    epoch_address: int = 0      # of root.epoch (a debugger advances it: table/epochs.py)
     mappings: List[Mapping] = field(default_factory=list)
     sites: Dict[int, DepotRecord] = field(default_factory=dict)
     threads: list = field(default_factory=list)       # threads.ThreadRecord
@@ -133,13 +136,16 @@ class Table:
         return [self.sites[site_id] for site_id in sorted(self.sites)]
 
     def iter_blocks(self):
-        """Yield (address, size, site_id) for every live block, chunk by chunk."""
+        """Yield (address, size, site_id, birth) for every live block, chunk
+        by chunk: birth is the root.epoch it was allocated in (None when
+        its chunk's births could not be read)."""
         bits = self.site_id_bits
         mask = (1 << bits) - 1
         for chunk in self.chunks:
-            for addr, meta in _slot_pairs(self, chunk):
+            births = _births(chunk)
+            for (addr, meta), birth in zip(_slot_pairs(self, chunk), births):
                 if addr:
-                    yield addr, meta >> bits, meta & mask
+                    yield addr, meta >> bits, meta & mask, birth
 
     def find_block(self, address):
         """(start, size, site_id) of the live block with the highest start
@@ -165,10 +171,18 @@ class Table:
         return None
 
     def _find_block_slowly(self, address):
-        for start, size, site_id in self.iter_blocks():
+        for start, size, site_id, _ in self.iter_blocks():
             if contains(start, size, address):
                 return start, size, site_id
         return None
+
+
+def _births(chunk):
+    """The births of a chunk's used slots, in slot order (None each when
+    they could not be read)."""
+    if chunk.birth_raw is None:
+        return itertools.repeat(None, chunk.high)
+    return memoryview(chunk.birth_raw).cast("I")
 
 
 def _plain_slots(table):
@@ -280,7 +294,8 @@ class TableReader:
                       current_bytes=values["current_bytes"], peak_bytes=values["peak_bytes"],
                       runtime_bytes=values["runtime_bytes"], site_id_bits=values["site_id_bits"],
                       nsites=values["nsites"], untraced=values["untraced"],
-                      sample_bytes=values["sample_bytes"], epoch=values["epoch"])
+                      sample_bytes=values["sample_bytes"], epoch=values["epoch"],
+                      epoch_address=root + fields.offset("root", "epoch"))
         self._check_root(table)
         table.threads = threads.read_records(self, fields, values["threads"], values["clear_gen"])
         sums, current, skipped_slots = threads.sum_counters(
@@ -404,8 +419,12 @@ class TableReader:
                 continue
             raw = _blank(raw, mapping.address + slots_offset, slot_size, table.slot_addr_offset,
                          skipped_slots)
+            birth_raw = self.try_read(mapping.address + births, 4 * high,
+                                      "the %d block births of the chunk at 0x%x"
+                                      % (high, mapping.address))
             table.chunks.append(ChunkSlots(mapping.address, mapping.address + slots_offset,
-                                           capacity, high, mapping.address + births, raw))
+                                           capacity, high, mapping.address + births, raw,
+                                           birth_raw))
 
 
 def _check_chunk(mapping, capacity, high, births, slots_offset, slot_size):

@@ -24,6 +24,7 @@ from typing import Dict, List, NamedTuple, Optional
 
 from . import sourcelines
 from .cache import TargetCache
+from ..errors import UnwritableMemory
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,12 @@ class Backend:
         """The bytes at `address`: all `size` of them, or the readable prefix
         of them; raises errors.UnreadableMemory when none is readable."""
         raise NotImplementedError
+
+    def write_memory(self, address: int, data: bytes) -> None:
+        """Write `data` at `address` of the live process; raises
+        errors.UnwritableMemory when it cannot (a core, a debugger without
+        the means)."""
+        raise UnwritableMemory(address, len(data))
 
     def regions(self) -> List[Region]:
         """The memory regions as the debugger lists them (for a core, whatever

@@ -71,6 +71,10 @@ class Target:
         """Exactly `size` bytes at `address`, or raise UnreadableMemory."""
         return self.memory.read(address, size)
 
+    def write(self, address, data):
+        """Write `data` into the live process, or raise UnwritableMemory."""
+        self.backend.write_memory(address, bytes(data))
+
     def regions(self):
         """The target's memory regions, sorted (see regions.py)."""
         if "list" not in self._regions:

@@ -1,11 +1,19 @@
-"""`memstat`: the top statistics of a kept snapshot, or of the heap now (or the whole snapshot exported)."""
+"""`memstat`: the top statistics of a kept snapshot, or of the heap now (or the whole snapshot exported).
 
+With --since A, only the blocks allocated after kept snapshot A was taken
+and still live (Snapshot.filter_since, model/age.py).
+"""
+
+from ..errors import MemsnapError
 from . import data, text
 from .cmd_memsnap import kept_names
 from .export import export
 from .options import STAT_OPTIONS, check_key, filtered, key_rule, top
 from .output import OUTPUT_OPTIONS, deliver, is_export, output_format, profile_summary
-from .parser import CommandSpec
+from .parser import CommandSpec, Option
+
+SINCE = Option("--since", None, "str", metavar="NAME",
+               help="only blocks allocated after kept snapshot NAME was taken (still live)")
 from .profiles import snapshot_profile
 
 
@@ -13,11 +21,15 @@ def run(ctx, options):
     check_key("memstat", options)
     fmt = output_format("memstat", options)
     name = options.args[0] if options.args else None
+    older = ctx.session.get(options.since) if options.since else None
     # statistics need no per-block data: "now" skips reading the slot arrays
-    snapshot = ctx.session.get(name) if name else ctx.session.take(read_slots=False)
+    snapshot = ctx.session.get(name) if name else ctx.session.take(read_slots=bool(older))
+    if older is not None:
+        snapshot = _since(snapshot, older, options.since, name)
     view = filtered(snapshot, options)
     if is_export(fmt):
-        profile = snapshot_profile(view, "memstat %s" % (name or "(now)"),
+        title = "memstat %s%s" % (name or "(now)", " --since " + options.since if older else "")
+        profile = snapshot_profile(view, title,
                                    ctx.session.target_of(snapshot))
         return deliver("memstat", options, fmt, export(fmt, profile), profile_summary(profile))
     stats = view.statistics(options.key, cumulative=options.cumulative, raw=key_rule(options))
@@ -25,6 +37,7 @@ def run(ctx, options):
     if fmt == "json":
         content = data.dumps({
             "snapshot": name,
+            "since": options.since,
             "key": options.key,
             "cumulative": options.cumulative,
             "total": {"size": view.total_size, "count": view.total_count},
@@ -38,9 +51,19 @@ def run(ctx, options):
     return deliver("memstat", options, fmt, content, "%d statistics" % len(shown))
 
 
+def _since(snapshot, older, older_name, name):
+    """`snapshot`'s blocks born after `older` was taken; errors name both."""
+    try:
+        return snapshot.filter_since(older)
+    except MemsnapError as err:
+        message = str(err).replace("the older snapshot", "'%s'" % older_name)
+        message = message.replace("the newer snapshot", "'%s'" % name if name else "the heap now")
+        raise type(err)("memstat: --since %s: %s" % (older_name, message)) from None
+
+
 SPEC = CommandSpec(
     "memstat", "Show the top statistics of a kept snapshot, or of the heap now.",
-    "memstat [NAME] [options]", run, STAT_OPTIONS + OUTPUT_OPTIONS, max_args=1,
+    "memstat [NAME] [options]", run, STAT_OPTIONS + (SINCE,) + OUTPUT_OPTIONS, max_args=1,
     arg_completer=kept_names,
     description="Exports (pprof, folded, flamegraph, speedscope) hold every stack of the\n"
                 "snapshot after --include/--exclude/--domain; --key, --limit and --cumulative\n"

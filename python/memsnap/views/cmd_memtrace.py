@@ -8,7 +8,7 @@ memsnap_attach() redirect its allocation calls (docs/production.md).
 import errno
 
 from ..errors import MemsnapError, NotLiveError, UsageError
-from ..model.format import format_size
+from ..model.format import format_size, sampled_note
 from ..target import attach
 from ..target.runtime_calls import call_runtime
 from . import data
@@ -108,12 +108,14 @@ def _status(session, options):
             "max_frames": root.max_frames, "current": root.current_bytes,
             "peak": root.peak_bytes, "runtime_memory": root.runtime_bytes,
             "truncated": root.truncated, "unwinder": root.unwinder_name,
-            "untraced": root.untraced, "live": live,
+            "untraced": root.untraced, "live": live, "sample_bytes": root.sample_bytes,
             "layout": "%d.%d" % (root.major, root.minor),
         })
     lines = [
         "tracing: %s" % ("yes" if root.tracing else "no"),
         "traceback limit: %d frames (max %d)" % (root.traceback_limit, root.max_frames),
+        "sampling: %s" % (sampled_note(root.sample_bytes) if root.sample_bytes
+                          else "none, every block is traced"),
         "traced memory: current=%s, peak=%s" % (format_size(root.current_bytes),
                                                 format_size(root.peak_bytes)),
         "runtime memory: %s" % format_size(root.runtime_bytes),

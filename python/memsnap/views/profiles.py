@@ -6,12 +6,14 @@ into one. Each Site gives one StackSample: its whole stack as Locations,
 oldest first (each Location one return address with its inlined frames,
 caller first), its live bytes and blocks, and its totals ever allocated
 (the depot's, when the table or file has them; unknown totals are written
-as 0 and said in the profile's comments). Mappings, with build IDs read
+as 0 and said in the profile's comments, as is a sampled table's mark
+that its figures are estimates). Mappings, with build IDs read
 from the images loaded in the target (target/build_id.py), are given only
 for snapshots of the process or core the debugger has now: a snapshot
 loaded from a file, or kept from an earlier process, has none.
 """
 
+from ..model.format import sampled_note
 from ..target.build_id import build_id
 from .export.samples import Location, Mapping, Profile, StackSample
 
@@ -31,6 +33,8 @@ def snapshot_profile(snapshot, title, target=None):
         samples.append(StackSample(stack, site.domain, site.count, site.size,
                                    site.total_count or 0, site.total_size or 0))
     comments = tuple(snapshot.warnings) + (() if totals_known else (NO_TOTALS,))
+    if snapshot.info.sample_bytes:
+        comments += (sampled_note(snapshot.info.sample_bytes),)
     mappings = tuple(code_mappings(target)) if target is not None else ()
     return Profile(title, tuple(samples), mappings, snapshot.info.time, comments)
 

@@ -7,7 +7,7 @@ tutorial's with_trace.py prints). Plus the one-line summaries and warning
 notes the commands print.
 """
 
-from ..model.format import counted, format_size, skipped_note
+from ..model.format import counted, format_size, sampled_note, skipped_note
 from ..model.keyframe import key_frame_of
 
 
@@ -43,6 +43,8 @@ def snapshot_notes(*snapshots):
             notes.append("warning: " + warning)
         if snapshot.skipped:
             notes.append("warning: " + skipped_note(snapshot.skipped))
+        if snapshot.info.sample_bytes:
+            notes.append("note: " + sampled_note(snapshot.info.sample_bytes))
         if snapshot.info.truncated:
             notes.append("warning: the runtime ran out of memory: traces are incomplete")
         elif snapshot.info.tracing is False:

@@ -1,9 +1,9 @@
-"""Benchmark (by hand, not a test): snapshot files, version 1 (JSON) against version 2 (compact).
+"""Benchmark (by hand, not a test): snapshot files, version 1 (JSON) against version 3 (compact).
 
 Runs many_blocks (tests/debuggers/programs) with BLOCKS live blocks (default
 2,690,000 = 10,000 stacks x 269) under build/gdb/memsnap-gdb, stops at its
 checkpoint, takes one snapshot and writes it both ways: `memsnap --save`
-(version 2) and Snapshot.to_data() as JSON (version 1, what --save wrote
+(version 3) and Snapshot.to_data() as JSON (version 1, what --save wrote
 before). Then, for each file, REPEAT fresh Python processes (no debugger)
 load it with memsnap.Snapshot.load, alternating the two formats, and
 report: file bytes per block, load wall time (median, min-max) per million
@@ -55,13 +55,13 @@ def main():
     blocks = STACKS * args.per_stack
     with tempfile.TemporaryDirectory(prefix="memsnap-file-bench-") as work:
         files = {"version 1 (JSON)": os.path.join(work, "big.json"),
-                 "version 2 (compact)": os.path.join(work, "big.memsnap")}
+                 "version 3 (compact)": os.path.join(work, "big.memsnap")}
         script = os.path.join(work, "save_both.py")
         with open(script, "w") as handle:
             handle.write(SAVE_BOTH.format(v1=files["version 1 (JSON)"]))
         subprocess.run([os.path.join(args.build, "gdb", "memsnap-gdb"), "-batch",
                         "-ex", "break checkpoint", "-ex", "run", "-ex", "memsnap big",
-                        "-ex", "memsnap --save big %s" % files["version 2 (compact)"],
+                        "-ex", "memsnap --save big %s" % files["version 3 (compact)"],
                         "-ex", "source %s" % script,
                         "--args", os.path.join(args.build, "tests", "debuggers", "programs",
                                                "many_blocks"), str(args.per_stack)],

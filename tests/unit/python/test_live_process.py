@@ -15,6 +15,7 @@ import pytest
 
 from memsnap import session
 from memsnap.table import reader
+from memsnap.table.sampling import block_weights
 from memsnap.views import commands
 from procfs_backend import ProcfsBackend
 
@@ -68,8 +69,8 @@ def wait_stopped(pid, timeout=30.0):
     raise AssertionError("process %d did not stop" % pid)
 
 
-def start(program, library, *args):
-    env = dict(os.environ, LD_PRELOAD=library, MEMSNAP="16")
+def start(program, library, *args, env=None):
+    env = dict(os.environ, LD_PRELOAD=library, MEMSNAP="16", **(env or {}))
     return subprocess.Popen([program] + list(args), env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
 
@@ -107,6 +108,29 @@ def test_waste_blocks_read_from_the_real_writer(program, library):
         proc.wait()
 
 
+def test_sampling_weights_add_up_to_the_site_counters(program, library):
+    """The reader's per-block weights of a sampled table (table/sampling.py)
+    are the runtime's: summed per site they equal its live counters exactly."""
+    proc = start(program, library, env={"MEMSNAP_SAMPLE": "4096"})
+    try:
+        wait_stopped(proc.pid)
+        table = reader.read_table(ProcfsBackend(proc.pid))
+        assert table.sampled and table.sample_bytes == 4096 and table.warnings == []
+        sums = {}
+        for address, size, site, birth in table.iter_blocks():
+            count, weight = block_weights(address, size, table.sites[site].domain, 4096)
+            total = sums.setdefault(site, [0, 0])
+            total[0] += count
+            total[1] += weight
+            assert birth == 0
+        live = {sid: [s.live_count, s.live_bytes] for sid, s in table.sites.items()
+                if s.live_count}
+        assert sums == live and len(sums) >= 3
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 def test_tables_stopped_mid_update_stay_consistent(program, library):
     proc = start(program, library, "churn")
     rng = random.Random(7)
@@ -122,11 +146,11 @@ def test_tables_stopped_mid_update_stay_consistent(program, library):
             skipped += table.skipped
             assert table.warnings == []
             # no torn record: every block names a site, has a size, is unique
-            assert all(site in table.sites and size > 0 for _, size, site in blocks)
-            assert len({addr for addr, _, _ in blocks}) == len(blocks)
+            assert all(site in table.sites and size > 0 for _, size, site, _ in blocks)
+            assert len({addr for addr, _, _, _ in blocks}) == len(blocks)
             # site counters agree with the blocks, up to the in-flight ones
             counted = {}
-            for _, size, site in blocks:
+            for _, size, site, _ in blocks:
                 count, total = counted.get(site, (0, 0))
                 counted[site] = (count + 1, total + size)
             off = sum(abs(s.live_count - counted.get(i, (0, 0))[0])

@@ -48,7 +48,7 @@ def test_reads_root_sites_and_blocks(waste):
     assert table.sites[1].pcs[0] == 0x401105 and table.sites[1].domain == 0
     blocks = list(table.iter_blocks())
     assert len(blocks) == 20101
-    assert sum(1 for _, size, site in blocks if site == 1 and size == 100) == 10000
+    assert sum(1 for _, size, site, _ in blocks if site == 1 and size == 100) == 10000
     assert table.skipped == 0 and table.warnings == []
 
 
@@ -57,8 +57,8 @@ def test_sites_are_read_in_one_read_per_depot_mapping(waste):
     reader.read_table(waste.after)
     # fixed header, field table, root, 4 x (thread record, counter directory
     # header, its page addresses, its one page), 6 mapping headers, 1 depot,
-    # 4 x (chunk header + its used slots)
-    assert waste.after.calls["read_memory"] == 1 + 1 + 1 + 4 * 4 + 6 + 1 + 8
+    # 4 x (chunk header + its used slots + their births)
+    assert waste.after.calls["read_memory"] == 1 + 1 + 1 + 4 * 4 + 6 + 1 + 12
 
 
 def test_no_target():
@@ -234,7 +234,7 @@ def test_operation_in_flight_is_left_out(op, done):
     target = 0x5000000 + 0x40 * 5
     b.pend(target, op, done)
     table = reader.read_table(b.build())
-    addresses = {a for a, _, _ in table.iter_blocks()}
+    addresses = {a for a, _, _, _ in table.iter_blocks()}
     assert target not in addresses and len(addresses) == 40
     assert table.skipped == 1
     site = table.sites[1]
@@ -251,8 +251,8 @@ def test_thread_behind_a_clear_counts_nothing():
     b.stale_threads = (0,)
     table = reader.read_table(b.build())
     blocks = list(table.iter_blocks())
-    assert blocks and all(b.thread_of(a) != 0 for a, _, _ in blocks)
-    assert sum(size for _, size, _ in blocks) == table.current_bytes
+    assert blocks and all(b.thread_of(a) != 0 for a, _, _, _ in blocks)
+    assert sum(size for _, size, _, _ in blocks) == table.current_bytes
     assert sum(s.live_bytes for s in table.sites.values()) == table.current_bytes
 
 

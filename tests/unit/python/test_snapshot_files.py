@@ -138,8 +138,8 @@ def test_an_array_bomb_is_refused_before_it_is_built(waste, tmp_path):
 
 def test_other_versions_and_formats(tmp_path):
     path = tmp_path / "f"
-    path.write_bytes(snapshot_file.MAGIC + snapshot_file.HEADER.pack(3, 0, 0))
-    assert "version 3" in load_error(path)
+    path.write_bytes(snapshot_file.MAGIC + snapshot_file.HEADER.pack(4, 0, 0))
+    assert "version 4" in load_error(path)
     path.write_bytes(b"\x7fELF\x02\x01\x01")
     assert "neither a memsnap snapshot" in load_error(path)
     write_json(path, {"format": "memsnap-snapshot", "version": 7})
