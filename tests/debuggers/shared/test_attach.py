@@ -10,7 +10,8 @@ dlopens after the attach (attach_plugin.c), nothing else: the blocks main
 allocated before the attach and frees, reallocates, measures after it cost
 no error. After detaching, the program's output and exit status are those
 of a run without any debugger. A process without dlopen (a static binary)
-gets one line. Attaching needs ptrace permission (Yama's ptrace_scope).
+gets one line, and so does a dlopen that fails. Attaching needs ptrace
+permission (Yama's ptrace_scope).
 """
 
 import os
@@ -159,3 +160,27 @@ def test_static_binary_cannot_load(session, program, tmp_path):
     assert results[1]["error"] == (
         "cannot load libmemsnap.so into process %d: it has no dynamic loader or no dlopen "
         "(a static binary, or libc not loaded yet)" % proc.pid)
+
+
+FAILED_DLOPEN = """
+import memsnap.session
+from memsnap.target import attach
+try:
+    attach.load_runtime(memsnap.session.current.target(), PATH)
+except attach.CannotLoadError as e:
+    print(e)
+"""
+
+
+def test_failed_dlopen_says_why(session, started, tmp_path):
+    proc, _ = started
+    not_a_library = tmp_path / "not_a_library.so"
+    not_a_library.write_text("text\n")
+    results = session([d.attach(proc.pid),
+                       d.python("PATH = %r\n" % str(not_a_library) + FAILED_DLOPEN),
+                       d.command("memtrace"), d.detach()])
+    assert results[1]["output"].strip() == (
+        "cannot load not_a_library.so into process %d: dlopen failed: %s: file too short"
+        % (proc.pid, not_a_library))
+    assert not results[2]["ok"]     # still no runtime: nothing was loaded
+    proc.kill()
