@@ -13,8 +13,12 @@ library (static binary, no dlopen, dlopen failing) gets one clear line
 import os
 import re
 
-from .. import buildconfig
 from ..errors import MemsnapError
+
+try:
+    from .. import buildconfig
+except ImportError:     # a source tree used without a build: no runtime to load
+    buildconfig = None
 
 RTLD_NOW = 0x2
 RTLD_NODELETE = 0x1000      # never unloaded: the rewritten imports lead into it
@@ -34,10 +38,10 @@ def load_runtime(target, path=None):
     is there); raise CannotLoadError with the reason."""
     if runtime_loaded(target):
         return
-    path = path or buildconfig.RUNTIME
+    path = path or (buildconfig.RUNTIME if buildconfig else "")
     if not path or not os.path.isfile(path):
-        raise CannotLoadError("cannot load the runtime: %s is missing (memsnap was built without "
-                              "it, or moved)" % (path or "libmemsnap.so"))
+        raise CannotLoadError("cannot load the runtime: %s is missing (run memsnap from a build "
+                              "tree's launcher or an installed copy)" % (path or "libmemsnap.so"))
     prefix = "cannot load %s into process %d: " % (os.path.basename(path), target.pid())
     if not _dynamic_loader_mapped(target) or target.lookup_symbol("dlopen") is None:
         raise CannotLoadError(prefix + "it has no dynamic loader or no dlopen (a static "

@@ -100,3 +100,14 @@ def test_core_segments_are_named_after_the_debuggers_file_mappings():
     assert [(r.start, r.name, r.offset, r.in_core) for r in named] == [
         (0x1000, "/bin/p", 0x2000, True), (0x3000, "/bin/p", 0x4000, True),
         (0x5000, "/lib/skipped.so", 0, False), (0x9000, "", 0, False)]
+
+
+def test_call_expression_strings_and_pointer_results():
+    from memsnap.target.runtime_calls import call_expression
+    assert call_expression("memsnap_start", [16]) == "((int(*)(long))memsnap_start)(16L)"
+    assert call_expression("memsnap_stop", []) == "((int(*)(void))memsnap_stop)()"
+    # what target/attach.py passes to dlopen: every byte outside printable
+    # ASCII, the quote and the backslash as octal escapes
+    assert call_expression("dlopen", ['/a "b\\c/\u00e9', 4098], "long") == \
+        '((long(*)(const char *, long))dlopen)("/a \\042b\\134c/\\303\\251", 4098L)'
+    assert call_expression("f", [-2]) == "((int(*)(long))f)((-2L))"
