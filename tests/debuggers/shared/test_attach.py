@@ -8,8 +8,9 @@ snapshot holds exactly the blocks kept after the attach, at their source
 lines (sites marked `site:` in the source), with those of a library it
 dlopens after the attach (attach_plugin.c), nothing else: the blocks main
 allocated before the attach and frees, reallocates, measures after it cost
-no error. After detaching, the program's output and exit status are those
-of a run without any debugger. A process without dlopen (a static binary)
+no error. After `memtrace stop` and detaching (or detaching while tracing
+goes on, sampled), the program's output and exit status are those of a run
+without any debugger. A process without dlopen (a static binary)
 gets one line, and so does a dlopen that fails. Attaching needs ptrace
 permission (Yama's ptrace_scope).
 """
@@ -103,7 +104,8 @@ def test_attach_traces_what_follows(session, started):
     results = session([d.attach(proc.pid), d.command("memtrace start"),
                        d.write_memory("go", 0, (1).to_bytes(4, "little")),
                        d.breakpoint("checkpoint"), d.cont(), d.python(CHECK),
-                       d.command("memtrace"), d.delete_breakpoints(), d.detach()])
+                       d.command("memtrace"), d.delete_breakpoints(),
+                       d.command("memtrace stop"), d.detach()])
     for result in results:
         assert result["ok"], "%s: %s\n%s" % (result["op"], result["error"], result["output"])
     assert results[1]["output"].strip() == (
@@ -119,16 +121,23 @@ def test_attach_traces_what_follows(session, started):
     assert b"ready\n" + out == reference.stdout
 
 
-def test_attach_sampled(session, started):
-    proc, _ = started
+def test_attach_sampled_tracing_on_after_detach(session, started):
+    """Sampled, and detached while tracing: the program ends normally with
+    its traced (and sampled-out) blocks freed through the hooks."""
+    proc, reference = started
     results = session([d.attach(proc.pid), d.command("memtrace start 4 --sample 4096"),
-                       d.command("memtrace --json"), d.detach()])
-    assert results[1]["ok"], results[1]["error"]
+                       d.command("memtrace --json"),
+                       d.write_memory("go", 0, (1).to_bytes(4, "little")), d.detach()])
+    for result in results:
+        assert result["ok"], "%s: %s\n%s" % (result["op"], result["error"], result["output"])
     assert results[1]["output"].strip() == (
         "libmemsnap.so loaded into process %d; tracing started, 4 frames per stack, sampled: "
         "one block per 4096 bytes allocated on average" % proc.pid)
     assert '"tracing": true' in results[2]["output"]
-    proc.kill()
+    assert '"sample_bytes": 4096' in results[2]["output"]
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == reference.returncode == 7
+    assert b"ready\n" + out == reference.stdout
 
 
 def test_static_binary_cannot_load(session, program, tmp_path):
