@@ -11,7 +11,8 @@ allocated before the attach and frees, reallocates, measures after it cost
 no error. After `memtrace stop` and detaching (or detaching while tracing
 goes on, sampled), the program's output and exit status are those of a run
 without any debugger. A process without dlopen (a static binary)
-gets one line, and so does a dlopen that fails. Attaching needs ptrace
+gets one line, and so do a dlopen that fails and a process with another
+allocator interposed (which runs on untouched). Attaching needs ptrace
 permission (Yama's ptrace_scope).
 """
 
@@ -79,24 +80,45 @@ print(sorted(found.items(), key=str), current)
 """
 
 
-@pytest.fixture
-def started(program):
-    """The running attach_target (after it printed "ready") and the output
-    of a run without a debugger."""
+def start_target(path, preload=None):
+    """attach_target running (after it printed "ready"), and the result of
+    a run without a debugger."""
     reason = ptrace_refusal()
     if reason:
         pytest.skip(reason)
-    path = program(PROGRAM)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LD_PRELOAD", "MEMSNAP"))}
+    if preload:
+        env["LD_PRELOAD"] = preload
     reference = subprocess.run([path, "now"], env=env, stdout=subprocess.PIPE, timeout=60)
     proc = subprocess.Popen([path], env=env, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    assert proc.stdout.readline() == b"ready\n"
+    return proc, reference
+
+
+@pytest.fixture
+def started(program):
+    proc, reference = start_target(program(PROGRAM))
     try:
-        assert proc.stdout.readline() == b"ready\n"
         yield proc, reference
     finally:
         if proc.poll() is None:
             proc.kill()
         proc.wait(timeout=60)
+
+
+def compile_c(tmp_path, name, text, *flags):
+    """tmp_path/name built from C `text` with `flags`; skips without a compiler."""
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if not compiler:
+        pytest.skip("no C compiler")
+    source = tmp_path / (name + ".c")
+    source.write_text(text)
+    output = tmp_path / name
+    built = subprocess.run([compiler, *flags, "-o", str(output), str(source)],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if built.returncode:
+        pytest.skip("cannot build %s: %s" % (name, built.stdout.decode(errors="replace")))
+    return str(output)
 
 
 def test_attach_traces_what_follows(session, started):
@@ -140,25 +162,17 @@ def test_attach_sampled_tracing_on_after_detach(session, started):
     assert b"ready\n" + out == reference.stdout
 
 
-def test_static_binary_cannot_load(session, program, tmp_path):
+def test_static_binary_cannot_load(session, tmp_path):
     reason = ptrace_refusal()
     if reason:
         pytest.skip(reason)
-    compiler = shutil.which("cc") or shutil.which("gcc")
-    if not compiler:
-        pytest.skip("no C compiler to build a static program")
-    source = tmp_path / "static_sleeper.c"
-    source.write_text("#include <stdlib.h>\n#include <stdio.h>\n#include <unistd.h>\n"
-                      "#include <sys/prctl.h>\n"
-                      "int main(void) { prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY); "
-                      "void *p = malloc(10); printf(\"ready\\n\"); fflush(stdout); "
-                      "for (;;) pause(); free(p); }\n")
-    binary = tmp_path / "static_sleeper"
-    built = subprocess.run([compiler, "-static", "-g", "-o", str(binary), str(source)],
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    if built.returncode:
-        pytest.skip("cannot link statically: %s" % built.stdout.decode(errors="replace"))
-    proc = subprocess.Popen([str(binary)], stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    binary = compile_c(tmp_path, "static_sleeper",
+                       "#include <stdlib.h>\n#include <stdio.h>\n#include <unistd.h>\n"
+                       "#include <sys/prctl.h>\n"
+                       "int main(void) { prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY); "
+                       "void *p = malloc(10); printf(\"ready\\n\"); fflush(stdout); "
+                       "for (;;) pause(); free(p); }\n", "-static", "-g")
+    proc = subprocess.Popen([binary], stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
     try:
         assert proc.stdout.readline() == b"ready\n"
         results = session([d.attach(proc.pid), d.command("memtrace start"), d.detach()])
@@ -169,6 +183,38 @@ def test_static_binary_cannot_load(session, program, tmp_path):
     assert results[1]["error"] == (
         "cannot load libmemsnap.so into process %d: it has no dynamic loader or no dlopen "
         "(a static binary, or libc not loaded yet)" % proc.pid)
+
+
+# An allocator of its own, preloaded: libc's under it, but not libc's malloc.
+INTERPOSER = """
+#include <stddef.h>
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void __libc_free(void *);
+void *malloc(size_t n) { return __libc_malloc(n); }
+void *calloc(size_t n, size_t m) { return __libc_calloc(n, m); }
+void *realloc(void *p, size_t n) { return __libc_realloc(p, n); }
+void free(void *p) { __libc_free(p); }
+"""
+
+
+def test_another_allocator_is_refused(session, program, tmp_path):
+    interposer = compile_c(tmp_path, "interposer.so", INTERPOSER, "-shared", "-fPIC", "-O1")
+    proc, reference = start_target(program(PROGRAM), preload=interposer)
+    try:
+        results = session([d.attach(proc.pid), d.command("memtrace start"),
+                           d.write_memory("go", 0, (1).to_bytes(4, "little")), d.detach()])
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=60)
+    assert not results[1]["ok"]
+    assert results[1]["error"] == ("memtrace: another allocator than libc's is interposed in "
+                                   "this process: the runtime cannot trace it")
+    assert proc.returncode == reference.returncode == 7     # nothing was rewritten
+    assert b"ready\n" + out == reference.stdout
 
 
 FAILED_DLOPEN = """
