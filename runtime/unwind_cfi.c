@@ -245,8 +245,14 @@ static int sym_eval(const Dwarf_Op *ops, size_t nops, uint64_t pc, int cfa_known
     return 0;
 }
 
-/* How the caller's value of a callee-saved register is found: same,
- * lost, or saved at CFA + *slot_off. -1 when it does not fit. */
+/* How the caller's value of a callee-saved register (rbx, rbp) is found:
+ * same, or saved at CFA + *slot_off. -1 when it does not fit. A register
+ * no rule mentions is the caller's own (the x86-64 psABI preserves rbx
+ * and rbp; libgcc's unwinder reads it so): libdw reports it "undefined"
+ * where the ABI's initial instructions do not say "same value" (rbx in
+ * elfutils 0.188), which lost the caller's rbx in the first instructions
+ * of a function called from a frame whose CFA is rbx-based (ld.so's
+ * lazy-binding resolver calling _dl_fixup). */
 static int saved_reg_rule(Dwarf_Frame *frame, int regno, uint64_t pc, unsigned *how,
                           int64_t *slot_off)
 {
@@ -256,7 +262,7 @@ static int saved_reg_rule(Dwarf_Frame *frame, int regno, uint64_t pc, unsigned *
     if (dwarf_frame_register(frame, regno, mem, &ops, &nops) != 0)
         return -1;
     if (nops == 0) {
-        *how = ops == NULL ? SAVED_SAME : SAVED_LOST;
+        *how = SAVED_SAME;
         return 0;
     }
     struct sym where;

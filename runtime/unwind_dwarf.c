@@ -156,8 +156,8 @@ struct walk_regs {
 };
 
 /* The caller's value of a callee-saved register by its rule: reloaded
- * from CFA + off (SAVED_AT; logged, deciding nothing yet), unknown
- * (SAVED_LOST: 0) or unchanged. -1 when the slot is outside the stack. */
+ * from CFA + off (SAVED_AT; logged, deciding nothing yet) or unchanged.
+ * -1 when the slot is outside the stack. */
 static inline int reload(unsigned how, int64_t off, uint64_t cfa, uint64_t lo, uint64_t hi,
                          uint64_t *reg, int *from, struct walk_log *log)
 {
@@ -168,10 +168,6 @@ static inline int reload(unsigned how, int64_t off, uint64_t cfa, uint64_t lo, u
         *reg = *(const uint64_t *)at;
         if (log)
             *from = log_word(log, at, *reg, 0);
-    } else if (how == SAVED_LOST) {
-        *reg = 0;
-        if (log)
-            *from = FROM_NOWHERE;
     }
     return 0;
 }
@@ -233,8 +229,8 @@ static __attribute__((noinline)) int step_other(uint64_t rule, struct walk_regs 
 
 /* Rules the walk takes inline: a STEP whose CFA is rsp + offset (the
  * commonest in code without frame pointers) or rbp + 16 (a frame-pointer
- * frame), not loaded from the stack, rbp and rbx unchanged, saved at
- * CFA + offset or lost. */
+ * frame), not loaded from the stack, rbp and rbx unchanged or saved at
+ * CFA + offset. */
 #define RULE_KIND_BASE_DEREF 0x3full
 #define RULE_RSP_STEP ((uint64_t)RULE_STEP)
 #define RULE_RBP_STEP ((uint64_t)RULE_STEP | (uint64_t)BASE_RBP << 3)

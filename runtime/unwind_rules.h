@@ -2,7 +2,7 @@
  * The DWARF unwinder's compact rules (docs/unwinding.md): how to step from
  * a frame to its caller at one pc, in one 64-bit word — the CFA as rsp, rbp
  * or rbx plus an offset (or loaded from there), the return address at
- * CFA-8, rbp and rbx unchanged, saved at CFA+offset or lost, or a kind
+ * CFA-8, rbp and rbx unchanged or saved at CFA+offset, or a kind
  * that ends the walk or steps through a signal frame. Made by the CFI
  * reduction (unwind_cfi.c), kept by the rule cache (unwind_rule_cache.c),
  * applied by the walk (unwind_dwarf.c).
@@ -34,7 +34,7 @@ enum {
     RULE_STOP = 4,   /* no usable rule: the walk ends here, cleanly */
 };
 enum { BASE_RSP = 0, BASE_RBP = 1, BASE_RBX = 2 };
-enum { SAVED_SAME = 0, SAVED_AT = 1, SAVED_LOST = 2 };
+enum { SAVED_SAME = 0, SAVED_AT = 1 };
 
 #define RULE_KIND(r) ((unsigned)((r) & 7u))
 #define RULE_BASE(r) ((unsigned)(((r) >> 3) & 3u))
