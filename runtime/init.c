@@ -38,6 +38,13 @@
 
 #include "counters.h"
 #include "tracer.h"
+#ifdef MEMSNAP_HAVE_DWARF
+#include "unwind_cfi.h"
+#else
+static inline void unwind_fork_prepare(void) {}
+static inline void unwind_fork_parent(void) {}
+static inline void unwind_fork_child(void) {}
+#endif
 
 #define DEFAULT_PRELOAD_DEPTH 16u
 
@@ -71,6 +78,7 @@ static int preloaded(void)
 static void before_fork(void)
 {
     memsnap_tls.in_runtime++;
+    unwind_fork_prepare();
     track_lock();
     threads_lock();
     fold_lock();
@@ -87,6 +95,7 @@ static void after_fork_parent(void)
     fold_unlock();
     threads_unlock();
     track_unlock();
+    unwind_fork_parent();
     memsnap_tls.in_runtime--;
 }
 
@@ -99,6 +108,7 @@ static void after_fork_child(void)
     fold_reset_lock();
     threads_after_fork_child(); /* resets the threads lock */
     track_reset_lock();
+    unwind_fork_child();
     memsnap_tls.in_runtime--;
 }
 
@@ -154,9 +164,8 @@ void ensure_initialized(void)
     hot.cookie_key = draw_cookie_key();
     int mapped = depot_init() == 0;
     threads_init();
-    /* Registered before the unwinder starts: fork handlers that prepare run
-     * in reverse order, so the DWARF unwinder's lock (held while it maps
-     * memory from the pool) is taken before the runtime's own locks. */
+    /* The one fork sequence (see the top of this file): the DWARF
+     * unwinder's miss lock first, then the runtime's own locks. */
     pthread_atfork(before_fork, after_fork_parent, after_fork_child);
     memsnap_root.unwinder = choose_unwinder();
     uint32_t state = MEMSNAP_STATE_INITIALIZED;

@@ -1,7 +1,8 @@
 /*
- * The override layer: the malloc family and every C++ operator new/delete
- * (under their mangled names) are defined here and call into the rest
- * (dlclose is still interposed in unwind_dwarf.c). While tracing, a block is
+ * The override layer: every symbol the runtime interposes is defined here —
+ * the malloc family, every C++ operator new/delete (under their mangled
+ * names) and dlclose (the DWARF unwinder forgets unloaded code's rules) —
+ * and calls into the rest. While tracing, a block is
  * allocated 16 bytes larger (more for an aligned one) and carries a header
  * (block_header.h) that leads free, realloc and malloc_usable_size to its
  * record in O(1); the tracer (tracer.h) records and forgets it. A pointer
@@ -30,6 +31,9 @@
 
 #include "block_header.h"
 #include "tracer.h"
+#ifdef MEMSNAP_HAVE_DWARF
+#include "unwind_cfi.h"
+#endif
 
 #define HOOK __attribute__((visibility("default")))
 #define PAGE 4096u
@@ -563,3 +567,21 @@ DELETE_HOOK(_ZdlPvmSt11align_val_t)
 DELETE_HOOK(_ZdaPvmSt11align_val_t)
 DELETE_HOOK(_ZdlPvSt11align_val_tRKSt9nothrow_t)
 DELETE_HOOK(_ZdaPvSt11align_val_tRKSt9nothrow_t)
+
+#ifdef MEMSNAP_HAVE_DWARF
+/* Once a library is unloaded its address range may receive other code: the
+ * DWARF unwinder forgets every cached rule (unwind_cfi.h). real_dlclose is
+ * resolved on first use; racing threads store the same value. */
+HOOK int dlclose(void *handle)
+{
+    static int (*real_dlclose)(void *);
+    if (real_dlclose == NULL) {
+        real_dlclose = (int (*)(void *))dlsym(RTLD_NEXT, "dlclose");
+        if (real_dlclose == NULL)
+            return -1;
+    }
+    int rc = real_dlclose(handle);
+    unwind_code_unloaded();
+    return rc;
+}
+#endif

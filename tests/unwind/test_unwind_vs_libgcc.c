@@ -153,6 +153,55 @@ static __attribute__((noinline)) void probe_clean_stop(void)
     }
 }
 
+/* ---- a caller whose CFA is rbx-based, below a callee that leaves rbx alone ---- */
+
+/*
+ * rbx_cfa_frame(fn) realigns the stack and describes its CFA through rbx,
+ * as ld.so's lazy-binding resolver does; keeps_rbx (no CFI for rbx: it
+ * never touches it) calls probe_under_rbx_frame. The caller's rbx is the
+ * one the callee still has: a walk that took an unmentioned rbx as lost
+ * stopped at rbx_cfa_frame (seen with a signal at _dl_fixup+2).
+ */
+void rbx_cfa_frame(void (*fn)(void));
+void keeps_rbx(void);
+__attribute__((noinline)) void probe_under_rbx_frame(void)
+{
+    probe("a caller whose CFA is rbx-based, below a callee that leaves rbx alone");
+    __asm__ volatile("" ::: "memory");
+}
+__asm__(".text\n"
+        ".globl rbx_cfa_frame\n"
+        ".type rbx_cfa_frame, @function\n"
+        "rbx_cfa_frame:\n"
+        ".cfi_startproc\n"
+        "    pushq %rbx\n"
+        ".cfi_adjust_cfa_offset 8\n"
+        ".cfi_offset rbx, -16\n"
+        "    movq %rsp, %rbx\n"
+        ".cfi_def_cfa_register rbx\n"
+        "    andq $-64, %rsp\n"
+        "    call *%rdi\n"
+        "    movq %rbx, %rsp\n"
+        ".cfi_def_cfa_register rsp\n"
+        "    popq %rbx\n"
+        ".cfi_adjust_cfa_offset -8\n"
+        ".cfi_restore rbx\n"
+        "    ret\n"
+        ".cfi_endproc\n"
+        ".size rbx_cfa_frame, .-rbx_cfa_frame\n"
+        ".globl keeps_rbx\n"
+        ".type keeps_rbx, @function\n"
+        "keeps_rbx:\n"
+        ".cfi_startproc\n"
+        "    subq $8, %rsp\n"
+        ".cfi_adjust_cfa_offset 8\n"
+        "    call probe_under_rbx_frame\n"
+        "    addq $8, %rsp\n"
+        ".cfi_adjust_cfa_offset -8\n"
+        "    ret\n"
+        ".cfi_endproc\n"
+        ".size keeps_rbx, .-keeps_rbx\n");
+
 /* A chain of distinct functions, so that every frame has its own rule. */
 #define LEVEL(name, next)                                                     \
     static __attribute__((noinline)) int name(const char *w, int k)           \
@@ -385,6 +434,7 @@ int main(void)
 
     case_plt();
     odd_frame(probe_clean_stop);
+    rbx_cfa_frame(keeps_rbx);
 
     fflush(stdout);
     pid_t child = fork();

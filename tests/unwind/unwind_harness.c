@@ -2,8 +2,10 @@
  * A stand-in for the runtime services the DWARF unwinder needs
  * (thread_stack_bounds, runtime_owns_pc, pool_map) and the runtime's
  * reentrancy guard,
- * so that runtime/unwind_dwarf.c can be built into a small shared library of
- * its own and tested, or benchmarked, without the rest of the runtime.
+ * so that the DWARF unwinder (runtime/unwind_dwarf.c, unwind_cfi.c,
+ * unwind_rule_cache.c) can be built into a small shared library of its own
+ * and tested, or benchmarked, without the rest of the runtime; it registers
+ * the miss lock's fork hooks as runtime/init.c does.
  * "The runtime's own text" is this shared library's executable segment, as
  * in libmemsnap.so.
  */
@@ -16,6 +18,7 @@
 
 #include "internal.h"
 #include "unwind.h"
+#include "unwind_cfi.h"
 
 struct memsnap_mapping *pool_map(uint32_t kind, uint64_t size)
 {
@@ -84,6 +87,11 @@ int harness_init(void)
     dl_iterate_phdr(find_own_text, (void *)(uintptr_t)&runtime_owns_pc);
     if (runtime_text_hi == 0)
         return -ENOENT;
+    /* the miss lock's part of the runtime's fork sequence (runtime/init.c) */
+    static int atfork_done;
+    if (!atfork_done && pthread_atfork(unwind_fork_prepare, unwind_fork_parent,
+                                       unwind_fork_child) == 0)
+        atfork_done = 1;
     return unwind_dwarf_init();
 }
 
