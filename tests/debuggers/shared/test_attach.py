@@ -128,8 +128,7 @@ def test_attach_traces_what_follows(session, started):
                        d.breakpoint("checkpoint"), d.cont(), d.python(CHECK),
                        d.command("memtrace"), d.delete_breakpoints(),
                        d.command("memtrace stop"), d.detach()])
-    for result in results:
-        assert result["ok"], "%s: %s\n%s" % (result["op"], result["error"], result["output"])
+    assert_all_ok(results)
     assert results[1]["output"].strip() == (
         "libmemsnap.so loaded into process %d; tracing started, 16 frames per stack" % proc.pid)
     assert "checkpoint" in results[4]["stop"]["function"]    # lldb: ::checkpoint()
@@ -138,6 +137,16 @@ def test_attach_traces_what_follows(session, started):
     assert results[5]["output"].strip() == "%s %d" % (sorted(sites.items(), key=str), total)
     assert "tracing: yes" in results[6]["output"]
     assert "untraced allocations: 0" in results[6]["output"]
+    assert_ran_as_without_debugger(proc, reference)
+
+
+def assert_all_ok(results):
+    for result in results:
+        assert result["ok"], "%s: %s\n%s" % (result["op"], result["error"], result["output"])
+
+
+def assert_ran_as_without_debugger(proc, reference):
+    """The attached run's output and status are the reference run's."""
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == reference.returncode == 7
     assert b"ready\n" + out == reference.stdout
@@ -150,16 +159,13 @@ def test_attach_sampled_tracing_on_after_detach(session, started):
     results = session([d.attach(proc.pid), d.command("memtrace start 4 --sample 4096"),
                        d.command("memtrace --json"),
                        d.write_memory("go", 0, (1).to_bytes(4, "little")), d.detach()])
-    for result in results:
-        assert result["ok"], "%s: %s\n%s" % (result["op"], result["error"], result["output"])
+    assert_all_ok(results)
     assert results[1]["output"].strip() == (
         "libmemsnap.so loaded into process %d; tracing started, 4 frames per stack, sampled: "
         "one block per 4096 bytes allocated on average" % proc.pid)
     assert '"tracing": true' in results[2]["output"]
     assert '"sample_bytes": 4096' in results[2]["output"]
-    out, _ = proc.communicate(timeout=60)
-    assert proc.returncode == reference.returncode == 7
-    assert b"ready\n" + out == reference.stdout
+    assert_ran_as_without_debugger(proc, reference)
 
 
 def test_static_binary_cannot_load(session, tmp_path):
