@@ -14,7 +14,7 @@ in; without one the check makes its own over the same target cache.
 import time
 
 from ..errors import MemsnapError, UsageError
-from ..model.format import skipped_note
+from ..model.format import sampling_mode, skipped_note
 from ..model.info import SnapshotInfo
 from ..model.sources import PcFrames
 from ..table.reader import read_table
@@ -104,9 +104,9 @@ def _warnings(table, blocks):
     if table.skipped:
         warnings.append(skipped_note(table.skipped))
     if table.sampled:
-        warnings.append("the trace table is sampled (MEMSNAP_SAMPLE=%d): only sampled blocks "
-                        "are checked, with their own sizes (not estimates), and the others "
-                        "cannot keep blocks alive" % table.sample_bytes)
+        warnings.append("the trace table is sampled (%s): only sampled blocks are checked, "
+                        "with their own sizes (not estimates), and the others cannot keep "
+                        "blocks alive" % sampling_mode(table.sample_bytes))
     if table.truncated:
         warnings.append("the trace table is truncated (the runtime ran out of memory): "
                         "untraced blocks are not checked and cannot keep others alive")

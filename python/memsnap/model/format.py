@@ -33,8 +33,14 @@ def skipped_note(n):
     return "%s skipped (a thread was updating the table)" % counted(n, "in-flight block")
 
 
+def sampling_mode(sample_bytes):
+    """How a table samples (MEMSNAP_SAMPLE or memtrace start --sample), in words."""
+    if not sample_bytes:
+        return "none, every block is traced"
+    return "one block per %s allocated on average" % format_size(sample_bytes)
+
+
 def sampled_note(sample_bytes):
     """The one sentence that marks a sampled table's figures as estimates
-    (MEMSNAP_SAMPLE; docs/runtime.md)."""
-    return ("sampled table: one block per %s allocated on average (MEMSNAP_SAMPLE=%d): "
-            "sizes and counts are estimates" % (format_size(sample_bytes), sample_bytes))
+    (docs/runtime.md)."""
+    return "sampled table, %s: sizes and counts are estimates" % sampling_mode(sample_bytes)

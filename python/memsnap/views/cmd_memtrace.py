@@ -8,7 +8,7 @@ memsnap_attach() redirect its allocation calls (docs/production.md).
 import errno
 
 from ..errors import MemsnapError, NotLiveError, UsageError
-from ..model.format import format_size, sampled_note
+from ..model.format import format_size, sampling_mode
 from ..target import attach
 from ..target.runtime_calls import call_runtime
 from . import data
@@ -114,8 +114,7 @@ def _status(session, options):
     lines = [
         "tracing: %s" % ("yes" if root.tracing else "no"),
         "traceback limit: %d frames (max %d)" % (root.traceback_limit, root.max_frames),
-        "sampling: %s" % (sampled_note(root.sample_bytes) if root.sample_bytes
-                          else "none, every block is traced"),
+        "sampling: %s" % sampling_mode(root.sample_bytes),
         "traced memory: current=%s, peak=%s" % (format_size(root.current_bytes),
                                                 format_size(root.peak_bytes)),
         "runtime memory: %s" % format_size(root.runtime_bytes),
