@@ -17,8 +17,10 @@ def run(ctx, options):
     new = ctx.session.get(new_name) if new_name else ctx.session.take(read_slots=False)
     old_view, new_view = filtered(old, options), filtered(new, options)
     if is_export(fmt):
-        base = snapshot_profile(old_view, options.args[0], ctx.session.target_of(old))
-        profile = snapshot_profile(new_view, new_name or "(now)", ctx.session.target_of(new))
+        base = snapshot_profile(old_view, options.args[0], ctx.session.target_of(old),
+                                options.alloc_fn)
+        profile = snapshot_profile(new_view, new_name or "(now)", ctx.session.target_of(new),
+                                   options.alloc_fn)
         return deliver("memdiff", options, fmt, export(fmt, profile, base),
                        "the difference, now %s" % profile_summary(profile))
     stats = new_view.compare_to(old_view, options.key, cumulative=options.cumulative,

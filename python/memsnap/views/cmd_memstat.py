@@ -29,8 +29,8 @@ def run(ctx, options):
     view = filtered(snapshot, options)
     if is_export(fmt):
         title = "memstat %s%s" % (name or "(now)", " --since " + options.since if older else "")
-        profile = snapshot_profile(view, title,
-                                   ctx.session.target_of(snapshot))
+        profile = snapshot_profile(view, title, ctx.session.target_of(snapshot),
+                                   options.alloc_fn)
         return deliver("memstat", options, fmt, export(fmt, profile), profile_summary(profile))
     stats = view.statistics(options.key, cumulative=options.cumulative, raw=key_rule(options))
     shown = top(stats, options.limit)

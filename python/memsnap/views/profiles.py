@@ -20,9 +20,10 @@ from .export.samples import Location, Mapping, Profile, StackSample
 NO_TOTALS = "allocation totals unknown: alloc_* values are 0"
 
 
-def snapshot_profile(snapshot, title, target=None):
+def snapshot_profile(snapshot, title, target=None, alloc_fns=()):
     """The Profile of `snapshot`; `target` (a Target) when the snapshot was
-    taken from it, to give the profile its mappings."""
+    taken from it, to give the profile its mappings; `alloc_fns` the
+    --alloc-fn globs (allocator wrappers, for the flame graph's colours)."""
     source = snapshot.frame_source
     samples = []
     totals_known = True
@@ -36,7 +37,8 @@ def snapshot_profile(snapshot, title, target=None):
     if snapshot.info.sample_bytes:
         comments += (sampled_note(snapshot.info.sample_bytes),)
     mappings = tuple(code_mappings(target)) if target is not None else ()
-    return Profile(title, tuple(samples), mappings, snapshot.info.time, comments)
+    return Profile(title, tuple(samples), mappings, snapshot.info.time, comments,
+                   tuple(alloc_fns))
 
 
 def _location(source, ref):

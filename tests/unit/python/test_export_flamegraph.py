@@ -118,6 +118,17 @@ def test_screenshot_draws_every_frame_in_its_colour(tmp_path, graph):
     assert any(sum(pixel) < 200 for pixel in row)
 
 
+def test_allocator_wrappers_are_coloured_as_allocators(tmp_path, graph):
+    """pool_alloc is user code until --alloc-fn names it a wrapper (the
+    profile's allocator_functions): then it is coloured like the libraries."""
+    warm = fill_rgb(graph.named("pool_alloc (/src/pool.c:12)"))
+    assert warm[0] > warm[2]
+    wrapped = fixture.after()._replace(allocator_functions=("pool_*",))
+    cool = fill_rgb(Drawing(str(tmp_path), export("flamegraph", wrapped))
+                    .named("pool_alloc (/src/pool.c:12)"))
+    assert cool[2] > cool[0]
+
+
 def test_zoom_and_search_from_the_fragment(tmp_path, graph):
     target = graph.named("run (/src/waste_memory.c:48)")
     strdup = graph.named("libc.so.6(strdup+0x1a)")

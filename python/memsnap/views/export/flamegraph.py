@@ -10,7 +10,8 @@ the file, adds the interaction in a browser: hover shows a frame's details
 '/') highlights frames whose name matches a regular expression and shows
 their share, and the zoom and search live in the URL's fragment
 (#zoom=f12&search=malloc) so a view can be shared or scripted. Colours: user
-code warm, system libraries (keyframe.py's rule) cool; for a comparison, red
+code warm, system libraries and allocator wrappers (keyframe.py's rule,
+with the profile's --alloc-fn globs) cool; for a comparison, red
 for growth and blue for shrinking, the deeper the larger the change
 relative to the frame (full red: all new; full blue: all gone).
 """
@@ -20,7 +21,7 @@ import zlib
 from xml.sax.saxutils import escape
 
 from ...model.format import format_size
-from ...model.keyframe import is_system_frame
+from ...model.keyframe import KeyRule
 from .flame_tree import build_tree, depth
 
 WIDTH = 1200                 # the whole image, in px
@@ -52,7 +53,8 @@ def export_flamegraph(profile, base=None):
     """The SVG text of `profile`'s flame graph (compared to `base`)."""
     root = build_tree(profile, base)
     levels = depth(root)
-    plot = _Plot(root.width, levels, base is not None)
+    rule = KeyRule(False, profile.allocator_functions)
+    plot = _Plot(root.width, levels, base is not None, rule)
     frames = plot.frames(root)
     title = profile.title if base is None else "%s compared to %s" % (profile.title, base.title)
     return "\n".join([
@@ -81,7 +83,8 @@ def export_flamegraph(profile, base=None):
 class _Plot:
     """Positions frames: x from the bytes before them, y from their depth."""
 
-    def __init__(self, total, levels, differential):
+    def __init__(self, total, levels, differential, rule):
+        self.rule = rule            # which frames are not the user's (keyframe.py)
         self.total = total
         self.width = WIDTH - 2 * MARGIN
         self.height = HEADER + levels * FRAME_HEIGHT + FOOTER
@@ -141,7 +144,7 @@ class _Plot:
         if node.frame is None:
             return "#c9c9c1"
         seed = zlib.crc32((node.frame.function or node.name).encode("utf-8"))
-        if is_system_frame(node.frame):
+        if self.rule.skips(node.frame):
             return "hsl(%d,45%%,%d%%)" % (190 + seed % 40, 62 + (seed >> 8) % 14)
         return "hsl(%d,88%%,%d%%)" % (seed % 52, 55 + (seed >> 8) % 12)
 

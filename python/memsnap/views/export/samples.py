@@ -54,6 +54,8 @@ class Profile(NamedTuple):
     mappings: Tuple = ()
     time: Optional[float] = None      # when the snapshot was taken (Unix time)
     comments: Tuple = ()              # notes for the reader (reader warnings)
+    allocator_functions: Tuple = ()   # --alloc-fn globs (with keyframe.py's built-in list:
+                                      # the frames the flame graph colours as allocators)
 
 
 class PairedSample(NamedTuple):
