@@ -3,7 +3,8 @@
  * functions. Each call that changes the table holds the reentrancy guard
  * while it works, so nothing it does is traced. Current and peak come from
  * the thread records (threads_current) and the folded root.peak_bytes
- * (counters.h); a clear bumps root.clear_gen under the fold lock, and each
+ * (counters.h), whose reset also makes now the peak snapshot (peak.h); a
+ * clear bumps root.clear_gen under the fold lock, and each
  * thread wipes its own record when it next calls the runtime (threads.c),
  * readers ignoring records that have not yet.
  */
@@ -36,7 +37,7 @@ static void clear_all(void)
     fold_lock();
     __atomic_store_n(&memsnap_root.clear_gen, memsnap_root.clear_gen + 1, __ATOMIC_RELEASE);
     __atomic_store_n(&memsnap_root.current_bytes, 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&memsnap_root.peak_bytes, 0, __ATOMIC_RELAXED);
+    peak_mark(0);
     publish_state();
     fold_unlock();
     track_unlock();
@@ -105,8 +106,7 @@ int memsnap_reset_peak(void)
 {
     GUARDED({
         fold_lock();
-        __atomic_store_n(&memsnap_root.peak_bytes, (uint64_t)threads_current(),
-                         __ATOMIC_RELAXED);
+        peak_mark((uint64_t)threads_current()); /* the peak snapshot is now */
         fold_unlock();
     });
     return 0;

@@ -3,7 +3,8 @@
  * counter pages and directory, carved from its own COUNTERS mappings (so
  * that two threads never write one cache line), the directory grown by a
  * larger copy published with one store; the fold of a thread's drift into
- * root.current_bytes/peak_bytes; and the wipe after a clear.
+ * root.current_bytes/peak_bytes (a new peak marks the peak snapshot:
+ * peak.h); and the wipe after a clear.
  */
 #include <string.h>
 
@@ -14,7 +15,7 @@
 #define PAGE_BYTES (MEMSNAP_COUNTERS_PER_PAGE * sizeof(struct memsnap_counter))
 #define FIRST_DIR_PAGES 8u
 
-/* Guards root.current_bytes, root.peak_bytes and root.clear_gen against
+/* Guards root.current_bytes, root.peak_bytes, root.peak_gen and root.clear_gen against
  * concurrent folds and clears (while the process is single-threaded, the
  * one thread folds without it). Taken after the threads lock, before the
  * depot's (init.c states the whole order). */
@@ -77,12 +78,17 @@ struct memsnap_counter *counter_slow(struct thread_state *self, uint32_t id)
 
 void fold_drift(struct thread_state *self)
 {
+    if (MEMSNAP_UNLIKELY(self->fold_limit == 0)) {
+        self->fold_limit = memsnap_root.fold_bytes;
+        if (!(__atomic_load_n(&memsnap_root.state, __ATOMIC_RELAXED) & MEMSNAP_STATE_DRIFT))
+            __atomic_fetch_or(&memsnap_root.state, MEMSNAP_STATE_DRIFT, __ATOMIC_RELAXED);
+    }
     spin_lock(&fold_lock_word);
     if (self->rec.clear_gen == memsnap_root.clear_gen) {
         uint64_t now = memsnap_root.current_bytes + (uint64_t)self->unfolded;
         __atomic_store_n(&memsnap_root.current_bytes, now, __ATOMIC_RELAXED);
         if ((int64_t)now > (int64_t)memsnap_root.peak_bytes)
-            __atomic_store_n(&memsnap_root.peak_bytes, now, __ATOMIC_RELAXED);
+            peak_mark(now);
     }
     self->unfolded = 0;
     spin_unlock(&fold_lock_word);

@@ -12,13 +12,17 @@
  * change is folded at once with plain stores, so they are exact; after
  * that, each thread folds its drift under the fold lock once it reaches
  * root.fold_bytes, so each is within (threads - 1) * fold_bytes of the
- * exact value (docs/runtime.md).
+ * exact value (docs/runtime.md). A thread's first change with several
+ * threads folds at once (its fold_limit is 0 until then), which sets
+ * root.state DRIFT: a reader without it knows both are exact. Raising
+ * the peak marks a new peak snapshot (peak.h).
  */
 #ifndef MEMSNAP_RUNTIME_COUNTERS_H
 #define MEMSNAP_RUNTIME_COUNTERS_H
 
 #include <sys/single_threaded.h>
 
+#include "peak.h"
 #include "threads.h"
 
 #if !defined(__x86_64__)
@@ -69,7 +73,7 @@ static inline void fold_now(struct thread_state *self, int64_t delta)
     uint64_t now = memsnap_root.current_bytes + (uint64_t)delta;
     __atomic_store_n(&memsnap_root.current_bytes, now, __ATOMIC_RELAXED);
     if ((int64_t)now > (int64_t)memsnap_root.peak_bytes)
-        __atomic_store_n(&memsnap_root.peak_bytes, now, __ATOMIC_RELAXED);
+        peak_mark(now);
 }
 
 /* The record's `current` changes by delta (a plain store: its owner is the
@@ -82,7 +86,7 @@ static inline void current_change(struct thread_state *self, int64_t delta)
         return;
     }
     self->unfolded += delta;
-    int64_t limit = (int64_t)memsnap_root.fold_bytes;
+    int64_t limit = self->fold_limit;
     if (MEMSNAP_UNLIKELY(self->unfolded >= limit || self->unfolded <= -limit))
         fold_drift(self);
 }

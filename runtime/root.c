@@ -10,8 +10,12 @@
  *    fold_bytes: static initialisers; `fields`: start-up (init.c), before
  *    `hot.ready` is published;
  *  - state, traceback_limit, sample_bytes: atomic read-modify-writes by the
- *    API and the out-of-memory stop, then publish_state() (lock-free);
- *  - current_bytes, peak_bytes, clear_gen: under the fold lock (counters.c);
+ *    API and the out-of-memory stop, then publish_state() (lock-free); the
+ *    state's DRIFT bit by a thread's first fold (counters.c), which no
+ *    hook reads;
+ *  - current_bytes, peak_bytes, peak_gen, clear_gen: under the fold lock
+ *    (counters.c; peak.h), or by the only thread of a process that never
+ *    had a second one;
  *  - runtime_bytes, mappings: under the pool lock (mmap_pool.c);
  *  - threads: under the threads lock (threads.c);
  *  - nsites: under the depot lock (depot.c);
@@ -49,6 +53,7 @@ MEMSNAP_API struct memsnap_root memsnap_root __attribute__((aligned(64))) = {
     .counters_per_page = MEMSNAP_COUNTERS_PER_PAGE,
     .fold_bytes = FOLD_BYTES,
     .clear_gen = 1,
+    .peak_gen = 1, /* never a wiped counter's 0 (peak.h) */
 };
 
 /* Written by publish_state() and start-up only. */

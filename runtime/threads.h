@@ -34,6 +34,9 @@ struct thread_state {
     struct memsnap_counters *dir;     /* == rec.counters */
     uintptr_t arena, arena_end;       /* counter memory not handed out yet */
     int64_t unfolded;                 /* rec.current's change not yet in root.current */
+    int64_t fold_limit;               /* |unfolded| that makes it fold: 0 until its first
+                                       * fold (which sets root.state DRIFT), then
+                                       * root.fold_bytes */
     /* sampling.c */
     int64_t countdown;                /* bytes until the next sampled block; <= 0: draw */
     uint64_t rng;                     /* xorshift state, 0 = not seeded */

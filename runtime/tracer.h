@@ -66,6 +66,7 @@ TRACER_INLINE int record_alloc(struct thread_state *self, struct memsnap_slot *s
     *birth_of(slot) = __atomic_load_n(&memsnap_root.epoch, __ATOMIC_RELAXED);
     slot->meta = meta;
     __atomic_store_n(&slot->addr, addr, __ATOMIC_RELEASE);
+    peak_keep(counter);
     pair_add(&counter->live_count, w.count, w.bytes);
     pair_add(&counter->total_count, w.count, w.bytes);
     current_change(self, (int64_t)w.bytes);
@@ -98,6 +99,7 @@ TRACER_INLINE int record_free(struct thread_state *self, struct memsnap_slot *sl
         pend_end(self); /* its owner's wipe cleared it first */
         return 0;
     }
+    peak_keep(counter);
     pair_add(&counter->live_count, -w.count, -w.bytes);
     current_change(self, -(int64_t)w.bytes);
     pend_end(self);

@@ -9,8 +9,9 @@
  * table names the offset and size of every field a reader uses, so a reader
  * hard-codes only the fixed header. docs/layout.md explains how to read the
  * table: the thread records and their per-site counters, the block chunks,
- * the depot, the order of writes that lets a reader of a stopped process
- * skip the one operation each thread may have in flight, and what readers
+ * the depot, the peak snapshot kept in the counters (2.1), the order of
+ * writes that lets a reader of a stopped process skip the one operation
+ * each thread may have in flight, and what readers
  * must ignore so that minor versions can add records.
  */
 #ifndef MEMSNAP_LAYOUT_H
@@ -32,7 +33,7 @@
 /* A reader refuses any other major version; minors only append fields,
  * records and mapping kinds, which older readers of the major ignore. */
 #define MEMSNAP_LAYOUT_MAJOR 2
-#define MEMSNAP_LAYOUT_MINOR 0
+#define MEMSNAP_LAYOUT_MINOR 1
 /* Name of the exported symbol whose address is the root. */
 #define MEMSNAP_ROOT_SYMBOL "memsnap_root"
 
@@ -43,6 +44,10 @@
 #define MEMSNAP_STATE_TRACING 0x2u     /* new allocations are recorded */
 #define MEMSNAP_STATE_TRUNCATED 0x4u   /* runtime ran out of memory: traces incomplete */
 #define MEMSNAP_STATE_SAMPLED 0x8u     /* heap blocks are sampled (root.sample_bytes) */
+/* (2.1) a thread has changed current/peak while the process had several
+ * threads: they, and the peak snapshot, are folded at a bounded drift
+ * (docs/layout.md), no longer exact */
+#define MEMSNAP_STATE_DRIFT 0x10u
 
 /* root.unwinder */
 #define MEMSNAP_UNWINDER_NONE 0u
@@ -148,12 +153,23 @@ struct memsnap_site {
  * thread and freed by another): the sum over all thread records, modulo
  * 2^64, is the site's count. In a sampled table (root.state SAMPLED) they
  * are unbiased estimates (docs/layout.md, "sampling").
+ *
+ * The peak pair (2.1) is the live pair as it was when root.peak_gen
+ * became `peak_gen`: valid only while peak_gen == root.peak_gen; otherwise
+ * the live pair has not changed since the last peak and is its value
+ * there (docs/layout.md, "the peak snapshot"). The thread saves the live
+ * pair into it (one 16-byte store, then peak_gen) before its first change
+ * of the live pair after each new peak.
  */
 struct memsnap_counter {
     uint64_t live_count;  /* blocks now live */
     uint64_t live_bytes;  /* their requested bytes */
     uint64_t total_count; /* blocks allocated since the last clear */
     uint64_t total_bytes; /* their requested bytes */
+    uint64_t peak_count;  /* live_count at peak number peak_gen */
+    uint64_t peak_bytes;  /* live_bytes there */
+    uint64_t peak_gen;    /* root.peak_gen when the peak pair was saved; 0 = never */
+    uint64_t reserved;
 };
 
 /*
@@ -268,7 +284,10 @@ struct memsnap_root {
     uint32_t epoch;             /* a debugger adds 1 when it snapshots a live process */
     uint32_t fold_bytes;        /* a thread folds its drift into current/peak past this */
     uint32_t reserved0;
-    uint64_t reserved[3];
+    /* (2.1) bumped each time peak_bytes is raised, reset or cleared:
+     * counters whose peak_gen equals it hold their live pair at that peak */
+    uint64_t peak_gen;
+    uint64_t reserved[2];
 };
 
 /* ---- pinned sizes and offsets ---- */
@@ -276,8 +295,10 @@ MEMSNAP_STATIC_ASSERT(sizeof(struct memsnap_field) == 48, "field");
 MEMSNAP_STATIC_ASSERT(sizeof(struct memsnap_mapping) == 32, "mapping");
 MEMSNAP_STATIC_ASSERT(sizeof(struct memsnap_site) == 32, "site");
 MEMSNAP_STATIC_ASSERT(offsetof(struct memsnap_site, pcs) == 32, "site pcs");
-MEMSNAP_STATIC_ASSERT(sizeof(struct memsnap_counter) == 32, "counter");
+MEMSNAP_STATIC_ASSERT(sizeof(struct memsnap_counter) == 64, "counter");
 MEMSNAP_STATIC_ASSERT(offsetof(struct memsnap_counter, total_count) == 16, "counter pairs");
+MEMSNAP_STATIC_ASSERT(offsetof(struct memsnap_counter, peak_count) == 32, "counter peak pair");
+MEMSNAP_STATIC_ASSERT(offsetof(struct memsnap_root, peak_gen) == 136, "root peak_gen");
 MEMSNAP_STATIC_ASSERT(sizeof(struct memsnap_counters) == 16, "counters");
 MEMSNAP_STATIC_ASSERT(sizeof(struct memsnap_thread) == 192, "thread");
 MEMSNAP_STATIC_ASSERT(offsetof(struct memsnap_thread, pend_op) == 64, "thread pend line");
@@ -304,7 +325,7 @@ MEMSNAP_STATIC_ASSERT(sizeof(struct memsnap_root) == 160, "root");
     X(root, runtime_bytes) X(root, mappings) X(root, threads) X(root, nsites)   \
     X(root, untraced) X(root, sample_bytes) X(root, site_id_bits)               \
     X(root, counters_per_page) X(root, clear_gen) X(root, epoch)                \
-    X(root, fold_bytes)                                                         \
+    X(root, fold_bytes) X(root, peak_gen)                                       \
     X(thread, next) X(thread, tid) X(thread, status) X(thread, clear_gen)       \
     X(thread, counters) X(thread, pend_op) X(thread, pend_slot)                 \
     X(thread, pend_addr) X(thread, pend_meta) X(thread, pend_count)             \
@@ -312,7 +333,8 @@ MEMSNAP_STATIC_ASSERT(sizeof(struct memsnap_root) == 160, "root");
     X(thread, pend_live) X(thread, pend_total)                                  \
     X(counters, npages) X(counters, page)                                       \
     X(counter, live_count) X(counter, live_bytes) X(counter, total_count)       \
-    X(counter, total_bytes)                                                     \
+    X(counter, total_bytes) X(counter, peak_count) X(counter, peak_bytes)       \
+    X(counter, peak_gen)                                                        \
     X(chunk, owner) X(chunk, capacity) X(chunk, high) X(chunk, births)          \
     X(chunk, slot)                                                              \
     X(slot, addr) X(slot, meta)                                                 \

@@ -22,9 +22,11 @@ def get_backend():
     return session.current.backend
 
 
-def take_snapshot():
-    """A Snapshot of every live traced block of the target, now."""
-    return session.current.take(resolve=True)
+def take_snapshot(peak=False):
+    """A Snapshot of every live traced block of the target, now; peak=True
+    (memsnap extra): of the heap at the peak of traced memory, per site
+    (its traces are empty: the peak keeps counts, not blocks)."""
+    return session.current.take(resolve=True, peak=peak)
 
 
 def get_traced_memory():

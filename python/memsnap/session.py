@@ -6,14 +6,15 @@ cache of lookups lives as long as the backend, cleared on the debugger's
 events: target/cache.py) and the frame source every snapshot of this
 target shares. It builds Snapshots from the trace table (table/reader.py ->
 model/from_table.py -> Snapshot.from_sites), each snapshot of a live
-process starting a new allocation epoch (table/epochs.py). Named snapshots kept by the
+process starting a new allocation epoch (table/epochs.py), and the
+snapshot of the peak (per-site counts only: no blocks, no epoch). Named snapshots kept by the
 `memsnap` command live here, in the order they were kept.
 """
 
 from collections import OrderedDict
 
 from .errors import NoTargetError, UnknownSnapshotError
-from .model.from_table import live_sites, snapshot_info
+from .model.from_table import live_sites, peak_sites, snapshot_info
 from .model.snapshot import Snapshot
 from .model.sources import PcFrames
 from .table import epochs, reader
@@ -49,15 +50,21 @@ class Session:
         self.require_backend()
         return self._target.refresh()
 
-    def take(self, read_slots=True, resolve=False):
+    def take(self, read_slots=True, resolve=False, peak=False):
         """A Snapshot of the target now (not kept). resolve=True symbolizes
-        the key frames at once (for snapshots kept past this stop)."""
+        the key frames at once (for snapshots kept past this stop).
+        peak=True: of the heap at the peak of traced memory instead, each
+        site's live bytes and count then (no per-block data)."""
         target = self.target()
-        table = reader.read_table(target, read_slots=read_slots)
-        epoch = epochs.start_new_epoch(target, table)
-        snapshot = Snapshot.from_sites(live_sites(table), self.frames, table.traceback_limit,
-                                       snapshot_info(table, target, epoch), table.iter_blocks,
-                                       table.find_block)
+        table = reader.read_table(target, read_slots=read_slots and not peak)
+        if peak:
+            snapshot = Snapshot.from_sites(peak_sites(table), self.frames, table.traceback_limit,
+                                           snapshot_info(table, target, peak=True))
+        else:
+            epoch = epochs.start_new_epoch(target, table)
+            snapshot = Snapshot.from_sites(live_sites(table), self.frames, table.traceback_limit,
+                                           snapshot_info(table, target, epoch),
+                                           table.iter_blocks, table.find_block)
         if resolve:
             snapshot.resolve_key_frames()
         return snapshot

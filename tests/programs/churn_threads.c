@@ -1,7 +1,8 @@
 /*
  * churn_threads.c: a program that never stops changing its heap, for the
  * tests that stop a traced process at random moments and read its trace
- * table (tests/unit/c/test_stopped_reads.c). THREADS threads (argv[1], default 3)
+ * table (tests/unit/c/test_stopped_reads.c). THREADS threads (argv[1], default 3;
+ * 0: the main thread alone, a process that never has a second thread)
  * each keep 512 blocks live and replace them forever: malloc of 1..999
  * bytes, sometimes realloc, and, when libmemsnap.so is loaded, sometimes
  * memsnap_track/untrack of fake ranges in domain 3 (found with dlsym, so
@@ -57,6 +58,11 @@ int main(int argc, char **argv)
     int threads = argc > 1 ? atoi(argv[1]) : 3;
     track = (track_fn)dlsym(RTLD_DEFAULT, "memsnap_track");
     untrack = (untrack_fn)dlsym(RTLD_DEFAULT, "memsnap_untrack");
+    if (threads < 1) {
+        printf("churning\n");
+        fflush(stdout);
+        churn((void *)0);
+    }
     pthread_t ids[64];
     for (int t = 0; t < threads && t < 64; t++)
         pthread_create(&ids[t], NULL, churn, (void *)(intptr_t)t);

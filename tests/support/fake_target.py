@@ -1,8 +1,9 @@
 """A fake target for the core's unit tests: a trace table built in bytes.
 
 TableBuilder writes a trace table exactly as include/memsnap/layout.h lays
-it out (layout 2: root with its field table, mapping list, depot sites,
-thread records with their counter pages, block chunks) into a sparse
+it out (layout 2.1: root with its field table, mapping list, depot sites,
+thread records with their counter pages and peak pairs, block chunks; or
+2.0's, without the peak fields) into a sparse
 memory of segments, using struct.pack and the
 field table LAYOUT below (checked against the C header by
 tests/unit/python/test_layout_contract.py). FakeBackend, the tests' one
@@ -30,7 +31,7 @@ LAYOUT = {
         "runtime_bytes": (64, 8), "mappings": (72, 8), "threads": (80, 8),
         "nsites": (88, 8), "untraced": (96, 8), "sample_bytes": (104, 8),
         "site_id_bits": (112, 4), "counters_per_page": (116, 4), "clear_gen": (120, 4),
-        "epoch": (124, 4), "fold_bytes": (128, 4)}),
+        "epoch": (124, 4), "fold_bytes": (128, 4), "peak_gen": (136, 8)}),
     "thread": (192, {
         "next": (0, 8), "tid": (8, 4), "status": (12, 4), "clear_gen": (16, 4),
         "counters": (24, 8), "pend_op": (64, 4), "pend_slot": (72, 8), "pend_addr": (80, 8),
@@ -38,8 +39,9 @@ LAYOUT = {
         "current": (112, 8), "pend_current": (120, 8), "pend_live": (128, 8),
         "pend_total": (136, 8)}),
     "counters": (16, {"npages": (0, 8), "page": (16, 8)}),
-    "counter": (32, {"live_count": (0, 8), "live_bytes": (8, 8), "total_count": (16, 8),
-                     "total_bytes": (24, 8)}),
+    "counter": (64, {"live_count": (0, 8), "live_bytes": (8, 8), "total_count": (16, 8),
+                     "total_bytes": (24, 8), "peak_count": (32, 8), "peak_bytes": (40, 8),
+                     "peak_gen": (48, 8)}),
     "chunk": (128, {"owner": (32, 8), "capacity": (40, 4), "high": (44, 4), "births": (48, 8),
                     "slot": (128, 16)}),
     "slot": (16, {"addr": (0, 8), "meta": (8, 8)}),
@@ -59,12 +61,19 @@ def put(buf, record, name, value, base=0):
     struct.pack_into("<" + CODES[size], buf, base + offset, value)
 
 
-def field_table_entries():
+# What layout 2.1 added: a 2.0 table (peak_fields=False) has none of them,
+# and 32-byte counters.
+PEAK_FIELDS = {"root.peak_gen", "counter.peak_count", "counter.peak_bytes", "counter.peak_gen"}
+
+
+def field_table_entries(peak_fields=True):
     entries = []
     for record, (size, fields) in LAYOUT.items():
-        entries.append((record, 0, size))
+        entries.append((record, 0, size if peak_fields or record != "counter" else 32))
         for name, (offset, fsize) in fields.items():
-            entries.append(("%s.%s" % (record, name), offset, fsize))
+            full = "%s.%s" % (record, name)
+            if peak_fields or full not in PEAK_FIELDS:
+                entries.append((full, offset, fsize))
     return entries
 
 
@@ -172,7 +181,10 @@ class TableBuilder:
 
     Blocks go to `nthreads` thread records by a hash of their address, each record with one chunk holding its blocks in order and
     its own counters of them. pend() puts one block's operation in flight
-    in its record, at the stage given (docs/layout.md, section 6)."""
+    in its record, at the stage given (docs/layout.md, section 6).
+    set_peak() gives a site's peak pair in thread 0's counter, stamped
+    with root.peak_gen (valid); every other counter's peak is its live
+    pair."""
 
     ROOT = 0x10000
     FIELDS = 0x20000
@@ -182,7 +194,7 @@ class TableBuilder:
     CHUNKS_BASE = 0x4000000
 
     def __init__(self, nthreads=4, traceback_limit=16, max_frames=256, state=0x3,
-                 major=2, minor=0, site_id_bits=24, depot_capacity=1 << 20):
+                 major=2, minor=1, site_id_bits=24, depot_capacity=1 << 20, peak_fields=True):
         self.nthreads = nthreads
         self.traceback_limit = traceback_limit
         self.max_frames = max_frames
@@ -198,6 +210,10 @@ class TableBuilder:
         self.clear_gen = 0
         self.stale_threads = ()      # thread indexes whose clear_gen is behind the root's
         self.depot_capacity = depot_capacity
+        self.peak_fields = peak_fields
+        self.counter_size = 64 if peak_fields else 32
+        self.peak_gen = 5
+        self.peak_pairs = {}         # site id -> (count, bytes) at the peak, in thread 0
         self.pending = {}            # thread index -> (addr, op, done)
         self.capacity = None
         self.symbols = {}
@@ -208,6 +224,10 @@ class TableBuilder:
         self.sites.append([site_id, domain, tuple(pcs),
                            total_nframes if total_nframes is not None else len(pcs), live])
         return site_id
+
+    def set_peak(self, site_id, count, size):
+        """Thread 0's counter of site_id holds (count, size) at the peak."""
+        self.peak_pairs[site_id] = (count, size)
 
     def add_block(self, addr, size, site_id):
         self.blocks.append((addr, size, site_id))
@@ -229,7 +249,7 @@ class TableBuilder:
 
     # -- building --
     def _field_table(self):
-        entries = field_table_entries()
+        entries = field_table_entries(self.peak_fields)
         fields = bytearray(48 * len(entries))
         for i, (name, offset, size) in enumerate(entries):
             struct.pack_into("<40sII", fields, i * 48, name.encode(), offset, size)
@@ -263,15 +283,20 @@ class TableBuilder:
             counts[site_id] = [live[0], live[1], live[0], live[1]]
         return counts
 
-    def _counter_pages(self, at, counts):
-        """The bytes of a counter directory at `at` followed by its pages."""
-        npages = max(counts, default=0) // PER_PAGE + 1
-        data = bytearray(16 + 8 * npages + 32 * PER_PAGE * npages)
+    def _counter_pages(self, at, counts, peaks):
+        """The bytes of a counter directory at `at` followed by its pages;
+        `peaks`: site id -> its peak pair, stamped with root.peak_gen."""
+        size = self.counter_size
+        npages = max(list(counts) + list(peaks), default=0) // PER_PAGE + 1
+        data = bytearray(16 + 8 * npages + size * PER_PAGE * npages)
         put(data, "counters", "npages", npages)
         for page in range(npages):
-            struct.pack_into("<Q", data, 16 + 8 * page, at + 16 + 8 * npages + 32 * PER_PAGE * page)
-        for site_id, values in counts.items():
-            struct.pack_into("<4Q", data, 16 + 8 * npages + 32 * site_id,
+            struct.pack_into("<Q", data, 16 + 8 * page, at + 16 + 8 * npages + size * PER_PAGE * page)
+        for site_id in set(counts) | set(peaks):
+            values = counts.get(site_id, [0, 0, 0, 0])
+            if site_id in peaks and self.peak_fields:
+                values = values + list(peaks[site_id]) + [self.peak_gen]
+            struct.pack_into("<%dQ" % len(values), data, 16 + 8 * npages + size * site_id,
                              *[v % (1 << 64) for v in values])
         return data
 
@@ -333,7 +358,8 @@ class TableBuilder:
             put(record, "thread", "pend_live", (live[0] - sign * moved) % (1 << 64))
             put(record, "thread", "pend_total",
                 (live[2] - (moved if op == OP_ALLOC else 0)) % (1 << 64))
-        return record, chunk, self._counter_pages(at_counters, counts), current
+        peaks = self.peak_pairs if index == 0 else {}
+        return record, chunk, self._counter_pages(at_counters, counts, peaks), current
 
     def build(self):
         segments = {}
@@ -386,6 +412,8 @@ class TableBuilder:
         put(root, "root", "counters_per_page", PER_PAGE)
         put(root, "root", "clear_gen", self.clear_gen)
         put(root, "root", "fold_bytes", 65536)
+        if self.peak_fields:
+            put(root, "root", "peak_gen", self.peak_gen)
         segments[self.ROOT] = root
         symbols = dict(self.symbols)
         symbols["memsnap_root"] = self.ROOT

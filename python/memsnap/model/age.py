@@ -14,9 +14,9 @@ with each block's sampling weights when the table is sampled
 from ..errors import MemsnapError, UsageError
 from ..table.sampling import block_weights
 
-NO_EPOCH = ("%s has no allocation epoch (taken from a trace table before layout 2.0, "
-            "loaded from a file saved without one, built from traces, or taken from a "
-            "process memsnap could not write to)")
+NO_EPOCH = ("%s has no allocation epoch (a snapshot of the peak, taken from a trace table "
+            "before layout 2.0, loaded from a file saved without one, built from traces, or "
+            "taken from a process memsnap could not write to)")
 
 
 def start_epoch(new, old):

@@ -2,13 +2,21 @@
 
 The only place the model reads a Table (table/reader.py lists what it
 uses), for the session's snapshots and the leak engine's per-category
-ones, which go into Snapshot.from_sites like every other.
+ones, which go into Snapshot.from_sites like every other. The sites of
+the peak snapshot are each record's live pair at the last peak, or the
+live sites now when the heap now holds more (docs/layout.md, "the peak
+snapshot": with several threads the recorded peak may trail the exact
+one, and the highest current seen so far includes now).
 """
 
 import time
 
+from ..errors import MemsnapError
 from .info import SnapshotInfo
 from .snapshot import Site
+
+NO_PEAK = ("this trace table (layout %s) keeps no peak snapshot: the runtime (libmemsnap.so) "
+           "is older than layout 2.1")
 
 
 def site_of(record, size=None, count=None):
@@ -25,8 +33,23 @@ def live_sites(table):
     return [site_of(record) for record in table.records() if record.live_count]
 
 
-def snapshot_info(table, target, epoch=None):
-    """The SnapshotInfo of a table just read from `target`, taken in `epoch`."""
+def peak_sites(table):
+    """The sites of the peak snapshot, by site id: their live bytes and
+    count at the last peak (totals unknown there), or the live sites now
+    when they add up to more. MemsnapError for a table without one."""
+    if not table.peak_known:
+        raise MemsnapError(NO_PEAK % ("%d.%d" % (table.major, table.minor)))
+    records = table.records()
+    if sum(r.live_bytes for r in records) > sum(r.peak_bytes for r in records):
+        return [Site(r.id, r.domain, r.pcs, r.total_nframes, r.live_bytes, r.live_count)
+                for r in records if r.live_count]
+    return [Site(r.id, r.domain, r.pcs, r.total_nframes, r.peak_bytes, r.peak_count)
+            for r in records if r.peak_count]
+
+
+def snapshot_info(table, target, epoch=None, peak=False):
+    """The SnapshotInfo of a table just read from `target`, taken in `epoch`
+    (`peak`: the snapshot is of the peak)."""
     return SnapshotInfo(
         live=target.is_live(), pid=target.pid(), time=time.time(),
         tracing=table.tracing, truncated=table.truncated,
@@ -34,4 +57,5 @@ def snapshot_info(table, target, epoch=None):
         runtime_bytes=table.runtime_bytes, untraced=table.untraced,
         unwinder=table.unwinder_name, layout="%d.%d" % (table.major, table.minor),
         epoch=epoch, sample_bytes=table.sample_bytes,
-        warnings=tuple(table.warnings), skipped=table.skipped)
+        warnings=tuple(table.warnings), skipped=table.skipped, peak=peak or None,
+        peak_bound=table.peak_bound if peak else None)

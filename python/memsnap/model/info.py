@@ -3,8 +3,9 @@
 Filled from the trace table by model/from_table.py (and kept in snapshot
 files): which target (a live process or a core dump, its pid), when, what
 the runtime said (tracing, truncated, totals, unwinder, layout version,
-sampling interval), the allocation epoch it was taken in, and what the
-reader could not show (warnings, in-flight blocks skipped).
+sampling interval), the allocation epoch it was taken in, whether it is
+the snapshot of the peak, and what the reader could not show (warnings,
+in-flight blocks skipped).
 Fields are None where a snapshot does not know them (one built from
 tracemalloc-style traces, or loaded from an older file).
 """
@@ -28,6 +29,8 @@ class SnapshotInfo:
     layout: Optional[str] = None         # "major.minor" of the trace table
     epoch: Optional[int] = None          # the allocation epoch it was taken in (table/epochs.py)
     sample_bytes: Optional[int] = None   # the table's mean sampling interval (0: every block)
+    peak: Optional[bool] = None          # True: the heap at the peak of traced memory, not now
+    peak_bound: Optional[int] = None     # bytes a peak snapshot may miss of the peak (0: exact)
     warnings: Tuple[str, ...] = ()       # what the reader could not read
     skipped: int = 0                     # in-flight blocks left out
 

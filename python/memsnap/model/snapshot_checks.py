@@ -25,7 +25,7 @@ MAX_WARNINGS = 10000
 _INFO_FIELDS = {"live": "bool", "pid": "int", "time": "time", "tracing": "bool",
                 "truncated": "bool", "current_bytes": "int", "peak_bytes": "int",
                 "runtime_bytes": "int", "untraced": "int", "unwinder": "text", "layout": "text",
-                "epoch": "int", "sample_bytes": "int"}
+                "epoch": "int", "sample_bytes": "int", "peak": "bool", "peak_bound": "int"}
 
 
 class Invalid(MemsnapError):

@@ -27,6 +27,7 @@ STATE_INITIALIZED = 0x1
 STATE_TRACING = 0x2
 STATE_TRUNCATED = 0x4
 STATE_SAMPLED = 0x8
+STATE_DRIFT = 0x10                   # (2.1) current/peak folded at a bounded drift, not exact
 
 UNWINDER_NAMES = {0: "none", 1: "frame-pointer", 2: "dwarf"}
 

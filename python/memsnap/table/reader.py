@@ -5,7 +5,8 @@ parses the field table and then finds every other field by name
 (docs/layout.md). It walks the mapping list, reads each depot mapping in
 one bulk read and decodes its sites; reads the thread records and sums
 their per-site counters (threads.py), leaving out each thread's operation
-in flight; and reads each block chunk's used slots in one bulk read
+in flight, and with them each site's live pair at the last peak (layout
+2.1's peak snapshot); and reads each block chunk's used slots in one bulk read
 (decoded lazily, only when per-block data is wanted), the slots of
 operations in flight blanked. Every pointer, count and size is validated:
 a corrupt table raises CorruptTableError saying what is wrong; memory that
@@ -15,7 +16,7 @@ Nothing here knows about frames, symbols or statistics.
 What the model uses of a Table (its whole interface to the model, see
 model/from_table.py): the root's values (traceback_limit, tracing,
 truncated, current/peak/runtime bytes, untraced, unwinder_name, major and
-minor), records() (the DepotRecords), iter_blocks(), find_block(),
+minor, peak_known), records() (the DepotRecords), iter_blocks(), find_block(),
 warnings and skipped. The leak engine also reads the chunks' raw slot
 arrays and the runtime's mappings.
 """
@@ -42,7 +43,8 @@ RUNTIME_NOT_YET = ("libmemsnap.so is not loaded yet: the process stopped before 
 
 ROOT_FIELDS = ("state", "traceback_limit", "max_frames", "unwinder", "current_bytes",
                "peak_bytes", "runtime_bytes", "mappings", "threads", "nsites", "untraced",
-               "sample_bytes", "site_id_bits", "counters_per_page", "clear_gen", "epoch")
+               "sample_bytes", "site_id_bits", "counters_per_page", "clear_gen", "epoch",
+               "fold_bytes")
 MAPPING_FIELDS = ("next", "size", "kind", "used")
 SITE_FIELDS = ("id", "domain", "nframes", "total_nframes")
 CHUNK_FIELDS = ("owner", "capacity", "high", "births")
@@ -62,6 +64,8 @@ class DepotRecord:
     live_bytes: int
     total_count: int
     total_bytes: int
+    peak_count: int = 0         # live at the last peak (when Table.peak_known)
+    peak_bytes: int = 0
 
 
 @dataclass
@@ -104,6 +108,8 @@ class Table:
     sample_bytes: int = 0
     epoch: int = 0
     epoch_address: int = 0      # of root.epoch (a debugger advances it: table/epochs.py)
+    peak_known: bool = False    # the table keeps a peak snapshot (layout 2.1 and later)
+    fold_bytes: int = 0
     mappings: List[Mapping] = field(default_factory=list)
     sites: Dict[int, DepotRecord] = field(default_factory=dict)
     threads: list = field(default_factory=list)       # threads.ThreadRecord
@@ -126,6 +132,16 @@ class Table:
     def sampled(self):
         """Heap blocks are sampled (every count is an estimate)."""
         return bool(self.state & layout.STATE_SAMPLED)
+
+    @property
+    def peak_bound(self):
+        """How many bytes the peak snapshot (and peak_bytes) may miss of the
+        exact peak, besides one block in flight per thread (docs/layout.md,
+        "the peak snapshot"): 0 while the runtime says they are exact."""
+        if not self.state & layout.STATE_DRIFT:
+            return 0
+        records = sum(1 for record in self.threads if record.current_record)
+        return max(2 * records - 1, 1) * self.fold_bytes
 
     @property
     def unwinder_name(self):
@@ -295,14 +311,20 @@ class TableReader:
                       runtime_bytes=values["runtime_bytes"], site_id_bits=values["site_id_bits"],
                       nsites=values["nsites"], untraced=values["untraced"],
                       sample_bytes=values["sample_bytes"], epoch=values["epoch"],
-                      epoch_address=root + fields.offset("root", "epoch"))
+                      epoch_address=root + fields.offset("root", "epoch"),
+                      fold_bytes=values["fold_bytes"])
         self._check_root(table)
+        peak = _peak_fields(fields, root_raw)
+        table.peak_known = peak.known
         table.threads = threads.read_records(self, fields, values["threads"], values["clear_gen"])
         sums, current, skipped_slots = threads.sum_counters(
             self, fields, table.threads, values["counters_per_page"],
-            (1 << table.site_id_bits) - 1)
+            (1 << table.site_id_bits) - 1, peak)
         table.current_bytes = max(current, 0)
-        table.peak_bytes = max(table.peak_bytes, table.current_bytes)
+        # the peak snapshot's total is a current the process had: with
+        # several threads it may be above the folded root.peak_bytes
+        at_peak = sum(values[5] for values in sums.values()) if peak.known else 0
+        table.peak_bytes = max(table.peak_bytes, table.current_bytes, at_peak)
         table.skipped = len(skipped_slots)
         if not root_only:
             table.mappings = self._read_mappings(fields, values["mappings"])
@@ -427,6 +449,16 @@ class TableReader:
                                            birth_raw))
 
 
+def _peak_fields(fields, root_raw):
+    """The table's PeakFields: known when the root and the counters have
+    the peak fields of layout 2.1 (a 2.0 table has none)."""
+    names = ["root.peak_gen"] + ["counter." + name for name in threads.PEAK_FIELDS]
+    if not all(fields.has(name) for name in names):
+        return threads.PeakFields(False)
+    (gen,) = fields.compile("root", ("peak_gen",)).unpack_from(root_raw)
+    return threads.PeakFields(True, gen)
+
+
 def _check_chunk(mapping, capacity, high, births, slots_offset, slot_size):
     where = mapping.address
     if not 0 < capacity <= layout.MAX_CAPACITY or high > capacity:
@@ -452,11 +484,11 @@ def _blank(raw, first_slot, slot_size, addr_offset, skipped_slots):
 
 
 def _counts(values, site_id, warnings):
-    """A site's (live_count, live_bytes, total_count, total_bytes) from its
-    sums (None: no thread counted it); a negative sum is impossible in a
-    consistent table: said, and shown as 0."""
+    """A site's (live_count, live_bytes, total_count, total_bytes,
+    peak_count, peak_bytes) from its sums (None: no thread counted it); a
+    negative sum is impossible in a consistent table: said, and shown as 0."""
     if values is None:
-        return (0, 0, 0, 0)
+        return (0, 0, 0, 0, 0, 0)
     if min(values) < 0:
         warnings.append("site %d's counters sum to a negative value (%s): shown as 0"
                         % (site_id, ", ".join(map(str, values))))

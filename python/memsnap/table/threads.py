@@ -11,6 +11,12 @@ before the operation, what of it is done, so that the reader can leave the
 operation out entirely: its slot skipped, its counter changes taken back.
 reader.py reads the rest of the table and calls read_records and
 sum_counters; nothing here knows about sites' stacks or blocks' sizes.
+
+The peak snapshot (layout 2.1, docs/layout.md "the peak snapshot"): a
+counter's live pair at the last peak is its peak pair when the counter's
+peak_gen is the root's, and its live pair otherwise; summed like the
+others, with an operation in flight left out of it where the peak is the
+live pair. A 2.0 table has no peak fields: PeakFields.known is False.
 """
 
 import struct
@@ -24,8 +30,8 @@ THREAD_FIELDS = ("next", "tid", "status", "clear_gen", "counters", "pend_op", "p
                  "pend_addr", "pend_meta", "pend_count", "pend_bytes", "current",
                  "pend_current", "pend_live", "pend_total")
 COUNTER_FIELDS = ("live_count", "live_bytes", "total_count", "total_bytes")
+PEAK_FIELDS = ("peak_count", "peak_bytes", "peak_gen")
 U64 = 1 << 64
-_FOUR_WORDS = struct.Struct("<4Q")
 
 
 def signed(value):
@@ -61,11 +67,22 @@ class ThreadRecord:
 class InFlight:
     """What to take out of the sums to leave one operation out: 1 or 0 times
     its weights per counter (docs/layout.md, section 6): what an ALLOC
-    already added, what a FREE has not taken out yet."""
+    already added, what a FREE has not taken out yet; and out of the peak
+    sums, the same as of the live ones where the site's peak is its live
+    pair (a valid peak pair never holds the operation)."""
     site_id: int
     live: int
     total: int
     current: int
+    peak: int = 0
+
+
+@dataclass(frozen=True)
+class PeakFields:
+    """Whether the table keeps a peak snapshot (2.1 and later), and the
+    root.peak_gen a counter's peak pair must be stamped with to hold it."""
+    known: bool
+    gen: int = 0
 
 
 def read_records(reader, fields, head, clear_gen):
@@ -90,10 +107,12 @@ def read_records(reader, fields, head, clear_gen):
 class CounterPages:
     """Reads the counter pages of one record's directory, each page once."""
 
-    def __init__(self, reader, fields, per_page):
+    def __init__(self, reader, fields, per_page, peak):
         self.reader = reader
         self.per_page = per_page
-        self.counter = fields.compile("counter", COUNTER_FIELDS)
+        self.peak = peak
+        self.names = COUNTER_FIELDS + (PEAK_FIELDS if peak.known else ())
+        self.counter = fields.compile("counter", self.names)
         self.counter_size = fields.record_size("counter")
         self.npages_unpack = fields.compile("counters", ("npages",))
         self.header_size = fields.record_size("counters")
@@ -134,29 +153,42 @@ class CounterPages:
         return pages
 
     def counter_of(self, directory, site_id):
-        """The record's (live_count, live_bytes, total_count, total_bytes) of
-        one site, zeros when it has none."""
+        """The record's counter of one site as read (the values of
+        self.names), zeros when it has none."""
         for first, data in self.pages(directory) if directory else ():
             if first <= site_id < first + self.per_page:
                 return self.counter.unpack_from(data, (site_id - first) * self.counter_size)
-        return (0, 0, 0, 0)
+        return (0,) * len(self.names)
+
+    def peak_saved(self, values):
+        """True when a counter's peak pair holds its value at the peak."""
+        return self.peak.known and values[6] == self.peak.gen
+
+    def _with_peak(self, values):
+        """(live, total, peak) pairs of a counter as read: its peak pair
+        where its stamp is the root's, else its live pair."""
+        if self.peak_saved(values):
+            return values[:6]
+        return values[:4] + values[:2]
 
     def add_into(self, sums, directory):
-        """Adds every counter of the directory to sums: site id -> [4 ints]."""
-        each = self._counters
+        """Adds every counter of the directory to sums: site id -> [6 ints]."""
+        with_peak = self._with_peak
         for first, data in self.pages(directory):
-            for i, values in enumerate(each(data)):
-                if values[0] or values[2]:      # a counter never used is all zeros
-                    total = sums.setdefault(first + i, [0, 0, 0, 0])
-                    for k in range(4):
-                        total[k] += values[k]
+            for i, values in enumerate(self._counters(data)):
+                values = with_peak(values)
+                if values[0] or values[2] or values[4]:     # never used: all zeros
+                    total = sums.setdefault(first + i, [0, 0, 0, 0, 0, 0])
+                    for k, value in enumerate(values):
+                        total[k] += value
 
     def _counters(self, data):
-        """Every counter of a page as (live_count, live_bytes, total_count,
-        total_bytes): at C speed when the counter record is just those four."""
+        """Every counter of a page as the values of self.names: at C speed
+        when those fields are the record's first words."""
         size = self.counter_size
-        if size == self.counter.size == 32 and self.counter.packed:
-            return _FOUR_WORDS.iter_unpack(data[:len(data) // 32 * 32])
+        if self.counter.packed and self.counter.size <= size:
+            whole = struct.Struct(self.counter.struct.format + "%dx" % (size - self.counter.size))
+            return whole.iter_unpack(data[:len(data) // size * size])
         return (self.counter.unpack_from(data, offset)
                 for offset in range(0, len(data) - size + 1, size))
 
@@ -170,20 +202,26 @@ def in_flight(record, pages, site_mask):
     total_done = now[2] != record.pend_total
     current_done = record.current != record.pend_current
     if record.pend_op == layout.OP_ALLOC:
-        return InFlight(site_id, live_done, total_done, current_done)
-    if record.pend_op == layout.OP_FREE:
-        return InFlight(site_id, not live_done, 0, not current_done)
-    return InFlight(site_id, 0, 0, 0)   # an unknown operation: nothing to take back
+        share = InFlight(site_id, live_done, total_done, current_done)
+    elif record.pend_op == layout.OP_FREE:
+        share = InFlight(site_id, not live_done, 0, not current_done)
+    else:
+        return InFlight(site_id, 0, 0, 0)   # an unknown operation: nothing to take back
+    if not pages.peak_saved(now):
+        share.peak = share.live
+    return share
 
 
-def sum_counters(reader, fields, records, per_page, site_mask):
-    """(sums, current, skipped_slots): every site's four counters summed
-    over the current records (site id -> [live_count, live_bytes,
-    total_count, total_bytes], signed), the exact traced bytes now, and the
-    slots of the operations in flight, which the blocks leave out."""
+def sum_counters(reader, fields, records, per_page, site_mask, peak):
+    """(sums, current, skipped_slots): every site's counters summed over
+    the current records (site id -> [live_count, live_bytes, total_count,
+    total_bytes, peak_count, peak_bytes], signed; the peak pair is the live
+    one when `peak`, a PeakFields, is not known), the exact traced bytes
+    now, and the slots of the operations in flight, which the blocks leave
+    out."""
     if not 0 < per_page <= 1 << 16:
         raise CorruptTableError("root.counters_per_page %d is impossible" % per_page)
-    pages = CounterPages(reader, fields, per_page)
+    pages = CounterPages(reader, fields, per_page, peak)
     sums: Dict[int, List[int]] = {}
     current = 0
     skipped_slots = set()
@@ -197,11 +235,13 @@ def sum_counters(reader, fields, records, per_page, site_mask):
             continue
         skipped_slots.add(record.pend_slot)
         share = in_flight(record, pages, site_mask)
-        total = sums.setdefault(share.site_id, [0, 0, 0, 0])
+        total = sums.setdefault(share.site_id, [0, 0, 0, 0, 0, 0])
         total[0] -= share.live * record.pend_count
         total[1] -= share.live * record.pend_bytes
         total[2] -= share.total * record.pend_count
         total[3] -= share.total * record.pend_bytes
+        total[4] -= share.peak * record.pend_count
+        total[5] -= share.peak * record.pend_bytes
         current -= share.current * record.pend_bytes
     return {site: [signed(v) for v in values] for site, values in sums.items()}, current, \
         skipped_slots

@@ -1,11 +1,11 @@
-"""`memsnap`: take a snapshot and keep it by name; list, delete, save and load kept snapshots."""
+"""`memsnap`: take a snapshot (of now, or of the peak) and keep it by name; list, delete, save and load kept snapshots."""
 
 import os
 
 from ..errors import UsageError
 from ..model.snapshot import Snapshot
 from . import data, text
-from .options import JSON
+from .options import JSON, PEAK
 from .parser import CommandSpec, Option
 
 _MODES = ("list", "delete", "save", "load")
@@ -18,6 +18,8 @@ def run(ctx, options):
     mode = modes[0] if modes else "take"
     if options.force and mode != "save":
         raise UsageError("memsnap: --force only applies with --save")
+    if options.peak and mode != "take":
+        raise UsageError("memsnap: --peak only applies when taking a snapshot")
     return _ACTIONS[mode](ctx.session, options, options.args)
 
 
@@ -65,7 +67,7 @@ def _take(session, options, args):
         raise UsageError("memsnap: too many arguments (usage: memsnap [NAME])")
     name = args[0] if args else session.next_name()
     check_name(name)
-    snapshot = session.take(resolve=True)
+    snapshot = session.take(resolve=True, peak=options.peak)
     session.keep(name, snapshot)
     if options.json:
         return data.dumps(data.snapshot_data(name, snapshot))
@@ -90,7 +92,7 @@ def kept_names(session):
 
 SPEC = CommandSpec(
     "memsnap", "Take a snapshot of the traced heap and keep it by name; list, delete, save, load.",
-    "memsnap [NAME] | memsnap --list | memsnap --delete NAME... | "
+    "memsnap [NAME] [--peak] | memsnap --list | memsnap --delete NAME... | "
     "memsnap --save NAME FILE | memsnap --load FILE [NAME]",
     run,
     options=(Option("--list", "-l", help="list kept snapshots"),
@@ -98,7 +100,7 @@ SPEC = CommandSpec(
              Option("--save", help="write snapshot NAME to FILE (mode 0600; compact binary)"),
              Option("--force", help="with --save: replace FILE if it exists"),
              Option("--load", help="read FILE (written by --save) and keep it as NAME"),
-             JSON),
+             PEAK, JSON),
     max_args=None,
     description="Without NAME the snapshot is kept as snap1, snap2, ...; "
                 "an existing NAME is replaced.",

@@ -1,14 +1,15 @@
-"""`memstat`: the top statistics of a kept snapshot, or of the heap now (or the whole snapshot exported).
+"""`memstat`: the top statistics of a kept snapshot, or of the heap now or at its peak (or the whole snapshot exported).
 
 With --since A, only the blocks allocated after kept snapshot A was taken
-and still live (Snapshot.filter_since, model/age.py).
+and still live (Snapshot.filter_since, model/age.py). With --peak, the
+heap at the peak of traced memory (Session.take(peak=True)).
 """
 
-from ..errors import MemsnapError
+from ..errors import MemsnapError, UsageError
 from . import data, text
 from .cmd_memsnap import kept_names
 from .export import export
-from .options import STAT_OPTIONS, check_key, filtered, key_rule, top
+from .options import PEAK, STAT_OPTIONS, check_key, filtered, key_rule, top
 from .output import OUTPUT_OPTIONS, deliver, is_export, output_format, profile_summary
 from .parser import CommandSpec, Option
 
@@ -21,14 +22,17 @@ def run(ctx, options):
     check_key("memstat", options)
     fmt = output_format("memstat", options)
     name = options.args[0] if options.args else None
+    _check_peak(options, name)
     older = ctx.session.get(options.since) if options.since else None
     # statistics need no per-block data: "now" skips reading the slot arrays
-    snapshot = ctx.session.get(name) if name else ctx.session.take(read_slots=bool(older))
+    snapshot = ctx.session.get(name) if name else ctx.session.take(read_slots=bool(older),
+                                                                   peak=options.peak)
     if older is not None:
         snapshot = _since(snapshot, older, options.since, name)
     view = filtered(snapshot, options)
     if is_export(fmt):
-        title = "memstat %s%s" % (name or "(now)", " --since " + options.since if older else "")
+        title = "memstat %s%s" % (name or ("--peak" if options.peak else "(now)"),
+                                  " --since " + options.since if older else "")
         profile = snapshot_profile(view, title, ctx.session.target_of(snapshot),
                                    options.alloc_fn)
         return deliver("memstat", options, fmt, export(fmt, profile), profile_summary(profile))
@@ -51,6 +55,15 @@ def run(ctx, options):
     return deliver("memstat", options, fmt, content, "%d statistics" % len(shown))
 
 
+def _check_peak(options, name):
+    if options.peak and name:
+        raise UsageError("memstat: --peak is the peak now; a kept snapshot is shown by NAME alone "
+                         "(keep the peak with memsnap NAME --peak)")
+    if options.peak and options.since:
+        raise UsageError("memstat: --peak cannot be combined with --since: the peak snapshot "
+                         "keeps each site's counts, not its blocks and their births")
+
+
 def _since(snapshot, older, older_name, name):
     """`snapshot`'s blocks born after `older` was taken; errors name both."""
     try:
@@ -62,8 +75,9 @@ def _since(snapshot, older, older_name, name):
 
 
 SPEC = CommandSpec(
-    "memstat", "Show the top statistics of a kept snapshot, or of the heap now.",
-    "memstat [NAME] [options]", run, STAT_OPTIONS + (SINCE,) + OUTPUT_OPTIONS, max_args=1,
+    "memstat", "Show the top statistics of a kept snapshot, or of the heap now (or at its peak).",
+    "memstat [NAME | --peak] [options]", run, STAT_OPTIONS + (SINCE, PEAK) + OUTPUT_OPTIONS,
+    max_args=1,
     arg_completer=kept_names,
     description="Exports (pprof, folded, flamegraph, speedscope) hold every stack of the\n"
                 "snapshot after --include/--exclude/--domain; --key, --limit and --cumulative\n"

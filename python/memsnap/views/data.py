@@ -63,5 +63,6 @@ def snapshot_data(name, snapshot):
         "warnings": list(snapshot.warnings),
         "tracing": info.tracing,
         "truncated": info.truncated,
+        "peak": bool(info.peak),
         "time": info.time,
     }

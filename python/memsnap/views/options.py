@@ -31,6 +31,8 @@ RAW = Option("--raw", help="key frame = innermost frame, even in libc/libstdc++ 
 ALLOC_FN = Option("--alloc-fn", None, "list", metavar="GLOB",
                   help="treat functions matching GLOB as allocator wrappers (repeatable)")
 JSON = Option("--json", help="machine-readable output (JSON)")
+PEAK = Option("--peak", help="the heap at the peak of traced memory instead of now "
+                             "(each site's live bytes and count then)")
 STAT_OPTIONS = (KEY, CUMULATIVE, LIMIT, INCLUDE, EXCLUDE, DOMAIN, RAW, ALLOC_FN, JSON)
 
 

@@ -43,6 +43,8 @@ def snapshot_notes(*snapshots):
             notes.append("warning: " + warning)
         if snapshot.skipped:
             notes.append("warning: " + skipped_note(snapshot.skipped))
+        if snapshot.info.peak:
+            notes.append("note: " + peak_note(snapshot))
         if snapshot.info.sample_bytes:
             notes.append("note: " + sampled_note(snapshot.info.sample_bytes))
         if snapshot.info.truncated:
@@ -50,6 +52,18 @@ def snapshot_notes(*snapshots):
         elif snapshot.info.tracing is False:
             notes.append("warning: " + not_tracing_note(snapshot.traceback_limit))
     return without_repeats(notes)
+
+
+def peak_note(snapshot):
+    """What a snapshot of the peak shows, and how close to the exact peak:
+    exact while the runtime folded current and peak without drift (one
+    thread), else within the snapshot's peak_bound (docs/production.md)."""
+    info = snapshot.info
+    peak = "peak=%s" % format_size(info.peak_bytes or 0)
+    if not info.peak_bound:
+        return "the heap at the peak of traced memory (%s)" % peak
+    return ("the heap near the peak of traced memory (%s; with several threads it may miss up "
+            "to %s of the exact peak: docs/production.md)" % (peak, format_size(info.peak_bound)))
 
 
 def not_tracing_note(traceback_limit):
@@ -69,8 +83,9 @@ def without_repeats(lines):
 
 
 def snapshot_summary(name, snapshot):
-    text = "%s: size=%s, count=%i, sites=%d" % (
-        name, format_size(snapshot.total_size), snapshot.total_count, len(snapshot.sites()))
+    text = "%s%s: size=%s, count=%i, sites=%d" % (
+        name, " (peak)" if snapshot.info.peak else "", format_size(snapshot.total_size),
+        snapshot.total_count, len(snapshot.sites()))
     if snapshot.skipped:
         text += ", skipped=%d" % snapshot.skipped
     return text

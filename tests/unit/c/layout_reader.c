@@ -5,7 +5,9 @@
  * thread records; site counters are the sums over current records; each
  * record's operation in flight is left out the documented way (its slot
  * skipped, its counters corrected by its stage), and depot sites are read
- * only up to a mapping's `used`.
+ * only up to a mapping's `used`. A site's peak pair is each current
+ * record's peak pair where its stamp is root.peak_gen, its live pair
+ * elsewhere (layout 2.1, "the peak snapshot").
  */
 #define _GNU_SOURCE
 #include "layout_reader.h"
@@ -102,20 +104,60 @@ struct record_view {
     int is_current;
 };
 
+/* A counter's fields, found by name (a 2.0 table has no peak fields: its
+ * peak is its live pair). */
+struct counter_fields {
+    uint32_t size, live_count, live_bytes, total_count, total_bytes;
+    uint32_t peak_count, peak_bytes, peak_gen;
+    int has_peak;
+};
+
+static int counter_fields(const struct layout_reader *r, struct counter_fields *f)
+{
+    f->size = record_size(r, "counter");
+    f->has_peak = reader_field(r, "counter.peak_gen", &f->peak_gen, NULL) == 0 &&
+                  reader_field(r, "counter.peak_count", &f->peak_count, NULL) == 0 &&
+                  reader_field(r, "counter.peak_bytes", &f->peak_bytes, NULL) == 0;
+    if (f->size < 32 || f->size > 256 ||
+        reader_field(r, "counter.live_count", &f->live_count, NULL) != 0 ||
+        reader_field(r, "counter.live_bytes", &f->live_bytes, NULL) != 0 ||
+        reader_field(r, "counter.total_count", &f->total_count, NULL) != 0 ||
+        reader_field(r, "counter.total_bytes", &f->total_bytes, NULL) != 0)
+        return -EPROTO;
+    return 0;
+}
+
+static uint64_t word_at(const unsigned char *counter, uint32_t offset)
+{
+    uint64_t value;
+    memcpy(&value, counter + offset, 8);
+    return value;
+}
+
+/* True when the counter's peak pair holds its value at the current peak
+ * (its stamp is root.peak_gen); else the live pair is that value. */
+static int peak_pair_valid(const struct layout_reader *r, const struct counter_fields *f,
+                           const unsigned char *counter)
+{
+    return f->has_peak && word_at(counter, f->peak_gen) == reader_get(r, r->root, "root.peak_gen");
+}
+
 /* The record's counter of site `id` into *out (zeros when it has none). */
 static int read_counter(const struct layout_reader *r, uint64_t dir, uint32_t id,
-                        struct memsnap_counter *out)
+                        unsigned char out[256])
 {
-    memset(out, 0, sizeof *out);
+    struct counter_fields f;
+    memset(out, 0, 256);
     uint32_t page_at, per_page = (uint32_t)reader_get(r, r->root, "root.counters_per_page");
-    if (!dir || reader_field(r, "counters.page", &page_at, NULL) != 0 || per_page == 0)
+    if (!dir || reader_field(r, "counters.page", &page_at, NULL) != 0 || per_page == 0 ||
+        counter_fields(r, &f) != 0)
         return 0;
     uint64_t page = 0;
     if (id / per_page >= reader_get(r, dir, "counters.npages"))
         return 0;
     if (r->read(r->ctx, dir + page_at + 8u * (id / per_page), &page, 8) != 0)
         return -EIO;
-    if (page && r->read(r->ctx, page + sizeof *out * (id % per_page), out, sizeof *out) != 0)
+    if (page && r->read(r->ctx, page + (uint64_t)f.size * (id % per_page), out, f.size) != 0)
         return -EIO;
     return 0;
 }
@@ -126,17 +168,20 @@ static int read_counter(const struct layout_reader *r, uint64_t dir, uint32_t id
  * before the operation. */
 struct in_flight_share {
     int live, total, current;
+    int peak_saved; /* the site's peak pair is valid: the operation is not in it */
 };
 
 static struct in_flight_share share_of(const struct layout_reader *r, const struct record_view *v)
 {
-    struct in_flight_share s = {0, 0, 0};
-    struct memsnap_counter now;
-    if (v->pend_op == MEMSNAP_OP_NONE ||
-        read_counter(r, v->counters, MEMSNAP_SLOT_SITE(v->pend_meta), &now) != 0)
+    struct in_flight_share s = {0, 0, 0, 0};
+    unsigned char now[256];
+    struct counter_fields f;
+    if (v->pend_op == MEMSNAP_OP_NONE || counter_fields(r, &f) != 0 ||
+        read_counter(r, v->counters, MEMSNAP_SLOT_SITE(v->pend_meta), now) != 0)
         return s;
-    int live_done = now.live_count != v->pend_live;
-    int total_done = now.total_count != v->pend_total;
+    s.peak_saved = peak_pair_valid(r, &f, now);
+    int live_done = word_at(now, f.live_count) != v->pend_live;
+    int total_done = word_at(now, f.total_count) != v->pend_total;
     int current_done = v->current != v->pend_current;
     if (v->pend_op == MEMSNAP_OP_ALLOC) {
         s.live = live_done;
@@ -273,7 +318,7 @@ int reader_blocks(const struct layout_reader *r, void (*each)(const struct read_
 /* ---- sites and their counters ---- */
 
 struct site_sum {
-    uint64_t live_count, live_bytes, total_count, total_bytes;
+    uint64_t live_count, live_bytes, total_count, total_bytes, peak_count, peak_bytes;
 };
 
 static struct site_sum sums[MAX_SITE_IDS];
@@ -282,9 +327,10 @@ static uint64_t sums_used; /* sums[sums_used..] are zero */
 /* Adds one record's counter pages into sums. */
 static int add_counters(const struct layout_reader *r, uint64_t dir)
 {
+    static unsigned char page_bytes[1024 * 256];
+    struct counter_fields f;
     uint32_t page_at, per_page = (uint32_t)reader_get(r, r->root, "root.counters_per_page");
-    uint32_t counter_size = record_size(r, "counter");
-    if (reader_field(r, "counters.page", &page_at, NULL) != 0 || counter_size != 32 ||
+    if (reader_field(r, "counters.page", &page_at, NULL) != 0 || counter_fields(r, &f) != 0 ||
         per_page == 0 || per_page > 1024)
         return -EPROTO;
     uint64_t npages = reader_get(r, dir, "counters.npages");
@@ -294,17 +340,20 @@ static int add_counters(const struct layout_reader *r, uint64_t dir)
             return -EIO;
         if (!page)
             continue;
-        struct site_sum counters[1024];
-        if (r->read(r->ctx, page, counters, per_page * sizeof counters[0]) != 0)
+        if (r->read(r->ctx, page, page_bytes, (size_t)per_page * f.size) != 0)
             return -EIO;
         if ((p + 1) * per_page > sums_used)
             sums_used = (p + 1) * per_page < MAX_SITE_IDS ? (p + 1) * per_page : MAX_SITE_IDS;
         for (uint32_t i = 0; i < per_page && p * per_page + i < MAX_SITE_IDS; i++) {
+            const unsigned char *c = page_bytes + (size_t)i * f.size;
             struct site_sum *s = &sums[p * per_page + i];
-            s->live_count += counters[i].live_count;
-            s->live_bytes += counters[i].live_bytes;
-            s->total_count += counters[i].total_count;
-            s->total_bytes += counters[i].total_bytes;
+            s->live_count += word_at(c, f.live_count);
+            s->live_bytes += word_at(c, f.live_bytes);
+            s->total_count += word_at(c, f.total_count);
+            s->total_bytes += word_at(c, f.total_bytes);
+            int peak = peak_pair_valid(r, &f, c);
+            s->peak_count += word_at(c, peak ? f.peak_count : f.live_count);
+            s->peak_bytes += word_at(c, peak ? f.peak_bytes : f.live_bytes);
         }
     }
     return 0;
@@ -336,6 +385,11 @@ static int sum_counters(const struct layout_reader *r)
             sums_used = id + 1;
         sums[id].live_count -= (uint64_t)share.live * v->pend_count;
         sums[id].live_bytes -= (uint64_t)share.live * v->pend_bytes;
+        if (!share.peak_saved) {
+            /* the peak is the live pair: the same operation left out */
+            sums[id].peak_count -= (uint64_t)share.live * v->pend_count;
+            sums[id].peak_bytes -= (uint64_t)share.live * v->pend_bytes;
+        }
         sums[id].total_count -= (uint64_t)share.total * v->pend_count;
         sums[id].total_bytes -= (uint64_t)share.total * v->pend_bytes;
     }
@@ -392,6 +446,8 @@ long reader_sites(const struct layout_reader *r, void (*each)(const struct read_
                 site.live_bytes = sums[site.id].live_bytes;
                 site.total_count = sums[site.id].total_count;
                 site.total_bytes = sums[site.id].total_bytes;
+                site.peak_count = sums[site.id].peak_count;
+                site.peak_bytes = sums[site.id].peak_bytes;
             }
             count++;
             if (each)

@@ -30,6 +30,7 @@ struct layout_reader {
 struct read_site {
     uint64_t addr;
     uint64_t live_count, live_bytes, total_count, total_bytes;
+    uint64_t peak_count, peak_bytes; /* live at the last peak (docs/layout.md) */
     uint32_t id, domain, nframes, total_nframes;
     uint64_t pcs[MEMSNAP_MAX_FRAMES];
 };

@@ -242,7 +242,7 @@ def test_memtrace_on_a_core(waste):
     ("memstat", "-n x", "memstat: -n needs an integer, not 'x'"),
     ("memstat", "-n -1", "memstat: -n must be >= 0, not -1"),
     ("memstat", "-n", "memstat: -n needs a value"),
-    ("memstat", "a b", "memstat: too many arguments (usage: memstat [NAME] [options])"),
+    ("memstat", "a b", "memstat: too many arguments (usage: memstat [NAME | --peak] [options])"),
     ("memdiff", "", "memdiff: missing argument (usage: memdiff OLD [NEW] [options])"),
     ("memstat", "-k traceback -c", "memstat: --cumulative cannot be used with --key traceback"),
     ("memstat", "'unclosed", "memstat: No closing quotation"),

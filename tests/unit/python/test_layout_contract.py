@@ -25,9 +25,9 @@ int main(void)
     printf("MAGIC %llu\nMAJOR %d\nSITE_ID_BITS %u\nMAX_FRAMES %u\nTOTAL_UNKNOWN %u\n",
            (unsigned long long)MEMSNAP_MAGIC, MEMSNAP_LAYOUT_MAJOR, MEMSNAP_SITE_ID_BITS,
            MEMSNAP_MAX_FRAMES, MEMSNAP_TOTAL_UNKNOWN);
-    printf("STATES %u %u %u %u\nOPS %u %u %u\nMAPS %u %u %u %u %u\nTHREAD %u %u\n",
+    printf("STATES %u %u %u %u %u\nOPS %u %u %u\nMAPS %u %u %u %u %u\nTHREAD %u %u\n",
            MEMSNAP_STATE_INITIALIZED, MEMSNAP_STATE_TRACING, MEMSNAP_STATE_TRUNCATED,
-           MEMSNAP_STATE_SAMPLED, MEMSNAP_OP_NONE, MEMSNAP_OP_ALLOC, MEMSNAP_OP_FREE,
+           MEMSNAP_STATE_SAMPLED, MEMSNAP_STATE_DRIFT, MEMSNAP_OP_NONE, MEMSNAP_OP_ALLOC, MEMSNAP_OP_FREE,
            MEMSNAP_MAP_DEPOT, MEMSNAP_MAP_CHUNK, MEMSNAP_MAP_THREADS, MEMSNAP_MAP_COUNTERS,
            MEMSNAP_MAP_MISC, MEMSNAP_THREAD_LIVE, MEMSNAP_THREAD_EXITING);
     return 0;
@@ -55,7 +55,8 @@ def test_python_constants_match_header(header_facts):
     assert header_facts["MAJOR"] == [layout.KNOWN_MAJOR]
     assert header_facts["TOTAL_UNKNOWN"] == [layout.TOTAL_UNKNOWN]
     assert header_facts["STATES"] == [layout.STATE_INITIALIZED, layout.STATE_TRACING,
-                                      layout.STATE_TRUNCATED, layout.STATE_SAMPLED]
+                                      layout.STATE_TRUNCATED, layout.STATE_SAMPLED,
+                                      layout.STATE_DRIFT]
     assert header_facts["OPS"] == [layout.OP_NONE, layout.OP_ALLOC, layout.OP_FREE]
     assert header_facts["MAPS"] == [layout.MAP_DEPOT, layout.MAP_CHUNK, layout.MAP_THREADS,
                                     layout.MAP_COUNTERS, layout.MAP_MISC]
