@@ -11,8 +11,8 @@
  * the process has a single thread (glibc's __libc_single_threaded) every
  * change is folded at once with plain stores, so they are exact; after
  * that, each thread folds its drift under the fold lock once it reaches
- * root.fold_bytes, so each is within (threads - 1) * fold_bytes of the
- * exact value (docs/runtime.md). A thread's first change with several
+ * root.fold_bytes, so each is within threads * fold_bytes of the exact
+ * value (every record may hold up to fold_bytes unfolded; docs/layout.md). A thread's first change with several
  * threads folds at once (its fold_limit is 0 until then), which sets
  * root.state DRIFT: a reader without it knows both are exact. Raising
  * the peak marks a new peak snapshot (peak.h).

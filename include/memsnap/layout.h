@@ -268,8 +268,8 @@ struct memsnap_root {
     uint32_t max_frames;      /* MEMSNAP_MAX_FRAMES */
     uint32_t unwinder;        /* MEMSNAP_UNWINDER_* */
     /* current and peak as folded from the threads: within
-     * (threads - 1) * fold_bytes of the exact values (exact while the
-     * process has a single thread); readers sum thread records instead */
+     * threads * fold_bytes of the exact values (exact while state has no
+     * DRIFT bit: a single thread); readers sum thread records instead */
     uint64_t current_bytes;
     uint64_t peak_bytes;
     uint64_t runtime_bytes;     /* bytes the runtime has mapped for itself */
