@@ -239,6 +239,7 @@ def test_operation_in_flight_is_left_out(op, done):
     assert table.skipped == 1
     site = table.sites[1]
     assert (site.live_count, site.live_bytes) == (39, sum(24 + i for i in range(40)) - 29)
+    assert (site.peak_count, site.peak_bytes) == (site.live_count, site.live_bytes)
     assert (site.total_count, site.total_bytes) == (
         (39, site.live_bytes) if op == OP_ALLOC else (40, site.live_bytes + 29))
     assert table.current_bytes == site.live_bytes + 4096
