@@ -1,7 +1,8 @@
 """memsnap's backend for GDB: the primitives of python/memsnap/target/backend.py over gdb's Python API.
 
 Only what gdb knows: its inferior's memory, symbols found without debug
-info (`&name`), what is at a code address (memsnap_gdb_symbols.py), `info
+info (`&name`), what is at a code address (memsnap_gdb_symbols.py),
+variables and types from debug information (memsnap_gdb_types.py), `info
 proc mappings`, threads with their registers, calls into a live process,
 and a count of the events gdb reports (stops, objfiles) for the core's one
 cache.
@@ -19,6 +20,7 @@ from memsnap.target import procmaps, runtime_calls
 from memsnap.target.backend import GENERAL_REGISTERS, Backend, Generation, ThreadState
 
 import memsnap_gdb_symbols
+import memsnap_gdb_types
 
 # The backend memsnap_gdb.py installed (for scripts and tests).
 INSTANCE = None
@@ -151,7 +153,7 @@ class GdbBackend(Backend):
         except gdb.error:
             pass
         tid = thread.ptid[1] or thread.ptid[2] or thread.ptid[0]
-        return ThreadState(tid=tid, registers=registers, name=thread.name or "")
+        return ThreadState(tid=tid, registers=registers, name=thread.name or "", number=thread.num)
 
     # ---- symbols ----
 
@@ -167,6 +169,20 @@ class GdbBackend(Backend):
 
     def symbolize(self, address):
         return memsnap_gdb_symbols.locations(address)
+
+    # ---- variables and types (memsnap_gdb_types.py) ----
+
+    def global_variable_at(self, address):
+        return memsnap_gdb_types.global_variable_at(address) if self.has_target() else None
+
+    def stack_variables(self, tid):
+        return memsnap_gdb_types.stack_variables(tid) if self.has_target() else []
+
+    def type_members(self, datatype):
+        return memsnap_gdb_types.type_members(datatype)
+
+    def type_target(self, datatype):
+        return memsnap_gdb_types.type_target(datatype)
 
     # ---- calls ----
 

@@ -87,7 +87,7 @@ def _in_roots(target, roots, regions, lo, hi, missing):
     refs = []
     for ref in _words(target, roots, regions, lo, hi, "root", missing):
         if ref["what"].startswith("data of "):
-            symbol = _data_symbol(target, ref["where"])
+            symbol = data_symbol(target, ref["where"])
             if symbol:
                 ref["symbol"] = symbol
                 ref["what"] += " (%s)" % symbol
@@ -104,7 +104,7 @@ def _in_blocks(target, blocks, regions, frames, lo, hi, missing):
         start, size, site = holder
         ref["what"] = "block 0x%x (%s)" % (start, format_size(size))
         ref["block"] = {"start": start, "size": size, "site": site}
-        frame = _key_frame_text(blocks.sites.get(site), frames)
+        frame = key_frame_text(blocks.sites.get(site), frames)
         if frame:
             ref["holder_site_frame"] = frame
         refs.append(ref)
@@ -134,7 +134,7 @@ def _matches(lib, lo, hi, base, raw):
         cap = found
 
 
-def _data_symbol(target, address):
+def data_symbol(target, address):
     """"name" or "name+offset" of the global variable holding `address`."""
     try:
         locations = target.backend.symbolize(address)
@@ -152,7 +152,7 @@ def _data_symbol(target, address):
     return name
 
 
-def _key_frame_text(record, frames):
+def key_frame_text(record, frames):
     """"file:line" (or label) of a depot record's key frame, for one-line mentions."""
     if record is None:
         return None

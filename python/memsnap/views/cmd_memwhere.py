@@ -1,7 +1,8 @@
-"""`memwhere ADDR`: the live block containing ADDR, its size, domain and allocation traceback; --who lists what points at it."""
+"""`memwhere ADDR`: the live block containing ADDR, its size, domain and allocation traceback; --who lists what points at it, --path the shortest named chain of pointers from a root (leaks/retention_names.py)."""
 
 from ..errors import BadAddressError
 from ..leaks import who_points_at
+from ..leaks.retention_names import retention_path
 from ..model.format import format_size
 from . import data, text
 from .options import JSON
@@ -43,14 +44,18 @@ def run(ctx, options):
     if found is None:
         raise BadAddressError("0x%x is not inside any live traced block" % address)
     start, size, domain, traceback = found
-    who = None
+    who = path = None
     if options.who:
         who = who_points_at(ctx.session.target(), start, size, symbolizer=ctx.session.frames)
+    if options.path:
+        path = retention_path(ctx.session.target(), address, ctx.session.frames)
     if options.json:
         result = {"address": address, "start": start, "size": size, "offset": address - start,
                   "domain": domain, "traceback": [data.frame_data(f) for f in traceback]}
         if who is not None:
             result["who"] = who
+        if path is not None:
+            result["path"] = path.to_data()
         return data.dumps(result)
     lines = ["0x%x is %d bytes inside a block of %s (%d bytes) at 0x%x, domain %d, allocated at:"
              % (address, address - start, format_size(size), size, start, domain)]
@@ -58,11 +63,15 @@ def run(ctx, options):
     if who is not None:
         lines += ["pointed at by:"] + [str(item) for item in who] if who \
             else ["no pointer to this block was found"]
+    if path is not None:
+        lines += path.lines()
     return "\n".join(lines + text.snapshot_notes(snapshot))
 
 
 SPEC = CommandSpec(
     "memwhere", "Show the live block containing ADDR: start, size, domain, allocation traceback.",
-    "memwhere ADDR|EXPR [--who] [--json]", run,
-    (Option("--who", help="also list what points at the block (memleaks scanner)"), JSON),
+    "memwhere ADDR|EXPR [--who] [--path] [--json]", run,
+    (Option("--who", help="also list what points at the block (memleaks scanner)"),
+     Option("--path", help="also show the shortest chain of pointers from a root to the block, "
+                           "named from debug information (memleaks scanner)"), JSON),
     min_args=1, max_args=1)
