@@ -101,6 +101,21 @@ class RetentionPath:
     def __str__(self):
         return "\n".join(self.lines())
 
+    def summary(self):
+        """One line: where the root is, then the expression."""
+        if not self.steps:
+            return "no retention path (%s)" % self.category
+        first, last = self.steps[0], self.steps[-1]
+        text = self.expression
+        if first.kind == "local":
+            text = "thread %s, frame #%d %s(): %s" % (first.thread, first.frame, first.function,
+                                                     text)
+        elif first.kind in ("register", "root"):
+            text = first.root + "".join(step.text for step in self.steps[1:])
+        if last.block_offset:
+            text += " (+0x%x into the block)" % last.block_offset
+        return text
+
     def to_data(self):
         """Plain data for JSON."""
         data = asdict(self)
@@ -122,6 +137,24 @@ def retention_path(target, address, symbolizer):
     if none); `symbolizer` names allocation lines."""
     report = retention_report(target, symbolizer)
     return name_chain(target, report.graph, report.graph.chain(address), symbolizer, address)
+
+
+def group_paths(target, report, snapshot, stats, key_type, raw, symbolizer):
+    """[(Statistic, RetentionPath)]: for each statistic of `stats` (grouped by
+    `key_type` from `snapshot`, one category of `report`, a LeakReport with
+    a graph), the path of the largest block of its group."""
+    wanted = {stat.traceback for stat in stats}
+    keys = {}
+    largest = {}
+    for address, size, site in snapshot.iter_blocks():
+        key = keys.get(site.id)
+        if key is None:
+            key = keys[site.id] = snapshot.statistic_key(site, key_type, raw)
+        if key in wanted and (key not in largest or size > largest[key][1]):
+            largest[key] = (address, size)
+    graph = report.graph
+    return [(stat, name_chain(target, graph, graph.chain(largest[stat.traceback][0]), symbolizer))
+            for stat in stats if stat.traceback in largest]
 
 
 def name_chain(target, graph, chain, symbolizer, address=None):

@@ -249,6 +249,15 @@ class Snapshot:
                     add(frame_key(frame), site)
         return stats
 
+    def statistic_key(self, site, key_type, raw=False):
+        """The key (Traceback) under which statistics(key_type) without
+        cumulative counts `site`'s blocks (memsnap extra)."""
+        if key_type == "traceback":
+            return site._group_key()
+        if key_type not in KEY_TYPES:
+            raise InvalidArgumentError("unknown key_type: %r" % (key_type,))
+        return Traceback._oldest_first((_DERIVE[key_type](site.key_frame(raw)),))
+
     def statistics(self, key_type, cumulative=False, raw=False):
         """Statistics grouped by key_type, biggest first (list of Statistic)."""
         statistics = list(self._group_by(key_type, cumulative, raw).values())

@@ -8,7 +8,8 @@ pointers. Every path must be the exact chain of names, the same in both
 debuggers: g_cache->buckets[17]->next->payload through typed members, the
 worker's local `conn` (thread 3, in worker()'s frame) then ->scratch, the
 fallback `g_opaque+0x18` with the untyped block's allocation line, and no
-path for the lost block. The Python API gives the same steps as data.
+path for the lost block. The Python API gives the same steps as data, and
+`memleaks --paths` the path of each still reachable group's largest block.
 """
 
 import json
@@ -87,7 +88,27 @@ SCRATCH_STEP = ("  ->scratch (struct payload *) -> 0xA: struct payload, 24 B, "
 API = "print(json.dumps(memsnap.retention_path(hidden[%d]).to_data()))" % SCRATCH1
 
 COMMANDS = [d.python(PROLOGUE), memwhere(PAYLOAD), memwhere(SCRATCH1), memwhere(BEHIND),
-            memwhere(LOST), d.python(API), memwhere(PAYLOAD, "--path --json")]
+            memwhere(LOST), d.python(API), memwhere(PAYLOAD, "--path --json"),
+            d.command("memleaks --paths --show reachable")]
+
+# memleaks --paths: each still reachable group's largest block (the first
+# of equal ones) and its path, by group.
+GROUP_PATHS = {TABLE: "g_cache", ENTRY: "g_cache->buckets[17]->next",
+               PAYLOAD_LINE: "g_cache->buckets[17]->next->payload", OPAQUE: "g_opaque",
+               BEHIND_LINE: "g_opaque+0x18", CONN: "thread 3, frame #F worker(): conn"}
+
+
+def group_paths(output, live):
+    """{group's line: its path} from memleaks --paths' still reachable part."""
+    part = output[output.index("still reachable:\n"):]
+    groups = re.findall(r"^\S*retain_paths\.c:(\d+): size=", part, re.M)
+    paths = re.findall(r"^  (\d+)\. 0x[0-9a-f]+ \([^)]*\): (.*)$", part, re.M)
+    assert [int(rank) for rank, _ in paths] == list(range(1, len(groups) + 1)), part
+    found = {int(line): re.sub(r"frame #\d+", "frame #F", path)
+             for line, (_, path) in zip(groups, paths)}
+    if not live:
+        found = {line: re.sub(r"^thread \d+", "thread 3", path) for line, path in found.items()}
+    return found
 
 
 def check_paths(results, live):
@@ -119,6 +140,7 @@ def check_paths(results, live):
     table = json.loads(results[5]["output"])["path"]
     assert [s["text"] for s in table["steps"]] == ["g_cache", "->buckets[17]", "->next", "->payload"]
     assert [s["kind"] for s in table["steps"]] == ["global", "field", "field", "field"]
+    assert group_paths(results[6]["output"], live) == GROUP_PATHS
 
 
 def test_paths_live_and_on_a_core(session, program, runtime, tmp_path):
