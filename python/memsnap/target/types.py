@@ -14,19 +14,21 @@ to, or None where it says nothing (void *, an incomplete type).
 from .backend import TYPE_ARRAY, TYPE_POINTER, TYPE_STRUCT, TYPE_UNION
 
 MAX_DEPTH = 32      # nesting of members and arrays followed
+_WORD = 8           # a pointer's size: a smaller scalar (char, int) cannot hold one
 
 
 def member_path(backend, datatype, offset, depth=0):
     """(text, leaf DataType) of the word at `offset` bytes into a value of
-    `datatype`: ("", datatype) at offset 0 of a scalar or pointer; None where
-    no member lies there."""
+    `datatype`: ("", datatype) at offset 0 of a pointer or a word-sized
+    scalar; None where no member lies there or one too small for a pointer
+    (a char buffer's bytes are not named)."""
     if depth > MAX_DEPTH or offset < 0:
         return None
     if datatype.kind == TYPE_ARRAY:
         return _element_path(backend, datatype, offset, depth)
     if datatype.kind in (TYPE_STRUCT, TYPE_UNION):
         return _member_path(backend, datatype, offset, depth)
-    return ("", datatype) if offset == 0 else None
+    return ("", datatype) if offset == 0 and datatype.size >= _WORD else None
 
 
 def _element_path(backend, datatype, offset, depth):
