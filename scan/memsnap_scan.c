@@ -180,9 +180,10 @@ static inline int note_interior(struct memsnap_scan *scan, uint64_t value, uint8
 static inline int note_root(struct memsnap_scan *scan, int64_t b, uint64_t value, int is_start,
                             uint64_t where)
 {
-    if (where)
-        reach_paths_root_word(&scan->paths, (uint64_t)b, where);
     uint8_t hit = hit_bits(scan, b, value, is_start);
+    if (where)
+        reach_paths_root_word(&scan->paths, (uint64_t)b, where, is_start,
+                              scan->root_hit[b] & HIT_START);
     scan->root_hit[b] |= hit;
     scan->stats.root_hits++;
     return note_interior(scan, value, hit, CANDIDATE_FROM_ROOT);

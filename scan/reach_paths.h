@@ -32,10 +32,13 @@ void reach_paths_free(struct reach_paths *r);
 /* Follow the edge array's growth to `edge_cap` entries: 0 or -ENOMEM. */
 int reach_paths_grow_edges(struct reach_paths *r, uint64_t edge_cap);
 
-/* A root word at `where` points into block b. */
-static inline void reach_paths_root_word(struct reach_paths *r, uint64_t b, uint64_t where)
+/* A root word at `where` points into block b (at its start or not; had_start:
+ * a root word pointing at its start was seen before). The first word
+ * pointing at the start is kept, else the first pointing inside. */
+static inline void reach_paths_root_word(struct reach_paths *r, uint64_t b, uint64_t where,
+                                         int is_start, int had_start)
 {
-    if (r->root_word && !r->root_word[b])
+    if (r->root_word && (!r->root_word[b] || (is_start && !had_start)))
         r->root_word[b] = where;
 }
 

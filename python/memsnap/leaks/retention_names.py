@@ -23,7 +23,7 @@ from ..model.format import format_size
 from ..target import types
 from .check import DEFAULT_HEURISTICS, find_leaks
 from .report import DEFINITE, INDIRECT
-from .who import data_symbol, key_frame_text
+from .who import data_symbol, key_frame_text, words_into
 
 _NO_PATH = {DEFINITE: "nothing reachable points to it",
             INDIRECT: "only lost blocks point to it"}
@@ -111,7 +111,8 @@ class RetentionPath:
             text = "thread %s, frame #%d %s(): %s" % (first.thread, first.frame, first.function,
                                                      text)
         elif first.kind in ("register", "root"):
-            text = first.root + "".join(step.text for step in self.steps[1:])
+            rest = "".join(step.text for step in self.steps[1:])
+            text = first.root + (", then " + rest if rest else "")
         if last.block_offset:
             text += " (+0x%x into the block)" % last.block_offset
         return text
@@ -164,10 +165,11 @@ def name_chain(target, graph, chain, symbolizer, address=None):
     pointee = None                  # the DataType the last pointer declares for its block
     for hop in chain.hops:
         step, leaf = namer.step(hop, pointee)
-        offset = hop.value - hop.reaches[0] if hop.value is not None else 0
+        value = step.pop("value", hop.value)
+        offset = value - hop.reaches[0] if value is not None else 0
         pointee = types.pointee(target.backend, leaf) if leaf is not None and not offset else None
         steps.append(PathStep(block=namer.block(hop.reaches, pointee), block_offset=offset,
-                              value=hop.value, **step))
+                              value=value, **step))
     block = namer.block(chain.block, pointee if steps else None)
     return RetentionPath(chain.block[0] if address is None else address, block,
                          chain.category, steps)
@@ -210,7 +212,26 @@ class _Namer:
         return dict(kind="field", text=text, address=hop.where, type=leaf.name), leaf
 
     def _root(self, hop):
-        where, root = hop.where, hop.root
+        """The root step's fields: its word named, or, when it has no name, the
+        first other root word into the same block that has one (a start
+        pointer first): every root word is one pointer from the block."""
+        first = self._root_word(hop.where, hop.root)
+        if first[0]["kind"] != "root":
+            return first
+        start, size = hop.reaches[0], hop.reaches[1]
+        others = [(ref["where"], ref["value"]) for ref in words_into(
+            self.target, self.graph.roots, self.target.regions(), start, start + max(size, 1),
+            "root", [])]
+        others.sort(key=lambda word: word[1] != start)
+        for where, value in others:
+            root = next((r for r in self.graph.roots if r.start <= where < r.end), None)
+            named = self._root_word(where, root)
+            if named[0]["kind"] != "root":
+                named[0]["value"] = value
+                return named
+        return first
+
+    def _root_word(self, where, root):
         if root is not None and root.tid is not None:
             variable = self.target.stack_variable_at(root.tid, where)
             number = self.numbers.get(root.tid)

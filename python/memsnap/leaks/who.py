@@ -85,7 +85,7 @@ def _registers(threads, lo, hi):
 
 def _in_roots(target, roots, regions, lo, hi, missing):
     refs = []
-    for ref in _words(target, roots, regions, lo, hi, "root", missing):
+    for ref in words_into(target, roots, regions, lo, hi, "root", missing):
         if ref["what"].startswith("data of "):
             symbol = data_symbol(target, ref["where"])
             if symbol:
@@ -97,7 +97,7 @@ def _in_roots(target, roots, regions, lo, hi, missing):
 
 def _in_blocks(target, blocks, regions, frames, lo, hi, missing):
     refs = []
-    for ref in _words(target, heap_ranges(blocks, regions), regions, lo, hi, "block", missing):
+    for ref in words_into(target, heap_ranges(blocks, regions), regions, lo, hi, "block", missing):
         holder = blocks.holding(ref["where"])
         if holder is None or not contains(holder[0], holder[1], ref["where"] + _WORD - 1):
             continue  # a stale word between blocks
@@ -111,7 +111,7 @@ def _in_blocks(target, blocks, regions, frames, lo, hi, missing):
     return refs
 
 
-def _words(target, ranges, regions, lo, hi, kind, missing):
+def words_into(target, ranges, regions, lo, hi, kind, missing):
     """References of `kind` for each word of `ranges` whose value is in [lo, hi)."""
     lib = scanlib.load()
     for piece in readable_pieces(ranges, regions, missing):
