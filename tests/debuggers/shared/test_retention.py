@@ -10,6 +10,7 @@ worker's local `conn` (thread 3, in worker()'s frame) then ->scratch, the
 fallback `g_opaque+0x18` with the untyped block's allocation line, and no
 path for the lost block. The Python API gives the same steps as data, and
 `memleaks --paths` the path of each still reachable group's largest block.
+The README's path (waste_memory's x[3][7]->data) is checked as printed there.
 """
 
 import json
@@ -41,9 +42,9 @@ def memwhere(index, options="--path"):
                     % (options, index))
 
 
-def line_of(text):
-    """The line number of the only source line containing `text`."""
-    with open(SOURCE) as f:
+def line_of(text, source=SOURCE):
+    """The line number of the only line of `source` containing `text`."""
+    with open(source) as f:
         found = [n for n, line in enumerate(f, 1) if text in line]
     assert len(found) == 1, (text, found)
     return found[0]
@@ -150,3 +151,30 @@ def test_paths_live_and_on_a_core(session, program, runtime, tmp_path):
     check_paths(live[len(start):-1], live=True)
     assert live[-1]["ok"], live[-1]["error"]
     check_paths(session([d.open_core(program(PROGRAM), core)] + COMMANDS)[1:], live=False)
+
+
+WASTE = "tests/programs/waste_memory"
+WASTE_SOURCE = os.path.join(d.SOURCE_ROOT, WASTE + ".c")
+WASTE_LINES = [line_of("/* %s line */" % name, WASTE_SOURCE)
+               for name in ("deep", "array", "object", "data")]
+README_PATH = [
+    "retention path (still reachable, 4 pointers from a root): x[3][7]->data",
+    "  thread 1, frame #1 main(): x (struct MyObject ***) -> 0xA: struct MyObject **, 800 B, "
+    "allocated at waste_memory.c:%d" % WASTE_LINES[0],
+    "  [3] (struct MyObject **) -> 0xA: struct MyObject *, 800 B, allocated at waste_memory.c:%d"
+    % WASTE_LINES[1],
+    "  [7] (struct MyObject *) -> 0xA: struct MyObject, 48 B, allocated at waste_memory.c:%d"
+    % WASTE_LINES[2],
+    "  ->data (unsigned char *) -> 0xA: unsigned char, 100 B, allocated at waste_memory.c:%d"
+    % WASTE_LINES[3],
+]
+
+
+def test_readme_path(session, program, runtime):
+    """The README's path, on waste_memory after run(), one frame up in main."""
+    results = session([d.load(program(WASTE)), d.breakpoint("checkpoint"), d.run(), d.cont(),
+                       d.command("up"), d.command("memwhere x[3][7]->data --path")])
+    assert results[5]["ok"], results[5]["error"]
+    output = re.sub(r"allocated at \S*/waste_memory\.c:", "allocated at waste_memory.c:",
+                    results[5]["output"])
+    assert normalized(output) == README_PATH
