@@ -124,20 +124,10 @@ class GdbBackend(Backend):
     def threads(self):
         if not self.has_target():
             raise errors.NoTargetError()
-        selected_thread = gdb.selected_thread()
-        try:
-            selected_frame = gdb.selected_frame()
-        except gdb.error:
-            selected_frame = None
-        try:
+        with memsnap_gdb_types.selection_kept():
             return [self._thread_state(thread)
                     for thread in sorted(self._inferior().threads(), key=lambda t: t.num)
                     if thread.is_valid()]
-        finally:
-            if selected_thread is not None and selected_thread.is_valid():
-                selected_thread.switch()
-                if selected_frame is not None and selected_frame.is_valid():
-                    selected_frame.select()
 
     @staticmethod
     def _thread_state(thread):
@@ -152,7 +142,7 @@ class GdbBackend(Backend):
                     pass
         except gdb.error:
             pass
-        tid = thread.ptid[1] or thread.ptid[2] or thread.ptid[0]
+        tid = memsnap_gdb_types.thread_id(thread)
         return ThreadState(tid=tid, registers=registers, name=thread.name or "", number=thread.num)
 
     # ---- symbols ----

@@ -8,6 +8,7 @@ Types are handed to the core as backend.DataType with the gdb.Type as
 handle. Nothing here decides what a path is called: leaks/retention_names.py does.
 """
 
+import contextlib
 import re
 
 import gdb
@@ -64,26 +65,38 @@ def _data_symbol(name):
     return None
 
 
-def stack_variables(tid):
-    """Every frame's locals and arguments in memory, for the thread whose
-    LWP (or tid) is `tid`, innermost frame first."""
-    thread = next((t for t in gdb.selected_inferior().threads()
-                   if t.is_valid() and (t.ptid[1] or t.ptid[2] or t.ptid[0]) == tid), None)
-    if thread is None:
-        return []
+def thread_id(thread):
+    """The id memsnap knows a gdb.InferiorThread by: its LWP (or tid, or pid)."""
+    return thread.ptid[1] or thread.ptid[2] or thread.ptid[0]
+
+
+@contextlib.contextmanager
+def selection_kept():
+    """Give back gdb's selected thread and frame after switching threads."""
     selected_thread = gdb.selected_thread()
     try:
         selected_frame = gdb.selected_frame()
     except gdb.error:
         selected_frame = None
     try:
-        thread.switch()
-        return list(_thread_variables())
+        yield
     finally:
         if selected_thread is not None and selected_thread.is_valid():
             selected_thread.switch()
             if selected_frame is not None and selected_frame.is_valid():
                 selected_frame.select()
+
+
+def stack_variables(tid):
+    """Every frame's locals and arguments in memory, for the thread `tid`
+    (thread_id), innermost frame first."""
+    thread = next((t for t in gdb.selected_inferior().threads()
+                   if t.is_valid() and thread_id(t) == tid), None)
+    if thread is None:
+        return []
+    with selection_kept():
+        thread.switch()
+        return list(_thread_variables())
 
 
 def _thread_variables():
