@@ -174,6 +174,15 @@ class GdbBackend(Backend):
     def type_target(self, datatype):
         return memsnap_gdb_types.type_target(datatype)
 
+    def symbol_at(self, address):
+        return memsnap_gdb_types.symbol_at(address) if self.has_target() else None
+
+    def lookup_type(self, name):
+        return memsnap_gdb_types.lookup_type(name)
+
+    def format_value(self, address, datatype, count=1):
+        return memsnap_gdb_types.format_value(address, datatype, count)
+
     # ---- calls ----
 
     def evaluate_address(self, expression):

@@ -5,7 +5,10 @@ the global or static variable holding an address (gdb's minimal symbol
 there, then its full symbol for the type), every frame's locals and
 arguments that live in memory, and a type's members and target type.
 Types are handed to the core as backend.DataType with the gdb.Type as
-handle. Nothing here decides what a path is called: leaks/retention_names.py does.
+handle; symbols at data addresses (vtables), types by name, and gdb's own
+printer of a value at an address. Nothing here decides what a path is
+called or what type a block has: leaks/retention_names.py and
+leaks/block_types.py do.
 """
 
 import contextlib
@@ -157,3 +160,33 @@ def type_target(datatype):
     if stripped.code not in (gdb.TYPE_CODE_PTR, gdb.TYPE_CODE_ARRAY):
         return None
     return data_type(stripped.target())
+
+
+def symbol_at(address):
+    """(name, start) of the minimal symbol holding `address`, or None."""
+    try:
+        text = gdb.execute("info symbol 0x%x" % address, to_string=True)
+    except gdb.error:
+        return None
+    match = _INFO_SYMBOL.match(text.strip())
+    if match is None:
+        return None
+    return match.group(1), address - int(match.group(2) or 0)
+
+
+def lookup_type(name):
+    try:
+        return data_type(gdb.lookup_type(name))
+    except gdb.error:
+        return None
+
+
+def format_value(address, datatype, count):
+    """gdb's print of the value (an array of `count`) of the type at `address`."""
+    gdb_type = datatype.handle
+    if count > 1:
+        gdb_type = gdb_type.array(count - 1)
+    try:
+        return str(gdb.Value(address).cast(gdb_type.pointer()).dereference())
+    except (gdb.error, gdb.MemoryError, RuntimeError) as err:
+        return "<%s>" % err

@@ -207,6 +207,18 @@ class LLDBBackend(Backend):
     def type_target(self, datatype):
         return memsnap_lldb_types.type_target(datatype)
 
+    def symbol_at(self, address):
+        target = self._target()
+        return memsnap_lldb_types.symbol_at(target, address) if target else None
+
+    def lookup_type(self, name):
+        target = self._target()
+        return memsnap_lldb_types.lookup_type(target, name) if target else None
+
+    def format_value(self, address, datatype, count=1):
+        return memsnap_lldb_types.format_value(self._require_process().GetTarget(), address,
+                                               datatype, count)
+
     # ---- calls ----
 
     def evaluate_address(self, expression):

@@ -5,7 +5,9 @@ the global or static variable holding an address (the symbol LLDB resolves
 there, then its global variables of that name for the type), every frame's
 locals and arguments that live in memory, and a type's members and target
 type. Types are handed to the core as backend.DataType with the SBType (and
-whether it comes from C) as handle, named as GDB names them. Nothing here decides what a path is called: leaks/retention_names.py does.
+whether it comes from C) as handle, named as GDB names them; symbols at
+data addresses (vtables), types by name, and LLDB's own printer of a value
+at an address. Nothing here decides what a path is called: leaks/retention_names.py does.
 """
 
 import lldb
@@ -140,3 +142,41 @@ def type_target(datatype):
     if canonical.IsArrayType():
         return data_type(canonical.GetArrayElementType(), in_c)
     return None
+
+
+def symbol_at(target, address):
+    """(name, start) of the symbol holding `address`, or None."""
+    symbol = target.ResolveLoadAddress(address).GetSymbol()
+    if not symbol.IsValid() or not symbol.GetName():
+        return None
+    start = symbol.GetStartAddress().GetLoadAddress(target)
+    return (symbol.GetName(), start) if start != lldb.LLDB_INVALID_ADDRESS else None
+
+
+def lookup_type(target, name):
+    found = target.FindFirstType(name)
+    if not found.IsValid():
+        return None
+    return data_type(found, not _is_cplusplus(target))
+
+
+def _is_cplusplus(target):
+    """True when the executable has a C++ compile unit."""
+    module = target.GetModuleAtIndex(0)
+    return any(module.GetCompileUnitAtIndex(i).GetLanguage() in _CPLUSPLUS
+               for i in range(module.GetNumCompileUnits()))
+
+
+_CPLUSPLUS = (lldb.eLanguageTypeC_plus_plus, lldb.eLanguageTypeC_plus_plus_03,
+              lldb.eLanguageTypeC_plus_plus_11, lldb.eLanguageTypeC_plus_plus_14)
+
+
+def format_value(target, address, datatype, count):
+    """LLDB's print of the value (an array of `count`) of the type at `address`."""
+    sbtype = datatype.handle[0]
+    if count > 1:
+        sbtype = sbtype.GetArrayType(count)
+    value = target.CreateValueFromAddress("block", lldb.SBAddress(address, target), sbtype)
+    stream = lldb.SBStream()
+    value.GetDescription(stream)
+    return stream.GetData().strip()

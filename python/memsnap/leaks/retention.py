@@ -20,6 +20,7 @@ from . import scanlib
 from .report import CODES
 
 _WORD = 8
+_UNKNOWN_WORD = 2**64 - 1
 _NAMES = {code: name for name, code in CODES.items()}
 
 
@@ -67,6 +68,17 @@ class RetentionGraph:
     def category(self, index):
         return _NAMES[self._category[index] & scanlib.CATEGORY_MASK]
 
+    def parent(self, index):
+        """The index of the block that reached block `index` first, or
+        scanlib.FROM_ROOT / FROM_REGISTER; None when nothing reachable did."""
+        parent = self._parent[index]
+        return None if parent == scanlib.FROM_NONE else parent
+
+    def where(self, index):
+        """The address of the word that reached block `index` first (None: unknown)."""
+        where = self._where[index]
+        return None if where == _UNKNOWN_WORD else where
+
     def chain(self, address):
         """The Chain to the block holding `address`."""
         index = first = self.index_of(address)
@@ -89,7 +101,7 @@ class RetentionGraph:
         reaches = self.blocks.block(index)
         if parent == scanlib.FROM_REGISTER:
             return self._register_hop(reaches)
-        known = where != 2**64 - 1
+        known = where != _UNKNOWN_WORD
         value = self._word(where) if known else None
         if parent == scanlib.FROM_ROOT:
             root = next((r for r in self.roots if r.start <= where < r.end), None)

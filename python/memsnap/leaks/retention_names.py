@@ -160,7 +160,7 @@ def group_paths(target, report, snapshot, stats, key_type, raw, symbolizer):
 
 def name_chain(target, graph, chain, symbolizer, address=None):
     """The RetentionPath of a retention.Chain of `graph`."""
-    namer = _Namer(target, graph, symbolizer)
+    namer = PathNamer(target, graph, symbolizer)
     steps = []
     pointee = None                  # the DataType the last pointer declares for its block
     for hop in chain.hops:
@@ -175,7 +175,7 @@ def name_chain(target, graph, chain, symbolizer, address=None):
                          chain.category, steps)
 
 
-class _Namer:
+class PathNamer:
     """Names the hops of chains of one graph."""
 
     def __init__(self, target, graph, symbolizer):
@@ -215,7 +215,7 @@ class _Namer:
         """The root step's fields: its word named, or, when it has no name, the
         first other root word into the same block that has one (a start
         pointer first): every root word is one pointer from the block."""
-        first = self._root_word(hop.where, hop.root)
+        first = self.root_word(hop.where, hop.root)
         if first[0]["kind"] != "root":
             return first
         start, size = hop.reaches[0], hop.reaches[1]
@@ -225,13 +225,15 @@ class _Namer:
         others.sort(key=lambda word: word[1] != start)
         for where, value in others:
             root = next((r for r in self.graph.roots if r.start <= where < r.end), None)
-            named = self._root_word(where, root)
+            named = self.root_word(where, root)
             if named[0]["kind"] != "root":
                 named[0]["value"] = value
                 return named
         return first
 
-    def _root_word(self, where, root):
+    def root_word(self, where, root):
+        """(the root step's fields, the pointer's DataType or None) of the root
+        word at `where` (in the roots.MemoryRange `root`)."""
         if root is not None and root.tid is not None:
             variable = self.target.stack_variable_at(root.tid, where)
             number = self.numbers.get(root.tid)

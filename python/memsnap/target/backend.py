@@ -16,7 +16,10 @@ general registers), lookup_symbol, symbolize (the debugger's raw line and
 inline information for one code address), source_line and call_function;
 and for naming what holds memory (retention paths, leaks/retention_names.py):
 global_variable_at and stack_variables (variables from debug information,
-with their DataType), type_members and type_target (a type's layout).
+with their DataType), type_members and type_target (a type's layout);
+for blocks' types (leaks/block_types.py): symbol_at (the symbol holding a
+data address: a vtable), lookup_type, and format_value (the debugger's own
+printer).
 The base class also carries `cache`, the one cache of the target's answers
 (target/cache.py): the core keeps its lookups there, and an adapter may keep
 an expensive answer of its own there under the same rules.
@@ -215,6 +218,20 @@ class Backend:
     def type_target(self, datatype: DataType) -> Optional[DataType]:
         """What a pointer type points to, or an array type's element; else None."""
         return None
+
+    def symbol_at(self, address: int) -> Optional[tuple]:
+        """(name, start) of the symbol (debug information or not) whose range
+        holds a data address, its name demangled ("vtable for Circle"); None."""
+        return None
+
+    def lookup_type(self, name: str) -> Optional[DataType]:
+        """The type named `name` ("Circle", "struct entry"), or None."""
+        return None
+
+    def format_value(self, address: int, datatype: DataType, count: int = 1) -> str:
+        """The value of type `datatype` (an array of `count` of them when
+        count > 1) at `address`, as the debugger's own printer shows it."""
+        raise NotImplementedError
 
     def call_function(self, name: str, *args, returns: str = "int") -> int:
         """Call function `name` of the live process with integer or str

@@ -1,10 +1,13 @@
 """`memstat`: the top statistics of a kept snapshot, or of the heap now (or the whole snapshot exported).
 
 With --since A, only the blocks allocated after kept snapshot A was taken
-and still live (Snapshot.filter_since, model/age.py).
+and still live (Snapshot.filter_since, model/age.py). With --key type, the
+blocks grouped by their inferred type (leaks/block_types.py), and the
+allocation sites whose blocks were typed differently noted.
 """
 
 from ..errors import MemsnapError
+from ..model.snapshot import TYPE_KEY
 from . import data, text
 from .cmd_memsnap import kept_names
 from .export import export
@@ -22,8 +25,10 @@ def run(ctx, options):
     fmt = output_format("memstat", options)
     name = options.args[0] if options.args else None
     older = ctx.session.get(options.since) if options.since else None
-    # statistics need no per-block data: "now" skips reading the slot arrays
-    snapshot = ctx.session.get(name) if name else ctx.session.take(read_slots=bool(older))
+    # statistics need no per-block data (but by type): "now" skips reading the slot arrays
+    by_type = options.key == TYPE_KEY
+    snapshot = ctx.session.get(name) if name else \
+        ctx.session.take(read_slots=bool(older) or by_type)
     if older is not None:
         snapshot = _since(snapshot, older, options.since, name)
     view = filtered(snapshot, options)
@@ -46,8 +51,9 @@ def run(ctx, options):
             "skipped": snapshot.skipped,
         })
     else:
+        notes = text.type_conflict_notes(view) if by_type else []
         content = text.statistics_text(shown, options.key, key_rule(options),
-                                       text.snapshot_notes(snapshot))
+                                       notes + text.snapshot_notes(snapshot))
     return deliver("memstat", options, fmt, content, "%d statistics" % len(shown))
 
 

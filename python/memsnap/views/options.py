@@ -13,11 +13,12 @@ import functools
 from ..errors import UsageError
 from ..model.filters import DomainFilter, Filter
 from ..model.keyframe import KeyRule
-from ..model.snapshot import KEY_TYPES
+from ..model.snapshot import STATISTIC_KEYS
 from .parser import Option
 
-KEY = Option("--key", "-k", "str", default="lineno", metavar="KEY", choices=KEY_TYPES,
-             help="group by source line, file, function or whole traceback")
+KEY = Option("--key", "-k", "str", default="lineno", metavar="KEY", choices=STATISTIC_KEYS,
+             help="group by source line, file, function, whole traceback, or the blocks' "
+                  "inferred type (memstat of the stopped target)")
 CUMULATIVE = Option("--cumulative", "-c", help="count a block in every frame of its traceback")
 LIMIT = Option("--limit", "-n", "int", default=10, minimum=0,
                help="show the top N statistics (0 = all; default 10)")
