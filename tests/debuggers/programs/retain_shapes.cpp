@@ -4,8 +4,10 @@
  * holds an array of 8 Shape pointers: 3 Circles, 2 Squares and 1
  * ColoredSquare (a Square), each reached through a Shape *, so only their
  * vtables tell their most derived class; plus one Label (no virtual
- * methods) reached through a Label *, and one buffer reached only through
- * a void *. Stops in shapes_checkpoint() for the debugger.
+ * methods) reached through a Label *, one buffer reached only through a
+ * void *, and four 16-byte records from one allocation site, two kept as
+ * Points and two as Ranges (a site whose blocks have different types).
+ * Stops in shapes_checkpoint() for the debugger.
  */
 #include <cstdlib>
 #include <cstring>
@@ -36,7 +38,17 @@ struct Label {
     char *text = nullptr;
 };
 
+struct Point {
+    double x, y;
+};
+
+struct Range {
+    long lo, hi;
+};
+
 Shape **g_shapes;
+Point *g_points[2];
+Range *g_ranges[2];
 Label *g_label;
 void *g_buffer;
 
@@ -60,6 +72,22 @@ __attribute__((noinline)) static void build(void)
     memset(g_buffer, 0, 64);
 }
 
+__attribute__((noinline)) static void *make_record(void)
+{
+    return calloc(1, 16);
+}
+
+__attribute__((noinline)) static void build_records(void)
+{
+    for (int i = 0; i < 4; i++) {
+        void *record = make_record();
+        if (i % 2)
+            g_points[i / 2] = static_cast<Point *>(record);
+        else
+            g_ranges[i / 2] = static_cast<Range *>(record);
+    }
+}
+
 __attribute__((noinline)) static void scrub_stack(void)
 {
     volatile char dead[8192];
@@ -69,6 +97,7 @@ __attribute__((noinline)) static void scrub_stack(void)
 int main()
 {
     build();
+    build_records();
     scrub_stack();
     shapes_checkpoint();
     return 0;
