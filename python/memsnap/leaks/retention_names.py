@@ -246,7 +246,8 @@ class PathNamer:
                             % (number, variable.frame, variable.function, text,
                                " (%s)" % leaf.name if leaf else "")), leaf
             return dict(kind="root", text="(0x%x)" % where, address=where, type=None,
-                        thread=number, root="0x%x on the stack of thread %s" % (where, number)), None
+                        thread=number,
+                        root="0x%x on the stack of thread %s" % (where, number)), None
         variable = self.target.global_variable_at(where)
         if variable is not None:
             text, leaf = self._in_variable(variable, where)

@@ -134,12 +134,14 @@ def check_paths(results, live):
     assert (local["kind"], local["text"], local["function"], local["type"]) == \
         ("local", "conn", "worker", "struct conn *")
     assert (local["thread"], local["frame"]) == (int(root.group(1)), int(root.group(2)))
-    assert (field["kind"], field["text"], field["type"]) == ("field", "->scratch", "struct payload *")
+    assert (field["kind"], field["text"], field["type"]) == \
+        ("field", "->scratch", "struct payload *")
     assert field["block"]["type"] == "struct payload" and field["block"]["size"] == 24
     assert field["address"] == local["block"]["start"] + 8     # conn->scratch's own address
     assert field["value"] == field["block"]["start"] == data["block"]["start"]
     table = json.loads(results[5]["output"])["path"]
-    assert [s["text"] for s in table["steps"]] == ["g_cache", "->buckets[17]", "->next", "->payload"]
+    assert [s["text"] for s in table["steps"]] == \
+        ["g_cache", "->buckets[17]", "->next", "->payload"]
     assert [s["kind"] for s in table["steps"]] == ["global", "field", "field", "field"]
     assert group_paths(results[6]["output"], live) == GROUP_PATHS
 

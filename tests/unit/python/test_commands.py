@@ -238,7 +238,8 @@ def test_memtrace_on_a_core(waste):
 
 @pytest.mark.parametrize("name, args, message", [
     ("memstat", "--bogus", "memstat: unknown option '--bogus' (see 'help memstat')"),
-    ("memstat", "-k nope", "memstat: -k must be one of lineno, filename, function, traceback, type, not 'nope'"),
+    ("memstat", "-k nope",
+     "memstat: -k must be one of lineno, filename, function, traceback, type, not 'nope'"),
     ("memstat", "-n x", "memstat: -n needs an integer, not 'x'"),
     ("memstat", "-n -1", "memstat: -n must be >= 0, not -1"),
     ("memstat", "-n", "memstat: -n needs a value"),
