@@ -8,7 +8,9 @@ BlockTypes types every block of a retention graph (retention.py) once:
    reaching edge of the scan is followed from a typed parent (a root
    variable, or a block whose own type is known) and named as in
    retention_names.py (target/types.py), the pointee type of that member
-   being the block's type (the first typed path wins);
+   being the block's type (the first typed path wins); a block the scan
+   reached first from a root word no variable names (a stale copy on a
+   stack) takes the type of a typed block's member pointing at it;
 3. else it has none, and statistics show it as `?` with its allocation
    line. Blocks reached only through interior pointers take no declared
    type (the pointer declares a member's type, not the block's).
@@ -46,6 +48,7 @@ class BlockTypes:
         self._declared = {}
         self._steps = {}
         self._starts_held = None
+        self._type_unnamed_roots()
         self.names = [self._name(i) for i in range(self.blocks.n)]
         self.conflicts = self._site_conflicts()
 
@@ -151,9 +154,13 @@ class BlockTypes:
         holder = self._block_type(parent)
         if holder is None or where is None:
             return None
-        key = (holder, where - self.blocks.block(parent)[0])
+        return self._member_pointee(holder, where - self.blocks.block(parent)[0])
+
+    def _member_pointee(self, holder, offset):
+        """The pointee type of the member at `offset` of a block of type `holder`."""
+        key = (holder, offset)
         if key not in self._steps:
-            found = types.step_into(self.backend, holder, key[1])
+            found = types.step_into(self.backend, holder, offset)
             self._steps[key] = types.pointee(self.backend, found[1]) if found else None
         return self._steps[key]
 
@@ -183,6 +190,37 @@ class BlockTypes:
                     held[ref["value"]].append(ref["where"])
             self._starts_held = held
         return self._starts_held
+
+    def _type_unnamed_roots(self):
+        """Type the blocks reached first from unnamed root words through a
+        typed block's member pointing at their start (one more read of the
+        heap, for at most MAX_SYMBOL_LOOKUPS such blocks); then forget the
+        unknown types that may have depended on them."""
+        untyped = {}
+        for index in range(self.blocks.n):
+            if self.graph.parent(index) == scanlib.FROM_ROOT and index not in self._classes \
+                    and self._declared_type(index) is None \
+                    and self.graph.category(index) == REACHABLE:
+                untyped[self.blocks.block(index)[0]] = index
+        if not untyped or len(untyped) > MAX_SYMBOL_LOOKUPS:
+            return
+        regions = self.target.regions()
+        found = 0
+        for ref in words_into(self.target, heap_ranges(self.blocks, regions), regions,
+                              min(untyped), max(untyped) + 1, "block", []):
+            index = untyped.get(ref["value"])
+            holder = bisect.bisect_right(self.blocks.addrs, ref["where"]) - 1
+            if index is None or holder < 0 or self._declared.get(index) is not None:
+                continue
+            start, size, _site = self.blocks.block(holder)
+            holder_type = self._block_type(holder) if ref["where"] < start + size else None
+            if holder_type is not None:
+                datatype = self._member_pointee(holder_type, ref["where"] - start)
+                if datatype is not None:
+                    self._declared[index] = datatype
+                    found += 1
+        if found:
+            self._declared = {i: t for i, t in self._declared.items() if t is not None}
 
     # ---- conflicts ----
     def _site_conflicts(self):

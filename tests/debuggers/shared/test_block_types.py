@@ -76,15 +76,18 @@ def test_shapes_by_most_derived_class(session, program, runtime, tmp_path):
     check_shapes(session([d.open_core(program(SHAPES), core)] + COMMANDS)[1:])
 
 
+# Every block typed: one array whose first reaching root is a stale stack
+# copy takes its type from the deep array's member pointing at it.
+WASTE_TYPES = [
+    "unsigned char: size=977 KiB, count=10000, average=100 B",
+    "struct MyObject: size=469 KiB, count=10000, average=48 B",
+    "struct MyObject *: size=78.1 KiB, count=100, average=800 B",
+    "struct MyObject **: size=800 B, count=1, average=800 B",
+]
+
+
 def test_waste_memory_objects_and_buffers_apart(session, program, runtime):
     results = session([d.load(program(WASTE)), d.breakpoint("checkpoint"), d.run(), d.cont(),
                        d.command("memstat -k type -n 0")])
     assert results[4]["ok"], results[4]["error"]
-    found = {match.group(1): (int(match.group(2)), int(match.group(3)))
-             for match in re.finditer(r"^(.+?): size=.*?, count=(\d+), average=(\d+) B$",
-                                      results[4]["output"], re.M)}
-    objects, buffers = found["struct MyObject"], found["unsigned char"]
-    # a stale copy of one array's address on the stack hides that array's type
-    assert objects[1] == 48 and buffers[1] == 100, found
-    assert objects[0] >= 9900 and buffers[0] >= 9900, found
-    assert found["struct MyObject **"] == (1, 800), found
+    assert results[4]["output"].splitlines() == WASTE_TYPES
