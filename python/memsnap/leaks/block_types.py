@@ -27,7 +27,7 @@ from ..target.backend import TYPE_POINTER
 from . import scanlib
 from .report import REACHABLE
 from .retention_names import PathNamer, retention_report
-from .roots import heap_ranges, readable_pieces, region_of
+from .roots import heap_ranges, readable_pieces
 from .who import words_into
 
 _WORD = 8
@@ -48,6 +48,7 @@ class BlockTypes:
         self._declared = {}
         self._steps = {}
         self._starts_held = None
+        self._starts = None
         self._type_unnamed_roots()
         self.names = [self._name(i) for i in range(self.blocks.n)]
         self.conflicts = self._site_conflicts()
@@ -61,8 +62,10 @@ class BlockTypes:
 
     def name_at(self, address):
         """The type name of the live block starting at `address`, or None."""
-        index = bisect.bisect_left(self.blocks.addrs, address)
-        if index < self.blocks.n and self.blocks.block(index)[0] == address:
+        if self._starts is None:
+            self._starts = [self.blocks.array[i].addr for i in range(self.blocks.n)]
+        index = bisect.bisect_left(self._starts, address)
+        if index < self.blocks.n and self._starts[index] == address:
             return self.names[index]
         return None
 
@@ -86,17 +89,19 @@ class BlockTypes:
     def _vtable_classes(self):
         """{block index: (class name, DataType or None)} from the blocks' first words."""
         regions = self.target.regions()
+        where_vtables = [r for r in regions if r.name.startswith("/") and not r.writable
+                         and not r.executable]
+        starts = [r.start for r in where_vtables]
+        ends = [r.end for r in where_vtables]
         symbols = {}
         classes = {}
         for index, word in self._first_words(regions):
-            if word % _WORD or word in symbols and symbols[word] is None:
+            region = bisect.bisect_right(starts, word) - 1
+            if region < 0 or word >= ends[region] or word % _WORD:
                 continue
             if word not in symbols:
-                region = region_of(regions, word)
-                looks = region is not None and region.name.startswith("/") and \
-                    not region.writable and not region.executable and \
-                    len(symbols) < MAX_SYMBOL_LOOKUPS
-                symbols[word] = self._vtable_class(word) if looks else None
+                symbols[word] = self._vtable_class(word) \
+                    if len(symbols) < MAX_SYMBOL_LOOKUPS else None
             if symbols[word] is not None:
                 classes[index] = symbols[word]
         return classes
@@ -148,11 +153,11 @@ class BlockTypes:
         return self._declared.get(index)
 
     def _child_type(self, parent, child):
-        if self.graph.category(child) != REACHABLE:
-            return None             # maybe reached through an interior pointer
-        where = self.graph.where(child)
         holder = self._block_type(parent)
-        if holder is None or where is None:
+        if holder is None or self.graph.category(child) != REACHABLE:
+            return None             # untyped parent; or maybe an interior pointer
+        where = self.graph.where(child)
+        if where is None:
             return None
         return self._member_pointee(holder, where - self.blocks.block(parent)[0])
 

@@ -280,10 +280,12 @@ class Snapshot:
         keys = {}
         for address, size, site in self.iter_blocks():
             name = names.name_at(address)
-            key = (name, "") if name is not None else ("?", str(site.key_frame(raw)))
+            key = name if name is not None else site
             traceback = keys.get(key)
             if traceback is None:
-                traceback = keys[key] = Traceback._oldest_first((TypeFrame(*key),))
+                frame = TypeFrame(name) if name is not None else \
+                    TypeFrame("?", str(site.key_frame(raw)))
+                traceback = keys[key] = Traceback._oldest_first((frame,))
             stat = stats.get(traceback)
             if stat is None:
                 stats[traceback] = Statistic(traceback, size, 1)
