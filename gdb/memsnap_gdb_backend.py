@@ -37,6 +37,7 @@ class GdbBackend(Backend):
 
     def __init__(self):
         self._stops = self._objfiles = 0
+        self._writing = False   # our own write_memory: not the program running
         for event in ("stop", "cont", "memory_changed"):
             getattr(gdb.events, event).connect(self._ran)
         for event in ("new_objfile", "clear_objfiles", "exited"):
@@ -44,7 +45,8 @@ class GdbBackend(Backend):
                 getattr(gdb.events, event).connect(self._loaded)
 
     def _ran(self, event):
-        self._stops += 1
+        if not self._writing:
+            self._stops += 1
 
     def _loaded(self, event):
         self._objfiles += 1
@@ -100,10 +102,13 @@ class GdbBackend(Backend):
     def write_memory(self, address, data):
         if not self.is_live():
             raise errors.UnwritableMemory(address, len(data))
+        self._writing = True
         try:
             self._inferior().write_memory(address, data)
         except (gdb.MemoryError, gdb.error, OverflowError, ValueError):
             raise errors.UnwritableMemory(address, len(data)) from None
+        finally:
+            self._writing = False
 
     def regions(self):
         """`info proc mappings` (for a core: its file mappings; permissions

@@ -9,7 +9,9 @@ tests/bench/scan/leak_heap built with 1M blocks (or with its core open):
 Prints, alternating ROUNDS times, the wall time of a leak check without
 paths and of the first path query (the leak check with paths, whose graph
 is kept), then the time of QUERIES path queries of random live blocks
-after it (the graph reused): median and maximum, and the paths' lengths.
+after it (the graph reused): median and maximum, and the paths' lengths;
+then COMMANDS whole `memwhere ADDR --path` commands (each also reads the
+trace table for the block's traceback, starting a new epoch).
 """
 
 import random
@@ -19,9 +21,11 @@ import time
 import memsnap.leaks as leaks
 import memsnap.session
 from memsnap.leaks.retention_names import retention_path
+from memsnap.views import commands
 
 ROUNDS = 3
 QUERIES = 200
+COMMANDS = 10
 
 
 def report():
@@ -54,6 +58,13 @@ def report():
     print("%d later path queries: median %.2f ms, max %.2f ms; steps per path: median %d, max %d"
           % (len(times), 1000 * statistics.median(times), 1000 * max(times),
              statistics.median(lengths), max(lengths)))
+    whole = []
+    for address, _size, _site in chosen[:COMMANDS]:
+        began = time.monotonic()
+        commands.run("memwhere", "0x%x --path" % address, session.backend)
+        whole.append(time.monotonic() - began)
+    print("%d memwhere --path commands: median %.2f s, max %.2f s"
+          % (len(whole), statistics.median(whole), max(whole)))
 
 
 def __lldb_init_module(debugger, internal_dict):  # lldb: command script import
