@@ -37,7 +37,10 @@ def run(ctx, options):
         profile = snapshot_profile(view, title, ctx.session.target_of(snapshot),
                                    options.alloc_fn)
         return deliver("memstat", options, fmt, export(fmt, profile), profile_summary(profile))
-    stats = view.statistics(options.key, cumulative=options.cumulative, raw=key_rule(options))
+    try:
+        stats = view.statistics(options.key, cumulative=options.cumulative, raw=key_rule(options))
+    except MemsnapError as err:
+        raise type(err)("memstat: %s" % err) from None
     shown = top(stats, options.limit)
     if fmt == "json":
         content = data.dumps({

@@ -13,7 +13,7 @@ import functools
 from ..errors import UsageError
 from ..model.filters import DomainFilter, Filter
 from ..model.keyframe import KeyRule
-from ..model.snapshot import STATISTIC_KEYS
+from ..model.snapshot import STATISTIC_KEYS, TYPE_KEY
 from .parser import Option
 
 KEY = Option("--key", "-k", "str", default="lineno", metavar="KEY", choices=STATISTIC_KEYS,
@@ -36,9 +36,13 @@ STAT_OPTIONS = (KEY, CUMULATIVE, LIMIT, INCLUDE, EXCLUDE, DOMAIN, RAW, ALLOC_FN,
 
 
 def check_key(command, options):
-    """Refuse --cumulative with --key traceback (tracemalloc refuses it too)."""
-    if options.cumulative and options.key == "traceback":
-        raise UsageError("%s: --cumulative cannot be used with --key traceback" % command)
+    """Refuse --cumulative with --key traceback (tracemalloc refuses it too),
+    and --key type but in memstat (types are inferred at the current stop)."""
+    if options.cumulative and options.key in ("traceback", TYPE_KEY):
+        raise UsageError("%s: --cumulative cannot be used with --key %s" % (command, options.key))
+    if options.key == TYPE_KEY and command != "memstat":
+        raise UsageError("%s: --key type is memstat's (blocks are typed at the current stop)"
+                         % command)
 
 
 def key_rule(options):

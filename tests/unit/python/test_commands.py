@@ -246,6 +246,9 @@ def test_memtrace_on_a_core(waste):
     ("memstat", "a b", "memstat: too many arguments (usage: memstat [NAME] [options])"),
     ("memdiff", "", "memdiff: missing argument (usage: memdiff OLD [NEW] [options])"),
     ("memstat", "-k traceback -c", "memstat: --cumulative cannot be used with --key traceback"),
+    ("memstat", "-k type -c", "memstat: --cumulative cannot be used with --key type"),
+    ("memleaks", "-k type", "memleaks: --key type is memstat's (blocks are typed at the current stop)"),
+    ("memdiff", "a -k type", "memdiff: --key type is memstat's (blocks are typed at the current stop)"),
     ("memstat", "'unclosed", "memstat: No closing quotation"),
 ])
 def test_usage_errors(waste, name, args, message):
