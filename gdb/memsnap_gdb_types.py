@@ -36,16 +36,22 @@ def data_type(gdb_type):
     return DataType(str(gdb_type), _KINDS.get(stripped.code, TYPE_OTHER), size, gdb_type)
 
 
-def global_variable_at(address):
-    """The global or static Variable whose storage holds `address`, or None."""
+def _info_symbol(address):
+    """(name, offset, section) of gdb's minimal symbol holding `address`, or None."""
     try:
         text = gdb.execute("info symbol 0x%x" % address, to_string=True)
     except gdb.error:
         return None
     match = _INFO_SYMBOL.match(text.strip())
-    if match is None or match.group(3).startswith(".text"):
+    return (match.group(1), int(match.group(2) or 0), match.group(3)) if match else None
+
+
+def global_variable_at(address):
+    """The global or static Variable whose storage holds `address`, or None."""
+    found = _info_symbol(address)
+    if found is None or found[2].startswith(".text"):
         return None
-    symbol = _data_symbol(match.group(1))
+    symbol = _data_symbol(found[0])
     if symbol is None:
         return None
     try:
@@ -164,14 +170,8 @@ def type_target(datatype):
 
 def symbol_at(address):
     """(name, start) of the minimal symbol holding `address`, or None."""
-    try:
-        text = gdb.execute("info symbol 0x%x" % address, to_string=True)
-    except gdb.error:
-        return None
-    match = _INFO_SYMBOL.match(text.strip())
-    if match is None:
-        return None
-    return match.group(1), address - int(match.group(2) or 0)
+    found = _info_symbol(address)
+    return (found[0], address - found[1]) if found else None
 
 
 def lookup_type(name):
