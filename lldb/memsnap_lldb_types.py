@@ -7,7 +7,8 @@ locals and arguments that live in memory, and a type's members and target
 type. Types are handed to the core as backend.DataType with the SBType (and
 whether it comes from C) as handle, named as GDB names them; symbols at
 data addresses (vtables), types by name, and LLDB's own printer of a value
-at an address. Nothing here decides what a path is called: leaks/retention_names.py does.
+at an address. Nothing here decides what a path is called or what type a
+block has: leaks/retention_names.py and leaks/block_types.py do.
 """
 
 import lldb
@@ -19,8 +20,6 @@ _KINDS = {lldb.eTypeClassPointer: TYPE_POINTER, lldb.eTypeClassStruct: TYPE_STRU
           lldb.eTypeClassClass: TYPE_STRUCT, lldb.eTypeClassUnion: TYPE_UNION,
           lldb.eTypeClassArray: TYPE_ARRAY}
 MAX_FRAMES = 256
-
-
 _C_LANGUAGES = (lldb.eLanguageTypeC, lldb.eLanguageTypeC89, lldb.eLanguageTypeC99,
                 lldb.eLanguageTypeC11)
 
