@@ -1,7 +1,8 @@
 """memsnap's backend for GDB: the primitives of python/memsnap/target/backend.py over gdb's Python API.
 
 Only what gdb knows: its inferior's memory, symbols found without debug
-info (`&name`), what is at a code address (memsnap_gdb_symbols.py), `info
+info (`&name`), what is at a code address (memsnap_gdb_symbols.py),
+variables and types from debug information (memsnap_gdb_types.py), `info
 proc mappings`, threads with their registers, calls into a live process,
 and a count of the events gdb reports (stops, objfiles) for the core's one
 cache.
@@ -19,6 +20,7 @@ from memsnap.target import procmaps, runtime_calls
 from memsnap.target.backend import GENERAL_REGISTERS, Backend, Generation, ThreadState
 
 import memsnap_gdb_symbols
+import memsnap_gdb_types
 
 # The backend memsnap_gdb.py installed (for scripts and tests).
 INSTANCE = None
@@ -35,6 +37,7 @@ class GdbBackend(Backend):
 
     def __init__(self):
         self._stops = self._objfiles = 0
+        self._writing = False   # our own write_memory: not the program running
         for event in ("stop", "cont", "memory_changed"):
             getattr(gdb.events, event).connect(self._ran)
         for event in ("new_objfile", "clear_objfiles", "exited"):
@@ -42,7 +45,8 @@ class GdbBackend(Backend):
                 getattr(gdb.events, event).connect(self._loaded)
 
     def _ran(self, event):
-        self._stops += 1
+        if not self._writing:
+            self._stops += 1
 
     def _loaded(self, event):
         self._objfiles += 1
@@ -98,10 +102,13 @@ class GdbBackend(Backend):
     def write_memory(self, address, data):
         if not self.is_live():
             raise errors.UnwritableMemory(address, len(data))
+        self._writing = True
         try:
             self._inferior().write_memory(address, data)
         except (gdb.MemoryError, gdb.error, OverflowError, ValueError):
             raise errors.UnwritableMemory(address, len(data)) from None
+        finally:
+            self._writing = False
 
     def regions(self):
         """`info proc mappings` (for a core: its file mappings; permissions
@@ -122,20 +129,10 @@ class GdbBackend(Backend):
     def threads(self):
         if not self.has_target():
             raise errors.NoTargetError()
-        selected_thread = gdb.selected_thread()
-        try:
-            selected_frame = gdb.selected_frame()
-        except gdb.error:
-            selected_frame = None
-        try:
+        with memsnap_gdb_types.selection_kept():
             return [self._thread_state(thread)
                     for thread in sorted(self._inferior().threads(), key=lambda t: t.num)
                     if thread.is_valid()]
-        finally:
-            if selected_thread is not None and selected_thread.is_valid():
-                selected_thread.switch()
-                if selected_frame is not None and selected_frame.is_valid():
-                    selected_frame.select()
 
     @staticmethod
     def _thread_state(thread):
@@ -150,8 +147,8 @@ class GdbBackend(Backend):
                     pass
         except gdb.error:
             pass
-        tid = thread.ptid[1] or thread.ptid[2] or thread.ptid[0]
-        return ThreadState(tid=tid, registers=registers, name=thread.name or "")
+        tid = memsnap_gdb_types.thread_id(thread)
+        return ThreadState(tid=tid, registers=registers, name=thread.name or "", number=thread.num)
 
     # ---- symbols ----
 
@@ -167,6 +164,29 @@ class GdbBackend(Backend):
 
     def symbolize(self, address):
         return memsnap_gdb_symbols.locations(address)
+
+    # ---- variables and types (memsnap_gdb_types.py) ----
+
+    def global_variable_at(self, address):
+        return memsnap_gdb_types.global_variable_at(address) if self.has_target() else None
+
+    def stack_variables(self, tid):
+        return memsnap_gdb_types.stack_variables(tid) if self.has_target() else []
+
+    def type_members(self, datatype):
+        return memsnap_gdb_types.type_members(datatype)
+
+    def type_target(self, datatype):
+        return memsnap_gdb_types.type_target(datatype)
+
+    def symbol_at(self, address):
+        return memsnap_gdb_types.symbol_at(address) if self.has_target() else None
+
+    def lookup_type(self, name):
+        return memsnap_gdb_types.lookup_type(name)
+
+    def format_value(self, address, datatype, count=1):
+        return memsnap_gdb_types.format_value(address, datatype, count)
 
     # ---- calls ----
 

@@ -5,8 +5,9 @@ target and process, so it follows `target select`, re-runs and new cores.
 Only what LLDB knows: its process's memory (for a core, also the sections
 of the files it maps), symbols, memory regions, threads with their
 registers, the process's stop and module counts (for the core's one
-cache), calls into a live process, and what is at a code address
-(memsnap_lldb_symbols.py). Everything else (the /proc/PID/mem fast path,
+cache), calls into a live process, what is at a code address
+(memsnap_lldb_symbols.py), and variables and types from debug information
+(memsnap_lldb_types.py). Everything else (the /proc/PID/mem fast path,
 a core's segments, name and path spelling, caching) is the core's.
 Everything raised is a memsnap.errors exception.
 """
@@ -20,6 +21,7 @@ from memsnap.target import corefile, names, runtime_calls, sourcelines
 from memsnap.target.backend import GENERAL_REGISTERS, Backend, Generation, Region, ThreadState
 
 from memsnap_lldb_symbols import LldbSymbols
+import memsnap_lldb_types
 
 _STOPPED_STATES = (lldb.eStateStopped, lldb.eStateCrashed, lldb.eStateSuspended)
 _CORE_PLUGINS = ("elf-core", "mach-core", "minidump")
@@ -147,7 +149,7 @@ class LLDBBackend(Backend):
 
     def threads(self):
         return [ThreadState(tid=thread.GetThreadID(), registers=_registers(thread),
-                            name=thread.GetName() or "")
+                            name=thread.GetName() or "", number=thread.GetIndexID())
                 for thread in self._require_process()]
 
     # ---- symbols and sources ----
@@ -189,6 +191,33 @@ class LLDBBackend(Backend):
 
     def source_line(self, filename, lineno):
         return sourcelines.from_disk(filename, lineno, self._symbols.remap(filename))
+
+    # ---- variables and types (memsnap_lldb_types.py) ----
+
+    def global_variable_at(self, address):
+        target = self._target()
+        return memsnap_lldb_types.global_variable_at(target, address) if target else None
+
+    def stack_variables(self, tid):
+        return memsnap_lldb_types.stack_variables(self._require_process(), tid)
+
+    def type_members(self, datatype):
+        return memsnap_lldb_types.type_members(datatype)
+
+    def type_target(self, datatype):
+        return memsnap_lldb_types.type_target(datatype)
+
+    def symbol_at(self, address):
+        target = self._target()
+        return memsnap_lldb_types.symbol_at(target, address) if target else None
+
+    def lookup_type(self, name):
+        target = self._target()
+        return memsnap_lldb_types.lookup_type(target, name) if target else None
+
+    def format_value(self, address, datatype, count=1):
+        return memsnap_lldb_types.format_value(self._require_process().GetTarget(), address,
+                                               datatype, count)
 
     # ---- calls ----
 

@@ -10,13 +10,16 @@
  * Phase 2 walks the unreached blocks in address order: each one still
  * unreached leads a clique, and every unreached block it reaches becomes
  * indirectly lost (a former leader included, whose clique joins the new
- * one). Leaders left at the end are definitely lost.
+ * one). Leaders left at the end are definitely lost. Phases 1a and 1b
+ * are breadth first, so with MEMSNAP_SCAN_RECORD_PATHS the first edge that
+ * reaches a block (reach_paths.c) lies on a shortest chain from a root.
  */
 #include "memsnap_scan.h"
 
 #include "big_alloc.h"
 #include "block_index.h"
 #include "interior_candidates.h"
+#include "reach_paths.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -60,6 +63,7 @@ struct memsnap_scan {
     /* MEMSNAP_SCAN_HEUR_MULTIPLE_INHERITANCE only: */
     struct interior_candidates interior; /* word-aligned interior pointers */
     uint64_t *first_word;                /* per block: its first word, 0 if not fed */
+    struct reach_paths paths;            /* MEMSNAP_SCAN_RECORD_PATHS only */
 };
 
 /* Offset from a block's start of the glibc chunk header that follows it:
@@ -93,6 +97,12 @@ int memsnap_scan_set_options(struct memsnap_scan *scan, unsigned options)
     if ((options & MEMSNAP_SCAN_HEUR_MULTIPLE_INHERITANCE) && !scan->first_word) {
         scan->first_word = big_alloc((scan->ix.n + 1) * sizeof(uint64_t));
         if (!scan->first_word)
+            return -ENOMEM;
+    }
+    if ((options & MEMSNAP_SCAN_RECORD_PATHS) && !scan->paths.from) {
+        if (scan->nedge || scan->stats.root_hits || scan->marked)
+            return -EINVAL; /* set before any memory is fed */
+        if (reach_paths_init(&scan->paths, scan->ix.n, scan->edge_cap))
             return -ENOMEM;
     }
     scan->options = options;
@@ -142,6 +152,7 @@ void memsnap_scan_free(struct memsnap_scan *scan)
     big_free(scan->edge, scan->edge_cap * sizeof(uint32_t));
     big_free(scan->first_word, (n + 1) * sizeof(uint64_t));
     interior_candidates_free(&scan->interior);
+    reach_paths_free(&scan->paths);
     free(scan);
 }
 
@@ -166,9 +177,13 @@ static inline int note_interior(struct memsnap_scan *scan, uint64_t value, uint8
     return interior_candidates_add(&scan->interior, value, where);
 }
 
-static inline int note_root(struct memsnap_scan *scan, int64_t b, uint64_t value, int is_start)
+static inline int note_root(struct memsnap_scan *scan, int64_t b, uint64_t value, int is_start,
+                            uint64_t where)
 {
     uint8_t hit = hit_bits(scan, b, value, is_start);
+    if (where)
+        reach_paths_root_word(&scan->paths, (uint64_t)b, where, is_start,
+                              scan->root_hit[b] & HIT_START);
     scan->root_hit[b] |= hit;
     scan->stats.root_hits++;
     return note_interior(scan, value, hit, CANDIDATE_FROM_ROOT);
@@ -179,7 +194,7 @@ int memsnap_scan_root_value(struct memsnap_scan *scan, uint64_t value)
     if (scan->marked)
         return -EINVAL;
     int64_t b = pointed_block(scan, value);
-    return b >= 0 ? note_root(scan, b, value, value == scan->ix.blk[b].start) : 0;
+    return b >= 0 ? note_root(scan, b, value, value == scan->ix.blk[b].start, 0) : 0;
 }
 
 /* The aligned words of [base, base + len) that lie in the buffer. */
@@ -196,7 +211,8 @@ static void word_range(uint64_t base, uint64_t len, uint64_t lo, uint64_t hi,
     *count = hi > lo ? (hi - lo) / 8 : 0;
 }
 
-static int note_root_batch(struct memsnap_scan *scan, const uint64_t *value, unsigned n)
+static int note_root_batch(struct memsnap_scan *scan, const uint64_t *value,
+                           const uint64_t *where, unsigned n)
 {
     int64_t found[BLOCK_INDEX_BATCH];
     uint8_t is_start[BLOCK_INDEX_BATCH];
@@ -207,7 +223,7 @@ static int note_root_batch(struct memsnap_scan *scan, const uint64_t *value, uns
         int64_t b = found[k];
         if (b < 0 || (!is_start[k] && is_allocator_word(scan, b, value[k])))
             continue;
-        if (note_root(scan, b, value[k], is_start[k]))
+        if (note_root(scan, b, value[k], is_start[k], where[k]))
             return -ENOMEM;
     }
     return 0;
@@ -221,27 +237,30 @@ int memsnap_scan_roots(struct memsnap_scan *scan, uint64_t base, const void *buf
     word_range(base, len, base, base + len, &first, &count);
     const unsigned char *p = (const unsigned char *)buf + (first - base);
     const uint64_t lo = scan->ix.lo, span = scan->ix.span;
-    uint64_t batch[BLOCK_INDEX_BATCH];
+    uint64_t batch[BLOCK_INDEX_BATCH], where[BLOCK_INDEX_BATCH];
     unsigned n = 0;
     for (uint64_t k = 0; k < count; k++) {
         uint64_t w;
         memcpy(&w, p + 8 * k, 8);
         if (w - lo >= span)
             continue;
+        where[n] = first + 8 * k;
         batch[n++] = w;
         if (n == BLOCK_INDEX_BATCH) {
-            if (note_root_batch(scan, batch, n))
+            if (note_root_batch(scan, batch, where, n))
                 return -ENOMEM;
             n = 0;
         }
     }
     scan->stats.root_bytes += len;
-    return note_root_batch(scan, batch, n);
+    return note_root_batch(scan, batch, where, n);
 }
 
 static int grow_edges(struct memsnap_scan *scan)
 {
     uint64_t cap = scan->edge_cap * 2;
+    if (reach_paths_grow_edges(&scan->paths, cap))
+        return -ENOMEM;
     uint32_t *e = big_realloc(scan->edge, scan->edge_cap * sizeof(uint32_t), cap * sizeof(uint32_t));
     if (!e)
         return -ENOMEM;
@@ -277,7 +296,7 @@ static uint64_t first_block_ending_above(const struct block_index *ix, uint64_t 
 /* Resolve a batch of candidate words found in blocks source[k] and append
  * the edges, in order (so each block's edges stay together). */
 static int add_edges(struct memsnap_scan *scan, const uint64_t *value, const uint32_t *source,
-                     unsigned n)
+                     const uint64_t *where, unsigned n)
 {
     int64_t found[BLOCK_INDEX_BATCH];
     uint8_t is_start[BLOCK_INDEX_BATCH];
@@ -294,6 +313,7 @@ static int add_edges(struct memsnap_scan *scan, const uint64_t *value, const uin
         uint8_t hit = hit_bits(scan, b, value[k], is_start[k]);
         if (note_interior(scan, value[k], hit, scan->nedge))
             return -ENOMEM;
+        reach_paths_edge(&scan->paths, scan->nedge, where[k] - scan->ix.blk[source[k]].start);
         scan->edge[scan->nedge++] = (uint32_t)b | (hit & HIT_INTERIOR ? EDGE_INTERIOR : 0) |
                                     (hit & HIT_AT8 ? EDGE_AT8 : 0) | (hit & HIT_AT24 ? EDGE_AT24 : 0);
     }
@@ -326,6 +346,7 @@ int memsnap_scan_blocks(struct memsnap_scan *scan, uint64_t base, const void *bu
     const uint64_t lo = ix->lo, span = ix->span;
     uint64_t batch[BLOCK_INDEX_BATCH];
     uint32_t source[BLOCK_INDEX_BATCH];
+    uint64_t where[BLOCK_INDEX_BATCH];
     unsigned n = 0;
     for (; i < ix->n && ix->blk[i].start < base + len; i++) {
         scan->flags[i] |= FED;
@@ -351,25 +372,28 @@ int memsnap_scan_blocks(struct memsnap_scan *scan, uint64_t base, const void *bu
             if (w - lo >= span)
                 continue;
             batch[n] = w;
+            where[n] = first + 8 * k;
             source[n++] = (uint32_t)i;
             if (n == BLOCK_INDEX_BATCH) {
-                if (add_edges(scan, batch, source, n))
+                if (add_edges(scan, batch, source, where, n))
                     return -ENOMEM;
                 n = 0;
             }
         }
         scan->stats.block_bytes += count * 8;
     }
-    return add_edges(scan, batch, source, n);
+    return add_edges(scan, batch, source, where, n);
 }
 
 /* Marking states (stored in category[] while marking). */
 #define UNREACHED 0
 #define PENDING 5 /* reached by an interior pointer in phase 1a: possible unless upgraded */
 
+/* Phases 1a and 1b take items in the order they were pushed (breadth
+ * first: head..top); phase 2 pops the newest (depth first: top only). */
 struct worklist {
     uint32_t *item;
-    uint64_t top;
+    uint64_t head, top;
 };
 
 /* How many blocks the marking loop takes off the worklist at once: their
@@ -384,8 +408,8 @@ static unsigned take_batch(const struct memsnap_scan *scan, struct worklist *wl,
                            uint32_t *batch, unsigned *nbatch)
 {
     unsigned n = 0;
-    while (wl->top && n < MARK_BATCH)
-        batch[n++] = wl->item[--wl->top];
+    while (wl->head < wl->top && n < MARK_BATCH)
+        batch[n++] = wl->item[wl->head++];
     for (unsigned k = 0; k < n; k++)
         __builtin_prefetch(&scan->edge_begin[batch[k]]);
     for (unsigned k = 0; k < n; k++)
@@ -420,8 +444,11 @@ static void mark_reachable(struct memsnap_scan *scan, uint8_t *state, struct wor
     const uint64_t n = scan->ix.n;
     uint8_t mask8, mask24;
     heuristic_masks(scan, &mask8, &mask24);
+    wl->head = wl->top = 0;
     for (uint64_t i = 0; i < n; i++) {
         uint8_t hit = scan->root_hit[i];
+        if (hit)
+            reach_paths_seed(&scan->paths, i);
         if ((hit & HIT_START) ||
             heuristic_start(scan, (uint32_t)i, hit & HIT_AT8, hit & HIT_AT24, mask8, mask24)) {
             state[i] = MEMSNAP_SCAN_REACHABLE;
@@ -452,8 +479,10 @@ static void mark_reachable(struct memsnap_scan *scan, uint8_t *state, struct wor
                      heuristic_start(scan, t, edge & EDGE_AT8, edge & EDGE_AT24, mask8, mask24))) {
                     state[t] = MEMSNAP_SCAN_REACHABLE;
                     wl->item[wl->top++] = t;
+                    reach_paths_reached(&scan->paths, t, b, scan->ix.blk[b].start, e);
                 } else if (st == UNREACHED) {
                     state[t] = PENDING;
+                    reach_paths_reached(&scan->paths, t, b, scan->ix.blk[b].start, e);
                 }
             }
         }
@@ -466,6 +495,7 @@ static void mark_reachable(struct memsnap_scan *scan, uint8_t *state, struct wor
 static void mark_possible(struct memsnap_scan *scan, uint8_t *state, struct worklist *wl)
 {
     const uint64_t n = scan->ix.n;
+    wl->head = wl->top = 0;
     for (uint64_t i = 0; i < n; i++) {
         if (state[i] == PENDING) {
             state[i] = MEMSNAP_SCAN_POSSIBLE;
@@ -483,6 +513,7 @@ static void mark_possible(struct memsnap_scan *scan, uint8_t *state, struct work
                 if (state[t] == UNREACHED) {
                     state[t] = MEMSNAP_SCAN_POSSIBLE;
                     wl->item[wl->top++] = t;
+                    reach_paths_reached(&scan->paths, t, b, scan->ix.blk[b].start, e);
                 }
             }
         }
@@ -493,6 +524,7 @@ static void find_cliques(struct memsnap_scan *scan, uint8_t *state, uint64_t *le
                          struct worklist *wl)
 {
     const uint64_t n = scan->ix.n;
+    wl->head = wl->top = 0;
     for (uint64_t l = 0; l < n; l++) {
         if (state[l] != UNREACHED)
             continue;
@@ -536,7 +568,7 @@ int memsnap_scan_mark(struct memsnap_scan *scan, uint8_t *category, uint64_t *le
      * Each block is pushed at most once in each phase. */
     uint8_t *state = big_alloc(n + 1);
     uint64_t *own_leader = big_alloc((n + 1) * sizeof(uint64_t));
-    struct worklist wl = {big_alloc((2 * n + 1) * sizeof(uint32_t)), 0};
+    struct worklist wl = {big_alloc((2 * n + 1) * sizeof(uint32_t)), 0, 0};
     int rc = -ENOMEM;
     if (!state || !own_leader || !wl.item)
         goto out;
@@ -636,6 +668,17 @@ int memsnap_scan_accept_interior(struct memsnap_scan *scan, const uint64_t *valu
             else
                 scan->edge[where] = EDGE_BLOCK(scan->edge[where]);
         }
+    }
+    return 0;
+}
+
+int memsnap_scan_first_edges(const struct memsnap_scan *scan, uint64_t *parent, uint64_t *where)
+{
+    if (!scan->marked || !scan->paths.from)
+        return -EINVAL;
+    if (scan->ix.n) {
+        memcpy(parent, scan->paths.from, scan->ix.n * sizeof(uint64_t));
+        memcpy(where, scan->paths.from_word, scan->ix.n * sizeof(uint64_t));
     }
     return 0;
 }

@@ -21,7 +21,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a signature below changes; the Python side checks it. */
-#define MEMSNAP_SCAN_ABI 6
+#define MEMSNAP_SCAN_ABI 7
 
 /* Block categories written by memsnap_scan_mark(). */
 #define MEMSNAP_SCAN_REACHABLE 1 /* a chain of start pointers from a root */
@@ -113,7 +113,13 @@ void memsnap_scan_free(struct memsnap_scan *scan);
 #define MEMSNAP_SCAN_HEUR_LENGTH64 4u
 #define MEMSNAP_SCAN_HEUR_NEWARRAY 8u
 #define MEMSNAP_SCAN_HEUR_MULTIPLE_INHERITANCE 16u
-#define MEMSNAP_SCAN_OPTIONS_ALL 31u
+/*
+ * RECORD_PATHS (set before any memory is fed): keep, for every block, the
+ * first edge that reached it while marking, for retention paths
+ * (memsnap_scan_first_edges). Costs 4 bytes per edge and 24 per block.
+ */
+#define MEMSNAP_SCAN_RECORD_PATHS 32u
+#define MEMSNAP_SCAN_OPTIONS_ALL 63u
 
 int memsnap_scan_set_options(struct memsnap_scan *scan, unsigned options);
 
@@ -175,6 +181,24 @@ int memsnap_scan_mark(struct memsnap_scan *scan, uint8_t *category, uint64_t *le
 int memsnap_scan_summarize(const struct memsnap_scan_block *blocks, uint64_t n,
                            const uint8_t *category, const uint64_t *leader, uint64_t nsites,
                            uint64_t *counts, uint64_t *bytes);
+
+/* memsnap_scan_first_edges()'s parent values that are not block indexes. */
+#define MEMSNAP_SCAN_FROM_NONE UINT64_MAX             /* not reached from any root */
+#define MEMSNAP_SCAN_FROM_ROOT (UINT64_MAX - 1)       /* a root word (its address in where[]) */
+#define MEMSNAP_SCAN_FROM_REGISTER (UINT64_MAX - 2)   /* only a register value (where[] = 0) */
+
+/*
+ * The first reaching edge of every block of a scan marked with
+ * MEMSNAP_SCAN_RECORD_PATHS. Marking is breadth first from the roots, so
+ * following parent[] from a block back to a root gives a shortest chain:
+ * parent[i] is the index of the block whose word reached block i first,
+ * or MEMSNAP_SCAN_FROM_*; where[i] is that word's target address (a
+ * root's or inside the parent block; UINT64_MAX for a word beyond 4 GiB
+ * into its block). Reachable blocks chain through start pointers (or
+ * accepted heuristics), possibly lost ones end with an interior pointer;
+ * lost blocks have no parent. -EINVAL before marking or without the option.
+ */
+int memsnap_scan_first_edges(const struct memsnap_scan *scan, uint64_t *parent, uint64_t *where);
 
 void memsnap_scan_get_stats(const struct memsnap_scan *scan, struct memsnap_scan_stats *stats);
 

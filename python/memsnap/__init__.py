@@ -4,7 +4,8 @@
 tracemalloc's API over the stopped target: take_snapshot(), Snapshot,
 Statistic, StatisticDiff, Trace, Traceback, Frame, Filter, DomainFilter,
 get_traced_memory(), get_traceback_limit(), is_tracing(),
-get_object_traceback(address), get_tracemalloc_memory(), KeyRule (which
+get_object_traceback(address), retention_path(address) (who keeps a block
+alive, step by step), get_tracemalloc_memory(), KeyRule (which
 frame statistics charge: `raw=KeyRule(alloc_fns=["my_alloc*"])` skips a
 program's own allocator wrappers), growth(snapshots, key_type) (the keys
 that grew at every step: leak suspects), find_leaks() (the
@@ -21,10 +22,11 @@ __path__ = __import__("pkgutil").extend_path(__path__, __name__)
 
 from .api import (clear_traces, find_leaks, get_backend, get_object_traceback,  # noqa: E402
                   get_traceback_limit, get_traced_memory, get_tracemalloc_memory, is_tracing,
-                  reset_peak, set_backend, start, stop, take_snapshot)
+                  reset_peak, retention_path, set_backend, start, stop, take_snapshot)
 import linecache  # noqa: E402,F401  (tracemalloc.linecache's twin, for code that patches it)
 
 from .errors import MemsnapError  # noqa: E402
+from .leaks.retention_names import PathBlock, PathStep, RetentionPath  # noqa: E402
 from .model.filters import BaseFilter, DomainFilter, Filter  # noqa: E402
 from .model.format import format_size  # noqa: E402
 from .model.frames import Frame  # noqa: E402
@@ -41,4 +43,5 @@ __all__ = [
     "Snapshot", "Statistic", "StatisticDiff", "Trace", "Traceback", "Frame",
     "BaseFilter", "Filter", "DomainFilter", "MemsnapError", "format_size", "Site", "SnapshotInfo",
     "KeyRule", "ALLOCATOR_FUNCTIONS", "growth", "Growth",
+    "retention_path", "RetentionPath", "PathStep", "PathBlock",
 ]

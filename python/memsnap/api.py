@@ -5,10 +5,12 @@ get_tracemalloc_memory() and get_object_traceback(address) read the trace
 table through the backend given to set_backend(); start(), stop(),
 clear_traces() and reset_peak() call the runtime's C API in a live process
 (target/runtime_calls.py); find_leaks() is the memleaks check
-(leaks/check.py) with the session's backend and frame source.
+(leaks/check.py) with the session's backend and frame source;
+retention_path(address) is `memwhere ADDR --path` (leaks/retention_names.py).
 """
 
 from . import leaks, session
+from .leaks import retention_names
 from .errors import InvalidArgumentError
 from .target.runtime_calls import call_runtime
 
@@ -84,3 +86,15 @@ def find_leaks(backend=None, heuristics=leaks.DEFAULT_HEURISTICS):
         return leaks.find_leaks(current.target(), symbolizer=current.frames,
                                 heuristics=heuristics)
     return leaks.find_leaks(backend, heuristics=heuristics)
+
+
+def retention_path(address):
+    """The shortest chain of pointers from a root to the live block holding
+    `address` (an int), named from debug information: a RetentionPath whose
+    `steps` are PathSteps (kind, text, address, value, type, block, ...),
+    empty for a lost block; `expression` joins them ("g_cache->buckets[17]").
+    The scan behind it is kept until the program runs again."""
+    if not isinstance(address, int):
+        raise InvalidArgumentError("retention_path takes a block address (int)")
+    current = session.current
+    return retention_names.retention_path(current.target(), address, current.frames)

@@ -13,7 +13,8 @@ snapshot of the peak (per-site counts only: no blocks, no epoch). Named snapshot
 
 from collections import OrderedDict
 
-from .errors import NoTargetError, UnknownSnapshotError
+from .errors import MemsnapError, NoTargetError, UnknownSnapshotError
+from .leaks.block_types import BlockTypes
 from .model.from_table import live_sites, peak_sites, snapshot_info
 from .model.snapshot import Snapshot
 from .model.sources import PcFrames
@@ -67,7 +68,21 @@ class Session:
                                            table.iter_blocks, table.find_block)
         if resolve:
             snapshot.resolve_key_frames()
+        if not peak:
+            snapshot.set_block_types(self._block_types_at(target))
         return snapshot
+
+    def _block_types_at(self, target):
+        """A provider of the BlockTypes of `target` as it is now (for
+        Snapshot.statistics("type")), refusing once the program has run."""
+        backend, generation = self.backend, self.backend.generation()
+
+        def provider():
+            if self.backend is not backend or backend.generation() != generation:
+                raise MemsnapError("statistics by type need the target as it was when the "
+                                       "snapshot was taken: take a new snapshot")
+            return BlockTypes.of(target, self.frames)
+        return provider
 
     def root(self):
         return reader.read_root(self.target())

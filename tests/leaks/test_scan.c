@@ -508,6 +508,66 @@ static void test_gather_sort_summarize(void **state)
     assert_int_equal(bytes[1 * 8 + MEMSNAP_SCAN_INDIRECT], 48);
 }
 
+/* MEMSNAP_SCAN_RECORD_PATHS: breadth first, so block 3 is reached by the
+ * short way (root -> 0 -> 3), not the long one (root -> 0 -> 1 -> 2 -> 3)
+ * though block 1's edge to 2 comes first in address order; each block's
+ * reaching word (a root's start pointer rather than an earlier interior
+ * one); an interior pointer for a possibly lost block; a
+ * register seed; lost blocks have no parent; the option is refused once
+ * memory was fed and the call before marking. */
+static void test_first_edges_are_shortest(void **state)
+{
+    (void)state;
+    put(0, 2, blk(1));
+    put(0, 5, blk(3));
+    put(1, 0, blk(2));
+    put(2, 1, blk(3));
+    put(3, 4, blk(4) + 16); /* interior: 4 possibly lost */
+    put(6, 0, blk(7));      /* 6 and 7 lost */
+    uint64_t starts[NB], sizes[NB];
+    for (unsigned i = 0; i < NB; i++) {
+        starts[i] = blk(i);
+        sizes[i] = BSIZE;
+    }
+    uint64_t roots[] = {blk(0) + 8, blk(0)}; /* the start pointer is kept */
+    struct memsnap_scan *scan = NULL;
+    assert_int_equal(new_scan(starts, sizes, NB, &scan, NULL), 0);
+    assert_int_equal(memsnap_scan_set_options(scan, MEMSNAP_SCAN_RECORD_PATHS), 0);
+    assert_int_equal(memsnap_scan_root_value(scan, blk(5)), 0);
+    assert_int_equal(memsnap_scan_roots(scan, 0x7000, roots, sizeof(roots)), 0);
+    assert_int_equal(memsnap_scan_set_options(scan, 0), 0);
+    assert_int_equal(memsnap_scan_set_options(scan, MEMSNAP_SCAN_RECORD_PATHS), 0);
+    assert_int_equal(memsnap_scan_blocks(scan, HEAP_BASE, heap_mem, sizeof(heap_mem)), 0);
+    uint64_t parent[NB], where[NB];
+    assert_int_equal(memsnap_scan_first_edges(scan, parent, where), -EINVAL);
+    uint8_t cat[NB];
+    assert_int_equal(memsnap_scan_mark(scan, cat, NULL), 0);
+    assert_int_equal(memsnap_scan_first_edges(scan, parent, where), 0);
+    memsnap_scan_free(scan);
+    assert_int_equal(parent[0], MEMSNAP_SCAN_FROM_ROOT);
+    assert_int_equal(where[0], 0x7008);
+    assert_int_equal(parent[1], 0);
+    assert_int_equal(where[1], blk(0) + 16);
+    assert_int_equal(parent[2], 1);
+    assert_int_equal(where[2], blk(1));
+    assert_int_equal(parent[3], 0);
+    assert_int_equal(where[3], blk(0) + 40);
+    assert_int_equal(cat[4], MEMSNAP_SCAN_POSSIBLE);
+    assert_int_equal(parent[4], 3);
+    assert_int_equal(where[4], blk(3) + 32);
+    assert_int_equal(parent[5], MEMSNAP_SCAN_FROM_REGISTER);
+    assert_int_equal(where[5], 0);
+    assert_int_equal(parent[6], MEMSNAP_SCAN_FROM_NONE);
+    assert_int_equal(parent[7], MEMSNAP_SCAN_FROM_NONE);
+
+    assert_int_equal(new_scan(starts, sizes, NB, &scan, NULL), 0);
+    assert_int_equal(memsnap_scan_roots(scan, 0x7000, roots, sizeof(roots)), 0);
+    assert_int_equal(memsnap_scan_set_options(scan, MEMSNAP_SCAN_RECORD_PATHS), -EINVAL);
+    assert_int_equal(memsnap_scan_mark(scan, cat, NULL), 0);
+    assert_int_equal(memsnap_scan_first_edges(scan, parent, where), -EINVAL);
+    memsnap_scan_free(scan);
+}
+
 static void test_radix_sort_random(void **state)
 {
     (void)state;
@@ -546,6 +606,7 @@ int main(void)
         cmocka_unit_test(test_empty_scan),
         cmocka_unit_test(test_gather_sort_summarize),
         cmocka_unit_test(test_radix_sort_random),
+        cmocka_unit_test_setup(test_first_edges_are_shortest, reset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

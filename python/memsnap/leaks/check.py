@@ -23,6 +23,7 @@ from . import scanlib
 from .blocks import LiveBlocks
 from .mark import mark
 from .report import LeakReport, summarize
+from .retention import RetentionGraph
 from .roots import coalesce, plan_roots
 
 # memcheck's leak heuristics (see docs/leaks.md), as the C library's options.
@@ -43,13 +44,16 @@ def heuristic_options(heuristics):
     return bits
 
 
-def find_leaks(target, table=None, symbolizer=None, heuristics=DEFAULT_HEURISTICS):
+def find_leaks(target, table=None, symbolizer=None, heuristics=DEFAULT_HEURISTICS, paths=False):
     """Leak check of a target (a Target or a backend): a LeakReport.
 
     table: the trace table if already read; symbolizer: the frame source
     for the report's tracebacks; heuristics: memcheck's leak heuristics to
-    apply (names of HEURISTICS; default all, like memcheck; () for none)."""
+    apply (names of HEURISTICS; default all, like memcheck; () for none);
+    paths: also keep the retention graph (report.graph, retention.py)."""
     options = scanlib.GLIBC_CHUNK_HEADERS | heuristic_options(heuristics)
+    if paths:
+        options |= scanlib.RECORD_PATHS
     target = Target.of(target)
     began, began_cpu = time.monotonic(), time.process_time()
     timings = {}
@@ -71,7 +75,8 @@ def find_leaks(target, table=None, symbolizer=None, heuristics=DEFAULT_HEURISTIC
             raise MemsnapError("out of memory starting the leak scan of %d blocks" % blocks.n)
         roots = plan_roots(target, table, blocks, regions, threads)
         marking = mark(target, blocks, handle, roots, regions, threads, missing,
-                       second_bases=bool(options & scanlib.HEUR_MULTIPLE_INHERITANCE))
+                       second_bases=bool(options & scanlib.HEUR_MULTIPLE_INHERITANCE),
+                       paths=paths)
     finally:
         lib.memsnap_scan_free(handle)
     timings.update(marking.timings)
@@ -90,7 +95,10 @@ def find_leaks(target, table=None, symbolizer=None, heuristics=DEFAULT_HEURISTIC
                       root_bytes=marking.stats.root_bytes, block_bytes=marking.stats.block_bytes,
                       registers=marking.registers, threads=len(threads),
                       seconds=time.monotonic() - began, warnings=warnings, timings=timings,
-                      _blocks=blocks, _category=marking.category)
+                      _blocks=blocks, _category=marking.category,
+                      graph=RetentionGraph(target, blocks, marking.category, marking.parent,
+                                           marking.where, marking.roots, threads)
+                      if paths else None)
 
 
 def _warnings(table, blocks):

@@ -7,7 +7,7 @@ empty) and fed to libmemsnap_scan.so, which records each word pointing into
 a live block; with memcheck's multipleinheritance heuristic on,
 second_bases.py then says which interior pointers count as start pointers;
 memsnap_scan_mark() gives every block memcheck's category and its clique
-leader. A Clock separates the time spent reading
+leader (and, when asked, its first reaching edge: retention.py). A Clock separates the time spent reading
 target memory from the time spent scanning it in C.
 """
 
@@ -35,11 +35,17 @@ class Marking:
     registers: int
     roots: List[MemoryRange]    # root memory scanned
     timings: Dict[str, float] = field(default_factory=dict)
+    # With paths: each block's first reaching edge (scanlib.FROM_* or a
+    # block index; the reaching word's address), ctypes uint64 arrays.
+    parent: object = None
+    where: object = None
 
 
-def mark(target, blocks, handle, roots, regions, threads, missing, second_bases=False):
+def mark(target, blocks, handle, roots, regions, threads, missing, second_bases=False,
+         paths=False):
     """Scan with the C `handle` over `blocks`; unreadable memory goes to `missing`.
-    second_bases: the handle has memcheck's multipleinheritance heuristic on."""
+    second_bases: the handle has memcheck's multipleinheritance heuristic on;
+    paths: it records paths (scanlib.RECORD_PATHS): fetch the first edges."""
     lib = scanlib.load()
     registers = 0
     for thread in threads:
@@ -68,10 +74,16 @@ def mark(target, blocks, handle, roots, regions, threads, missing, second_bases=
         raise MemsnapError("out of memory marking %d blocks" % blocks.n)
     stats = scanlib.Stats()
     lib.memsnap_scan_get_stats(handle, ctypes.byref(stats))
+    parent = where = None
+    if paths:
+        parent = (ctypes.c_uint64 * max(blocks.n, 1))()
+        where = (ctypes.c_uint64 * max(blocks.n, 1))()
+        if lib.memsnap_scan_first_edges(handle, parent, where):
+            raise MemsnapError("the leak scan kept no retention paths")
     timings = {"read": clock.read, "scan": clock.scan, "read_cpu": clock.read_cpu,
                "scan_cpu": clock.scan_cpu, "mark": time.monotonic() - began,
                "mark_cpu": time.thread_time() - began_cpu}
-    return Marking(category, leader, stats, registers, scanned, timings)
+    return Marking(category, leader, stats, registers, scanned, timings, parent, where)
 
 
 def _check(rc, address):

@@ -55,6 +55,7 @@ class LeakReport:
     # Definitely lost sites, each with size = the bytes of the indirectly
     # lost blocks its blocks lead (valgrind's "(N direct, M indirect)").
     lead_snapshot: Optional[Snapshot] = None
+    graph: object = None                    # retention.RetentionGraph when checked with paths
     _blocks: object = None
     _category: object = None
 

@@ -19,6 +19,7 @@ lost (memcheck skips such pages; see docs/leaks.md).
 
 import bisect
 from dataclasses import dataclass
+from typing import Optional
 
 from ..target import elf
 from ..target.modules import is_runtime_module
@@ -38,6 +39,7 @@ class MemoryRange:
     end: int
     what: str
     read_protected: bool = False   # read even where the program made it unreadable
+    tid: Optional[int] = None      # a thread's stack: that thread's id
 
 
 def plan_roots(target, table, blocks, regions, threads):
@@ -51,7 +53,7 @@ def plan_roots(target, table, blocks, regions, threads):
     for r in ranges:
         if merged and r.start < merged[-1].end:
             if r.end > merged[-1].end:
-                merged.append(MemoryRange(merged[-1].end, r.end, r.what))
+                merged.append(MemoryRange(merged[-1].end, r.end, r.what, tid=r.tid))
             continue
         merged.append(r)
     return merged
@@ -76,7 +78,7 @@ def _stacks(blocks, regions, threads):
         else:
             stack_regions.add(region.start)
         ranges.append(MemoryRange(max(region.start, rsp - RED_ZONE), end,
-                                  "stack of thread %d" % thread.tid))
+                                  "stack of thread %d" % thread.tid, tid=thread.tid))
     return ranges, stack_regions
 
 
@@ -181,7 +183,7 @@ def _subtract(ranges, holes):
             if he <= rng.start or hs >= rng.end:
                 continue
             pieces = [p for ps, pe in pieces for p in _minus(ps, pe, hs, he)]
-        out.extend(MemoryRange(s, e, rng.what) for s, e in pieces if s < e)
+        out.extend(MemoryRange(s, e, rng.what, tid=rng.tid) for s, e in pieces if s < e)
     return out
 
 
@@ -220,7 +222,7 @@ def readable_pieces(ranges, regions, missing):
             elif not region.in_core:
                 missing.append(MemoryRange(address, end, rng.what + ": not in the core file"))
             else:
-                yield MemoryRange(address, end, rng.what)
+                yield MemoryRange(address, end, rng.what, tid=rng.tid)
             address = end
 
 

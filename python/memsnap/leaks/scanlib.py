@@ -18,7 +18,7 @@ try:
 except ImportError:     # a source tree used without a build: only $MEMSNAP_SCAN_LIB
     buildconfig = None
 
-ABI = 6
+ABI = 7
 LIBRARY_NAME = "libmemsnap_scan.so"
 LIBRARY_ENV = "MEMSNAP_SCAN_LIB"
 
@@ -33,6 +33,9 @@ COL_CLIQUE = 6
 # memsnap_scan_set_options() bits.
 GLIBC_CHUNK_HEADERS = 1
 HEUR_STDSTRING, HEUR_LENGTH64, HEUR_NEWARRAY, HEUR_MULTIPLE_INHERITANCE = 2, 4, 8, 16
+RECORD_PATHS = 32
+# memsnap_scan_first_edges()'s parents that are not block indexes.
+FROM_NONE, FROM_ROOT, FROM_REGISTER = 2**64 - 1, 2**64 - 2, 2**64 - 3
 
 
 class Block(ctypes.Structure):
@@ -103,6 +106,7 @@ def _declare(lib):
         "memsnap_scan_accept_interior": (ctypes.c_int, [vp, p_u64, u64]),
         "memsnap_scan_mark": (ctypes.c_int, [vp, p_u8, p_u64]),
         "memsnap_scan_summarize": (ctypes.c_int, [p_block, u64, p_u8, p_u64, u64, p_u64, p_u64]),
+        "memsnap_scan_first_edges": (ctypes.c_int, [vp, p_u64, p_u64]),
         "memsnap_scan_get_stats": (None, [vp, ctypes.POINTER(Stats)]),
         "memsnap_scan_find_block": (ctypes.c_int64, [vp, u64]),
         "memsnap_scan_find_refs": (u64, [u64, u64, u64, ctypes.c_char_p, u64, p_u64, u64]),

@@ -85,9 +85,9 @@ def _registers(threads, lo, hi):
 
 def _in_roots(target, roots, regions, lo, hi, missing):
     refs = []
-    for ref in _words(target, roots, regions, lo, hi, "root", missing):
+    for ref in words_into(target, roots, regions, lo, hi, "root", missing):
         if ref["what"].startswith("data of "):
-            symbol = _data_symbol(target, ref["where"])
+            symbol = data_symbol(target, ref["where"])
             if symbol:
                 ref["symbol"] = symbol
                 ref["what"] += " (%s)" % symbol
@@ -97,21 +97,21 @@ def _in_roots(target, roots, regions, lo, hi, missing):
 
 def _in_blocks(target, blocks, regions, frames, lo, hi, missing):
     refs = []
-    for ref in _words(target, heap_ranges(blocks, regions), regions, lo, hi, "block", missing):
+    for ref in words_into(target, heap_ranges(blocks, regions), regions, lo, hi, "block", missing):
         holder = blocks.holding(ref["where"])
         if holder is None or not contains(holder[0], holder[1], ref["where"] + _WORD - 1):
             continue  # a stale word between blocks
         start, size, site = holder
         ref["what"] = "block 0x%x (%s)" % (start, format_size(size))
         ref["block"] = {"start": start, "size": size, "site": site}
-        frame = _key_frame_text(blocks.sites.get(site), frames)
+        frame = key_frame_text(blocks.sites.get(site), frames)
         if frame:
             ref["holder_site_frame"] = frame
         refs.append(ref)
     return refs
 
 
-def _words(target, ranges, regions, lo, hi, kind, missing):
+def words_into(target, ranges, regions, lo, hi, kind, missing):
     """References of `kind` for each word of `ranges` whose value is in [lo, hi)."""
     lib = scanlib.load()
     for piece in readable_pieces(ranges, regions, missing):
@@ -134,7 +134,7 @@ def _matches(lib, lo, hi, base, raw):
         cap = found
 
 
-def _data_symbol(target, address):
+def data_symbol(target, address):
     """"name" or "name+offset" of the global variable holding `address`."""
     try:
         locations = target.backend.symbolize(address)
@@ -152,7 +152,7 @@ def _data_symbol(target, address):
     return name
 
 
-def _key_frame_text(record, frames):
+def key_frame_text(record, frames):
     """"file:line" (or label) of a depot record's key frame, for one-line mentions."""
     if record is None:
         return None

@@ -128,3 +128,18 @@ def label_for(function, function_offset, module_offset, address):
     if module_offset is not None:
         return "+0x%x" % module_offset
     return "0x%x" % address
+
+
+class TypeFrame(Frame):
+    """The key of a statistic by type (Snapshot.statistics("type"), memsnap
+    extra): a block's type name, or "?" with where the block was allocated
+    (`allocated_at`, a key frame's text) when its type is unknown. Prints as
+    "struct MyObject" or "? (waste_memory.c:52)"."""
+
+    __slots__ = ()
+
+    def __init__(self, name, allocated_at=""):
+        super().__init__((name, 0, None, None, None, allocated_at))
+
+    def __str__(self):
+        return "%s (%s)" % (self.filename, self.label) if self.label else self.filename

@@ -25,13 +25,16 @@ from ..target import sourcelines
 from . import snapshot_file
 from .age import start_epoch, younger_blocks
 from .filters import BaseFilter
-from .frames import Frame, UNKNOWN_FRAME
+from .frames import Frame, TypeFrame, UNKNOWN_FRAME
 from .info import SnapshotInfo
 from .keyframe import key_frame_of, key_rule, pick_key_frame
 from .sources import FrameList
 from .tracebacks import Statistic, StatisticDiff, Trace, Traceback
 
 KEY_TYPES = ("lineno", "filename", "function", "traceback")
+# memsnap extra: group blocks by their inferred type (set_block_types).
+TYPE_KEY = "type"
+STATISTIC_KEYS = KEY_TYPES + (TYPE_KEY,)
 
 
 class Site:
@@ -175,6 +178,7 @@ class Snapshot:
         self.traceback_limit = traceback_limit
         self.info = info
         self.traces = _Traces(self)
+        self._block_types = None
 
     # ---- public accessors (memsnap extras) ----
     def sites(self):
@@ -210,8 +214,29 @@ class Snapshot:
         """The key frame of a Traceback (memsnap extra): see keyframe.py."""
         return key_frame_of(traceback, raw)
 
+    def set_block_types(self, provider):
+        """Make statistics("type") possible (memsnap extra): provider() gives,
+        when first needed, an object whose name_at(address) is the type name
+        of the block starting there, or None (leaks/block_types.py)."""
+        self._block_types = provider
+
+    def block_types(self):
+        """The object set_block_types' provider gives; InvalidArgumentError
+        when the snapshot has none."""
+        if self._block_types is None and self.info is not None and self.info.peak:
+            raise InvalidArgumentError(
+                "statistics by type need the blocks, and the peak snapshot keeps only each "
+                "site's live bytes and count")
+        if self._block_types is None:
+            raise InvalidArgumentError(
+                "statistics by type need the stopped target the snapshot was taken from "
+                "(types are inferred from its memory): take the snapshot in the debugger")
+        return self._block_types()
+
     # ---- grouping ----
     def _group_by(self, key_type, cumulative, raw=False):
+        if key_type == TYPE_KEY:
+            return self._group_by_type(cumulative, raw)
         if key_type not in KEY_TYPES:
             raise InvalidArgumentError("unknown key_type: %r" % (key_type,))
         if cumulative and key_type == "traceback":
@@ -248,6 +273,39 @@ class Snapshot:
                     seen.add(frame)
                     add(frame_key(frame), site)
         return stats
+
+    def _group_by_type(self, cumulative, raw):
+        """{TypeFrame Traceback: Statistic} of the blocks by inferred type;
+        untyped blocks by their allocation's key frame."""
+        if cumulative:
+            raise InvalidArgumentError("cumulative mode cannot by used with key type 'type'")
+        names = self.block_types()
+        stats = {}
+        keys = {}
+        for address, size, site in self.iter_blocks():
+            name = names.name_at(address)
+            key = name if name is not None else site
+            traceback = keys.get(key)
+            if traceback is None:
+                frame = TypeFrame(name) if name is not None else \
+                    TypeFrame("?", str(site.key_frame(raw)))
+                traceback = keys[key] = Traceback._oldest_first((frame,))
+            stat = stats.get(traceback)
+            if stat is None:
+                stats[traceback] = Statistic(traceback, size, 1)
+            else:
+                stat.size += size
+                stat.count += 1
+        return stats
+
+    def statistic_key(self, site, key_type, raw=False):
+        """The key (Traceback) under which statistics(key_type) without
+        cumulative counts `site`'s blocks (memsnap extra)."""
+        if key_type == "traceback":
+            return site._group_key()
+        if key_type not in KEY_TYPES:
+            raise InvalidArgumentError("unknown key_type: %r" % (key_type,))
+        return Traceback._oldest_first((_DERIVE[key_type](site.key_frame(raw)),))
 
     def statistics(self, key_type, cumulative=False, raw=False):
         """Statistics grouped by key_type, biggest first (list of Statistic)."""
@@ -302,8 +360,10 @@ class Snapshot:
         else:
             def blocks():
                 return (b for b in parent_blocks() if b[2] in ids)
-        return Snapshot.from_sites(kept, self._source, self.traceback_limit, self.info, blocks,
-                                   self._finder)
+        snapshot = Snapshot.from_sites(kept, self._source, self.traceback_limit, self.info, blocks,
+                                       self._finder)
+        snapshot._block_types = self._block_types
+        return snapshot
 
     def filter_since(self, old_snapshot):
         """A new Snapshot of the blocks allocated after `old_snapshot` was
@@ -312,8 +372,10 @@ class Snapshot:
         kept, sums = younger_blocks(self.iter_blocks_with_births(), epoch, self.info.sample_bytes)
         sites = [Site(site.id, site.domain, site.stack, site.total_nframe, size, count)
                  for site, (size, count) in sums.items()]
-        return Snapshot.from_sites(sites, self._source, self.traceback_limit, self.info,
-                                   lambda: iter(kept))
+        snapshot = Snapshot.from_sites(sites, self._source, self.traceback_limit, self.info,
+                                       lambda: iter(kept))
+        snapshot._block_types = self._block_types
+        return snapshot
 
     # ---- per-block data ----
     def _build_traces(self):

@@ -13,7 +13,13 @@ The primitives: has_target, is_live, pid, local_pid, core_file, generation
 (what the debugger has seen happen), read_memory (a prefix may be all that
 is readable), regions (as the debugger lists them), threads (with their
 general registers), lookup_symbol, symbolize (the debugger's raw line and
-inline information for one code address), source_line and call_function.
+inline information for one code address), source_line and call_function;
+and for naming what holds memory (retention paths, leaks/retention_names.py):
+global_variable_at and stack_variables (variables from debug information,
+with their DataType), type_members and type_target (a type's layout);
+for blocks' types (leaks/block_types.py): symbol_at (the symbol holding a
+data address: a vtable), lookup_type, and format_value (the debugger's own
+printer).
 The base class also carries `cache`, the one cache of the target's answers
 (target/cache.py): the core keeps its lookups there, and an adapter may keep
 an expensive answer of its own there under the same rules.
@@ -65,6 +71,42 @@ class ThreadState:
     tid: int
     registers: Dict[str, int] = field(default_factory=dict)  # x86-64 names: rip, rsp, rbp, rax, ...
     name: str = ""
+    number: int = 0          # the debugger's own thread number (`thread 3`), 0 if unknown
+
+
+# DataType.kind: what a type is once its typedefs are stripped.
+TYPE_POINTER, TYPE_STRUCT, TYPE_UNION, TYPE_ARRAY, TYPE_OTHER = (
+    "pointer", "struct", "union", "array", "other")
+
+
+@dataclass(frozen=True)
+class DataType:
+    """A type from debug information, as plain data plus the debugger's own
+    type object (`handle`, opaque to the core, passed back to type_members
+    and type_target)."""
+    name: str                # as declared: "struct entry", "cache_t", "char *"
+    kind: str                # TYPE_* of the type with typedefs stripped (C++ classes: struct)
+    size: int                # bytes (0 when incomplete)
+    handle: object = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Member:
+    """A data member (or a C++ base class) of a struct, class or union."""
+    name: str                # "" for an anonymous member; the class name for a base
+    offset: int              # bytes from the start of the enclosing type
+    type: DataType
+    is_base: bool = False
+
+
+@dataclass(frozen=True)
+class Variable:
+    """A variable in memory (a global, a static, or a frame's local or argument)."""
+    name: str
+    address: int
+    type: DataType
+    frame: int = 0           # stack variables: the frame's level (0 innermost)
+    function: str = ""       # stack variables: the frame's function
 
 
 class Generation(NamedTuple):
@@ -156,6 +198,39 @@ class Backend:
         """The value of a debugger expression as a 64-bit address (an array
         gives its address, a number its value); errors.BadAddressError with
         the debugger's own message when it cannot be evaluated."""
+        raise NotImplementedError
+
+    def global_variable_at(self, address: int) -> Optional[Variable]:
+        """The global or static variable (debug information) whose storage
+        holds `address`, or None."""
+        return None
+
+    def stack_variables(self, tid: int) -> List[Variable]:
+        """The locals and arguments in memory of every frame of thread `tid`
+        (innermost frame first); none without debug information."""
+        return []
+
+    def type_members(self, datatype: DataType) -> List[Member]:
+        """The members (and base classes) of a struct, class or union type,
+        in declaration order; [] for other types."""
+        return []
+
+    def type_target(self, datatype: DataType) -> Optional[DataType]:
+        """What a pointer type points to, or an array type's element; else None."""
+        return None
+
+    def symbol_at(self, address: int) -> Optional[tuple]:
+        """(name, start) of the symbol (debug information or not) whose range
+        holds a data address, its name demangled ("vtable for Circle"); None."""
+        return None
+
+    def lookup_type(self, name: str) -> Optional[DataType]:
+        """The type named `name` ("Circle", "struct entry"), or None."""
+        return None
+
+    def format_value(self, address: int, datatype: DataType, count: int = 1) -> str:
+        """The value of type `datatype` (an array of `count` of them when
+        count > 1) at `address`, as the debugger's own printer shows it."""
         raise NotImplementedError
 
     def call_function(self, name: str, *args, returns: str = "int") -> int:

@@ -61,6 +61,19 @@ class Target:
     def evaluate_address(self, expression):
         return self.backend.evaluate_address(expression)
 
+    def global_variable_at(self, address):
+        """The global or static backend.Variable holding `address`, or None."""
+        return self.cache.memo("objfile", "global variables", address,
+                               lambda: self.backend.global_variable_at(address))
+
+    def stack_variable_at(self, tid, address):
+        """The local or argument (backend.Variable) of thread `tid` whose
+        storage holds `address`, innermost frame first; or None."""
+        variables = self.cache.memo("stop", "stack variables", tid,
+                                    lambda: self.backend.stack_variables(tid))
+        return next((v for v in variables
+                     if v.address <= address < v.address + max(v.type.size, 1)), None)
+
     def lookup_symbol(self, name):
         if name not in self._symbols:
             self._symbols[name] = self.backend.lookup_symbol(name)

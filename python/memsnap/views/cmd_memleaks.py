@@ -3,18 +3,22 @@
 It prints a valgrind-like summary (definitely, indirectly, possibly lost,
 still reachable: size and count), then for each category asked for
 (--show; lost ones by default) its top statistics grouped by key exactly as
-memstat prints them, then what could not be scanned. Filters (--include
+memstat prints them (with --paths, for the still reachable and possibly
+lost groups, the retention path of each group's largest block:
+leaks/retention_names.py), then what could not be scanned. Filters (--include
 and --exclude filename patterns on the key frame) narrow both the summary
 and the statistics.
 """
 
 from ..leaks import CATEGORIES, DEFAULT_HEURISTICS, DEFINITE, INDIRECT, POSSIBLE, REACHABLE
 from ..leaks import find_leaks
+from ..leaks.retention_names import group_paths, retention_report
 from ..leaks.suppressions import read_suppressions, split
 from ..model.format import format_size
 from . import data, text
 from .options import (ALLOC_FN, CUMULATIVE, EXCLUDE, INCLUDE, JSON, KEY, LIMIT, RAW, check_key,
                       comma_choices, filters, key_rule, top)
+from ..errors import UsageError
 from .parser import CommandSpec, Option
 
 _KINDS = {"definite": DEFINITE, "indirect": INDIRECT, "possible": POSSIBLE, "reachable": REACHABLE}
@@ -25,6 +29,8 @@ SHOW = Option("--show", "-s", "str", default=DEFAULT_SHOW, metavar="KINDS",
                    "reachable, or all (default %s)" % DEFAULT_SHOW)
 SUPPRESS = Option("--suppress", None, "list", metavar="FILE",
                   help="leave out blocks a rule of FILE matches, and count them (repeatable)")
+PATHS = Option("--paths", help="for the still reachable and possibly lost groups shown, the "
+                                "retention path of each group's largest block")
 HEURISTICS = Option("--heuristics", "-H", "str", default="all", metavar="LIST",
                     help="memcheck's leak heuristics to apply: comma-separated %s, all (default) "
                          "or none" % ", ".join(DEFAULT_HEURISTICS))
@@ -37,8 +43,10 @@ def run(ctx, options):
     heuristics = comma_choices("memleaks", "--heuristics", "heuristic", options.heuristics,
                                DEFAULT_HEURISTICS)
     rules = [rule for path in options.suppress for rule in read_suppressions(path)]
-    report = find_leaks(ctx.session.target(), symbolizer=ctx.session.frames,
-                        heuristics=heuristics)
+    if options.paths and options.cumulative:
+        raise UsageError("memleaks: --paths cannot be used with --cumulative")
+    check = retention_report if options.paths else find_leaks
+    report = check(ctx.session.target(), symbolizer=ctx.session.frames, heuristics=heuristics)
     chosen = filters(options)
     snapshots = {c: report.snapshots[c].filter_traces(chosen, raw=key_rule(options)) if chosen
                  else report.snapshots[c] for c in CATEGORIES}
@@ -46,9 +54,12 @@ def run(ctx, options):
     statistics = {c: top(snapshots[c].statistics(options.key, cumulative=options.cumulative,
                                                  raw=key_rule(options)), options.limit)
                   for c in shown}
+    paths = {c: group_paths(ctx.session.target(), report, snapshots[c], stats, options.key,
+                            key_rule(options), ctx.session.frames)
+             for c, stats in statistics.items() if options.paths and c in (REACHABLE, POSSIBLE)}
     if options.json:
-        return _json(report, snapshots, statistics, chosen, options, suppressed)
-    return "\n".join(_text(report, snapshots, statistics, options, suppressed))
+        return _json(report, snapshots, statistics, chosen, options, suppressed, paths)
+    return "\n".join(_text(report, snapshots, statistics, options, suppressed, paths))
 
 
 def _suppress(snapshots, rules):
@@ -63,7 +74,7 @@ def _suppress(snapshots, rules):
     return count, size, len(rules)
 
 
-def _text(report, snapshots, statistics, options, suppressed):
+def _text(report, snapshots, statistics, options, suppressed, paths):
     lines = ["leak check of %s: scanned %s of roots (%s) and %s of block contents"
              % (text.counted(report.nblocks, "live block"), format_size(report.root_bytes),
                 text.counted(report.threads, "thread"), format_size(report.block_bytes))]
@@ -80,11 +91,16 @@ def _text(report, snapshots, statistics, options, suppressed):
     for category, stats in statistics.items():
         if stats:
             lines += ["", "%s:" % category] + text.stat_lines(stats, options.key, key_rule(options))
+        if paths.get(category):
+            lines.append("retention paths (the largest block of each group above):")
+            lines += ["  %d. 0x%x (%s): %s" % (rank, path.block.start, format_size(path.block.size),
+                                              path.summary())
+                      for rank, (_stat, path) in enumerate(paths[category], 1)]
     notes = _notes(report)
     return lines + ([""] + notes if notes else [])
 
 
-def _json(report, snapshots, statistics, chosen, options, suppressed):
+def _json(report, snapshots, statistics, chosen, options, suppressed, paths):
     led = report.indirect_sizes(options.key, options.cumulative, key_rule(options), chosen)
 
     def stat_json(category, stat):
@@ -98,6 +114,7 @@ def _json(report, snapshots, statistics, chosen, options, suppressed):
         "key": options.key,
         "cumulative": options.cumulative,
         "statistics": {c: [stat_json(c, s) for s in stats] for c, stats in statistics.items()},
+        "paths": {c: [path.to_data() for _stat, path in found] for c, found in paths.items()},
         "scanned": {"blocks": report.nblocks, "root_bytes": report.root_bytes,
                     "block_bytes": report.block_bytes, "threads": report.threads,
                     "seconds": report.seconds},
@@ -125,7 +142,7 @@ def _notes(report):
 SPEC = CommandSpec(
     "memleaks", "Find leaked blocks: what no pointer in the program reaches (like valgrind's leak check).",
     "memleaks [options]", run,
-    (SHOW, HEURISTICS, SUPPRESS, KEY, CUMULATIVE, LIMIT, INCLUDE, EXCLUDE, RAW, ALLOC_FN,
+    (SHOW, PATHS, HEURISTICS, SUPPRESS, KEY, CUMULATIVE, LIMIT, INCLUDE, EXCLUDE, RAW, ALLOC_FN,
      JSON),
     description="Scans every thread's registers and stack, the modules' .data/.bss and other "
                 "non-heap memory for pointers into live blocks, then the blocks themselves. "

@@ -2,10 +2,13 @@
 
 With --since A, only the blocks allocated after kept snapshot A was taken
 and still live (Snapshot.filter_since, model/age.py). With --peak, the
-heap at the peak of traced memory (Session.take(peak=True)).
+heap at the peak of traced memory (Session.take(peak=True)). With --key
+type, the blocks grouped by their inferred type (leaks/block_types.py),
+and the allocation sites whose blocks were typed differently noted.
 """
 
 from ..errors import MemsnapError, UsageError
+from ..model.snapshot import TYPE_KEY
 from . import data, text
 from .cmd_memsnap import kept_names
 from .export import export
@@ -24,9 +27,10 @@ def run(ctx, options):
     name = options.args[0] if options.args else None
     _check_peak(options, name)
     older = ctx.session.get(options.since) if options.since else None
-    # statistics need no per-block data: "now" skips reading the slot arrays
-    snapshot = ctx.session.get(name) if name else ctx.session.take(read_slots=bool(older),
-                                                                   peak=options.peak)
+    # statistics need no per-block data (but by type): "now" skips reading the slot arrays
+    by_type = options.key == TYPE_KEY
+    snapshot = ctx.session.get(name) if name else \
+        ctx.session.take(read_slots=bool(older) or by_type, peak=options.peak)
     if older is not None:
         snapshot = _since(snapshot, older, options.since, name)
     view = filtered(snapshot, options)
@@ -36,7 +40,10 @@ def run(ctx, options):
         profile = snapshot_profile(view, title, ctx.session.target_of(snapshot),
                                    options.alloc_fn)
         return deliver("memstat", options, fmt, export(fmt, profile), profile_summary(profile))
-    stats = view.statistics(options.key, cumulative=options.cumulative, raw=key_rule(options))
+    try:
+        stats = view.statistics(options.key, cumulative=options.cumulative, raw=key_rule(options))
+    except MemsnapError as err:
+        raise type(err)("memstat: %s" % err) from None
     shown = top(stats, options.limit)
     if fmt == "json":
         content = data.dumps({
@@ -50,8 +57,9 @@ def run(ctx, options):
             "skipped": snapshot.skipped,
         })
     else:
+        notes = text.type_conflict_notes(view) if by_type else []
         content = text.statistics_text(shown, options.key, key_rule(options),
-                                       text.snapshot_notes(snapshot))
+                                       notes + text.snapshot_notes(snapshot))
     return deliver("memstat", options, fmt, content, "%d statistics" % len(shown))
 
 
@@ -59,6 +67,9 @@ def _check_peak(options, name):
     if options.peak and name:
         raise UsageError("memstat: --peak is the peak now; a kept snapshot is shown by NAME alone "
                          "(keep the peak with memsnap NAME --peak)")
+    if options.peak and options.key == TYPE_KEY:
+        raise UsageError("memstat: --peak cannot be combined with -k type: the peak snapshot "
+                         "keeps each site's counts, not its blocks")
     if options.peak and options.since:
         raise UsageError("memstat: --peak cannot be combined with --since: the peak snapshot "
                          "keeps each site's counts, not its blocks and their births")

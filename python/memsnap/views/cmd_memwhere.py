@@ -1,7 +1,9 @@
-"""`memwhere ADDR`: the live block containing ADDR, its size, domain and allocation traceback; --who lists what points at it."""
+"""`memwhere ADDR`: the live block containing ADDR, its size, domain and allocation traceback; --who lists what points at it, --path the shortest named chain of pointers from a root (leaks/retention_names.py), --print the block as its inferred type (leaks/block_types.py) with the debugger's printer."""
 
 from ..errors import BadAddressError
 from ..leaks import who_points_at
+from ..leaks.block_types import BlockTypes
+from ..leaks.retention_names import retention_path
 from ..model.format import format_size
 from . import data, text
 from .options import JSON
@@ -43,14 +45,21 @@ def run(ctx, options):
     if found is None:
         raise BadAddressError("0x%x is not inside any live traced block" % address)
     start, size, domain, traceback = found
-    who = None
+    who = path = None
     if options.who:
         who = who_points_at(ctx.session.target(), start, size, symbolizer=ctx.session.frames)
+    if options.path:
+        path = retention_path(ctx.session.target(), address, ctx.session.frames)
+    printed = _printed(ctx, start, size) if options.print else None
     if options.json:
         result = {"address": address, "start": start, "size": size, "offset": address - start,
                   "domain": domain, "traceback": [data.frame_data(f) for f in traceback]}
         if who is not None:
             result["who"] = who
+        if path is not None:
+            result["path"] = path.to_data()
+        if printed is not None:
+            result["type"], result["count"], result["value"] = printed
         return data.dumps(result)
     lines = ["0x%x is %d bytes inside a block of %s (%d bytes) at 0x%x, domain %d, allocated at:"
              % (address, address - start, format_size(size), size, start, domain)]
@@ -58,11 +67,38 @@ def run(ctx, options):
     if who is not None:
         lines += ["pointed at by:"] + [str(item) for item in who] if who \
             else ["no pointer to this block was found"]
+    if path is not None:
+        lines += path.lines()
+    if printed is not None:
+        name, count, value = printed
+        if name is None:
+            lines.append("no type is known for this block (see memwhere --path)")
+        elif value is None:
+            lines.append("the block is a %s, a type without debug information" % name)
+        else:
+            lines.append("as %s%s:" % (name, " [%d]" % count if count > 1 else ""))
+            lines += value.splitlines()
     return "\n".join(lines + text.snapshot_notes(snapshot))
+
+
+def _printed(ctx, start, size):
+    """(type name, count, the debugger's text of the block as `count` of that
+    type) for the block at `start`: names None without a known type, text
+    None without debug information for it."""
+    target = ctx.session.target()
+    datatype, name = BlockTypes.of(target, ctx.session.frames).type_at(start)
+    if datatype is None:
+        return name, 0, None
+    count = size // datatype.size if datatype.size and size >= 2 * datatype.size else 1
+    return name, count, target.backend.format_value(start, datatype, count)
 
 
 SPEC = CommandSpec(
     "memwhere", "Show the live block containing ADDR: start, size, domain, allocation traceback.",
-    "memwhere ADDR|EXPR [--who] [--json]", run,
-    (Option("--who", help="also list what points at the block (memleaks scanner)"), JSON),
+    "memwhere ADDR|EXPR [--who] [--path] [--print] [--json]", run,
+    (Option("--who", help="also list what points at the block (memleaks scanner)"),
+     Option("--path", help="also show the shortest chain of pointers from a root to the block, "
+                           "named from debug information (memleaks scanner)"),
+     Option("--print", help="also print the block as its inferred type, with the debugger's "
+                            "own printer (memleaks scanner)"), JSON),
     min_args=1, max_args=1)

@@ -13,11 +13,12 @@ import functools
 from ..errors import UsageError
 from ..model.filters import DomainFilter, Filter
 from ..model.keyframe import KeyRule
-from ..model.snapshot import KEY_TYPES
+from ..model.snapshot import STATISTIC_KEYS, TYPE_KEY
 from .parser import Option
 
-KEY = Option("--key", "-k", "str", default="lineno", metavar="KEY", choices=KEY_TYPES,
-             help="group by source line, file, function or whole traceback")
+KEY = Option("--key", "-k", "str", default="lineno", metavar="KEY", choices=STATISTIC_KEYS,
+             help="group by source line, file, function, whole traceback, or the blocks' "
+                  "inferred type (memstat of the stopped target)")
 CUMULATIVE = Option("--cumulative", "-c", help="count a block in every frame of its traceback")
 LIMIT = Option("--limit", "-n", "int", default=10, minimum=0,
                help="show the top N statistics (0 = all; default 10)")
@@ -37,9 +38,13 @@ STAT_OPTIONS = (KEY, CUMULATIVE, LIMIT, INCLUDE, EXCLUDE, DOMAIN, RAW, ALLOC_FN,
 
 
 def check_key(command, options):
-    """Refuse --cumulative with --key traceback (tracemalloc refuses it too)."""
-    if options.cumulative and options.key == "traceback":
-        raise UsageError("%s: --cumulative cannot be used with --key traceback" % command)
+    """Refuse --cumulative with --key traceback (tracemalloc refuses it too),
+    and --key type but in memstat (types are inferred at the current stop)."""
+    if options.cumulative and options.key in ("traceback", TYPE_KEY):
+        raise UsageError("%s: --cumulative cannot be used with --key %s" % (command, options.key))
+    if options.key == TYPE_KEY and command != "memstat":
+        raise UsageError("%s: --key type is memstat's (blocks are typed at the current stop)"
+                         % command)
 
 
 def key_rule(options):

@@ -33,6 +33,21 @@ def statistics_text(stats, key_type, raw, notes):
     return "\n".join(lines + notes)
 
 
+def type_conflict_notes(snapshot):
+    """A note per allocation site of `snapshot` whose blocks were typed
+    differently (Snapshot.statistics("type"))."""
+    conflicts = snapshot.block_types().conflicts
+    notes = []
+    for site in snapshot.sites():
+        names = conflicts.get(site.id)
+        if names:
+            typed = ", ".join("%s (%s)" % (name, counted(count, "block"))
+                              for name, count in names.most_common())
+            notes.append("note: blocks allocated at %s have different types: %s"
+                         % (site.key_frame(False), typed))
+    return notes
+
+
 def snapshot_notes(*snapshots):
     """Warning lines about what a snapshot could not show (deduplicated)."""
     notes = []

@@ -2,11 +2,15 @@
  * The C scan alone, on synthetic memory shaped like leak_heap's (a report,
  * not a test): BLOCKS blocks of SIZE bytes laid out like glibc's heap, 4
  * random pointers each, filler words otherwise. Prints the time of each
- * phase and the scan rate. Usage: bench_scan [BLOCKS] [SIZE]
+ * phase and the scan rate; with "paths", the scan also records each
+ * block's first reaching edge (MEMSNAP_SCAN_RECORD_PATHS, for retention
+ * paths) and they are fetched after marking. Usage: bench_scan [BLOCKS]
+ * [SIZE] [paths]
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "memsnap_scan.h"
@@ -30,6 +34,7 @@ int main(int argc, char **argv)
 {
     uint64_t n = argc > 1 ? strtoull(argv[1], NULL, 0) : (8u << 20);
     uint64_t size = argc > 2 ? strtoull(argv[2], NULL, 0) : 128;
+    int paths = argc > 3 && !strcmp(argv[3], "paths");
     const uint64_t base = 0x555555560000ULL, stride = size + 16;
     uint64_t words = n * stride / 8;
     uint64_t *heap = malloc(words * 8);
@@ -56,7 +61,8 @@ int main(int argc, char **argv)
     struct memsnap_scan *scan;
     if (memsnap_scan_new(blocks, n, &scan, NULL))
         return 1;
-    memsnap_scan_set_options(scan, MEMSNAP_SCAN_GLIBC_CHUNK_HEADERS);
+    memsnap_scan_set_options(scan, MEMSNAP_SCAN_GLIBC_CHUNK_HEADERS |
+                                       (paths ? MEMSNAP_SCAN_RECORD_PATHS : 0));
     double t1 = now(), c1 = cpu();
     memsnap_scan_roots(scan, 0x1000, &root, 8);
     const uint64_t chunk = 64 << 20;
@@ -69,12 +75,20 @@ int main(int argc, char **argv)
     uint8_t *cat = malloc(n);
     if (memsnap_scan_mark(scan, cat, NULL))
         return 1;
+    if (paths) {
+        uint64_t *parent = malloc(n * 8), *where = malloc(n * 8);
+        if (!parent || !where || memsnap_scan_first_edges(scan, parent, where))
+            return 1;
+        free(parent);
+        free(where);
+    }
     double t3 = now(), c3 = cpu();
     struct memsnap_scan_stats st;
     memsnap_scan_get_stats(scan, &st);
     double mib = (double)(words * 8) / (1 << 20);
-    printf("%llu blocks of %llu B (%.0f MiB), %llu edges\n", (unsigned long long)n,
-           (unsigned long long)size, mib, (unsigned long long)st.edges);
+    printf("%llu blocks of %llu B (%.0f MiB), %llu edges%s\n", (unsigned long long)n,
+           (unsigned long long)size, mib, (unsigned long long)st.edges,
+           paths ? ", recording paths" : "");
     printf("wall: index %.3f s, scan %.3f s (%.0f MiB/s), mark %.3f s; scan+mark %.0f MiB/s\n",
            t1 - t0, t2 - t1, mib / (t2 - t1), t3 - t2, mib / (t3 - t1));
     printf("cpu:  index %.3f s, scan %.3f s (%.0f MiB/s), mark %.3f s; scan+mark %.0f MiB/s\n",

@@ -238,13 +238,17 @@ def test_memtrace_on_a_core(waste):
 
 @pytest.mark.parametrize("name, args, message", [
     ("memstat", "--bogus", "memstat: unknown option '--bogus' (see 'help memstat')"),
-    ("memstat", "-k nope", "memstat: -k must be one of lineno, filename, function, traceback, not 'nope'"),
+    ("memstat", "-k nope",
+     "memstat: -k must be one of lineno, filename, function, traceback, type, not 'nope'"),
     ("memstat", "-n x", "memstat: -n needs an integer, not 'x'"),
     ("memstat", "-n -1", "memstat: -n must be >= 0, not -1"),
     ("memstat", "-n", "memstat: -n needs a value"),
     ("memstat", "a b", "memstat: too many arguments (usage: memstat [NAME | --peak] [options])"),
     ("memdiff", "", "memdiff: missing argument (usage: memdiff OLD [NEW] [options])"),
     ("memstat", "-k traceback -c", "memstat: --cumulative cannot be used with --key traceback"),
+    ("memstat", "-k type -c", "memstat: --cumulative cannot be used with --key type"),
+    ("memleaks", "-k type", "memleaks: --key type is memstat's (blocks are typed at the current stop)"),
+    ("memdiff", "a -k type", "memdiff: --key type is memstat's (blocks are typed at the current stop)"),
     ("memstat", "'unclosed", "memstat: No closing quotation"),
 ])
 def test_usage_errors(waste, name, args, message):
@@ -268,7 +272,8 @@ def test_option_forms(waste):
 def test_completion(waste):
     seed(waste)
     assert commands.complete("memstat", "--cu") == ["--cumulative"]
-    assert commands.complete("memstat", "-k ") == ["lineno", "filename", "function", "traceback"]
+    assert commands.complete("memstat", "-k ") == ["lineno", "filename", "function", "traceback",
+                                                    "type"]
     assert commands.complete("memstat", "-k f") == ["filename", "function"]
     assert commands.complete("memdiff", "b") == ["before"]
     assert commands.complete("memdiff", "") == ["after", "before"]

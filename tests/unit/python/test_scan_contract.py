@@ -21,6 +21,7 @@ PROGRAM = r"""
 #define S(type) printf("%s %zu\n", #type, sizeof(struct type));
 #define F(type, field) printf("%s.%s %zu\n", #type, #field, offsetof(struct type, field));
 #define C(name) printf("%s %u\n", #name, (unsigned)(name));
+#define L(name) printf("%s %llu\n", #name, (unsigned long long)(name));
 int main(void)
 {
     S(memsnap_scan_block) F(memsnap_scan_block, addr) F(memsnap_scan_block, size)
@@ -32,7 +33,9 @@ int main(void)
     C(MEMSNAP_SCAN_COLUMNS) C(MEMSNAP_SCAN_COL_UNSCANNED) C(MEMSNAP_SCAN_COL_CLIQUE)
     C(MEMSNAP_SCAN_GLIBC_CHUNK_HEADERS) C(MEMSNAP_SCAN_HEUR_STDSTRING)
     C(MEMSNAP_SCAN_HEUR_LENGTH64) C(MEMSNAP_SCAN_HEUR_NEWARRAY)
-    C(MEMSNAP_SCAN_HEUR_MULTIPLE_INHERITANCE) C(MEMSNAP_SCAN_OPTIONS_ALL)
+    C(MEMSNAP_SCAN_HEUR_MULTIPLE_INHERITANCE) C(MEMSNAP_SCAN_RECORD_PATHS)
+    C(MEMSNAP_SCAN_OPTIONS_ALL)
+    L(MEMSNAP_SCAN_FROM_NONE) L(MEMSNAP_SCAN_FROM_ROOT) L(MEMSNAP_SCAN_FROM_REGISTER)
     return 0;
 }
 """
@@ -71,7 +74,14 @@ def test_options_match_the_header(header):
                   for h in ("STDSTRING", "LENGTH64", "NEWARRAY", "MULTIPLE_INHERITANCE")]
     assert heuristics == [scanlib.HEUR_STDSTRING, scanlib.HEUR_LENGTH64, scanlib.HEUR_NEWARRAY,
                           scanlib.HEUR_MULTIPLE_INHERITANCE]
-    assert header["MEMSNAP_SCAN_OPTIONS_ALL"] == scanlib.GLIBC_CHUNK_HEADERS | sum(heuristics)
+    assert header["MEMSNAP_SCAN_RECORD_PATHS"] == scanlib.RECORD_PATHS
+    assert header["MEMSNAP_SCAN_OPTIONS_ALL"] == \
+        scanlib.GLIBC_CHUNK_HEADERS | sum(heuristics) | scanlib.RECORD_PATHS
+
+
+def test_first_edge_codes_match_the_header(header):
+    assert [header["MEMSNAP_SCAN_FROM_" + c] for c in ("NONE", "ROOT", "REGISTER")] == \
+        [scanlib.FROM_NONE, scanlib.FROM_ROOT, scanlib.FROM_REGISTER]
 
 
 def test_the_built_library_has_the_abi():
