@@ -189,6 +189,7 @@ void ensure_initialized(void)
     publish_state();
     __atomic_store_n(&init_state, 2, __ATOMIC_RELEASE);
     __atomic_store_n(&memsnap_ready, 1, __ATOMIC_RELEASE);
+    publish_state(); /* hot.hooks, now that start-up is done */
     internal_work_end();
     errno = saved_errno;
 }

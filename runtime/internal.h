@@ -51,8 +51,25 @@ struct thread_tls {
     int32_t stack_state; /* 1 known, 0 not looked up, -errno */
     uint16_t resolving;  /* real_alloc.c: inside resolve_real_allocator */
     uint16_t in_miss;    /* the DWARF unwinder's miss path runs */
+    /* sampling.h: bytes until the next sampled heap block (> 0), or <= 0
+     * when none is drawn for the next allocation; changed only by a single
+     * instruction outside the guard (a signal handler's hook comes before
+     * or after it, never inside) */
+    int64_t countdown;
+    uint64_t rng;        /* sampling.c: xorshift state, 0 = not seeded */
 };
 extern __thread struct thread_tls memsnap_tls;
+
+/* The calling thread's TLS block. Each access to memsnap_tls costs a TLS
+ * descriptor call (the compiler does not reuse one across calls or
+ * asm): a hook takes this pointer once and passes it on. The empty asm
+ * makes the compiler keep the address itself in a register. */
+static inline __attribute__((always_inline)) struct thread_tls *tls_block(void)
+{
+    struct thread_tls *tls = &memsnap_tls;
+    __asm__("" : "+r"(tls));
+    return tls;
+}
 
 #define INTERNAL_WORK_UNIT 0x10000
 static inline int doing_internal_work(void)
@@ -77,6 +94,21 @@ static inline uint32_t current_tid(void)
     return __builtin_expect(tid != 0, 1) ? tid : fetch_tid();
 }
 void forget_cached_tid(void);
+
+/*
+ * Bit 3 of the 8 bytes right before a block: set in every header the
+ * runtime writes before a block it hands out (a traced block's cookie,
+ * block_header.h; the internal heap's and the bootstrap arena's headers),
+ * never in glibc's (the chunk's size there is a multiple of 16, its flags
+ * in bits 0-2). So free hands a pointer without it to the real allocator
+ * at once; any other allocator's pointer may have it and takes the full
+ * checks.
+ */
+#define OWN_HEADER_MARK 8ULL
+static inline int has_own_mark(const void *ptr)
+{
+    return (((const uint64_t *)ptr)[-1] & OWN_HEADER_MARK) != 0;
+}
 
 /* ---- real_alloc.c: the allocator we interpose on (dlsym RTLD_NEXT) ---- */
 
@@ -211,11 +243,20 @@ void root_fill_header(void);
  * when tracing starts, stops or is cleared: root.state shares its line
  * with root.current_bytes, which folds write, and root.epoch, which a
  * debugger writes. `tracing`, `limit`, `sample_bytes` and `clear_gen`
- * mirror the root's (publish_state() keeps them equal).
+ * mirror the root's, and `hooks` follows them and `ready`
+ * (publish_state() keeps them equal).
  */
+enum hooks_mode {
+    HOOKS_ROUTE,  /* start-up not finished or not tracing: each hook finds its route */
+    HOOKS_TRACE,  /* tracing every heap block */
+    HOOKS_SAMPLE, /* tracing a sampled table */
+};
 struct runtime_hot {
     int ready;             /* start-up finished (init.c) */
     uint32_t tracing;      /* root.state & MEMSNAP_STATE_TRACING, as 0/1 */
+    /* enum hooks_mode, from ready, tracing and sample_bytes: what the
+     * allocation hooks' fast path reads, one word for the three */
+    uint32_t hooks;
     uint32_t limit;        /* root.traceback_limit, capped at MEMSNAP_MAX_FRAMES */
     uint32_t unwinder;     /* root.unwinder */
     uint32_t clear_gen;    /* root.clear_gen */
@@ -225,12 +266,12 @@ struct runtime_hot {
     uint32_t skipping;
     uint64_t sample_bytes; /* root.sample_bytes: 0 = every heap block */
     uint64_t cookie_key;   /* block_header.h: the per-process secret */
-    char pad[24];
 } __attribute__((aligned(64)));
+_Static_assert(sizeof(struct runtime_hot) == 64, "hot: one cache line");
 extern struct runtime_hot hot;
 
 /* Copies root.state/traceback_limit/sample_bytes/clear_gen into `hot`
- * after any change to them. Lock-free and safe against concurrent
+ * (and sets hot.hooks) after any change to them or to hot.ready. Lock-free and safe against concurrent
  * changers: each one stores, then checks the root still says what it
  * stored, and repeats if not. */
 void publish_state(void);

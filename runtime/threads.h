@@ -34,9 +34,6 @@ struct thread_state {
     struct memsnap_counters *dir;     /* == rec.counters */
     uintptr_t arena, arena_end;       /* counter memory not handed out yet */
     int64_t unfolded;                 /* rec.current's change not yet in root.current */
-    /* sampling.c */
-    int64_t countdown;                /* bytes until the next sampled block; <= 0: draw */
-    uint64_t rng;                     /* xorshift state, 0 = not seeded */
     /* tracer.c: blocks a signal handler freed while this thread's hook ran,
      * linked through their header's cookie word */
     void *deferred;
