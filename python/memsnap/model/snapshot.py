@@ -18,6 +18,7 @@ iter_blocks(), find_block(), the statistics.
 """
 
 from collections.abc import Iterable, Sequence
+from itertools import chain
 
 from ..errors import InvalidArgumentError
 from ..table.blocks import contains
@@ -58,9 +59,7 @@ class Site:
 
     def frames(self):
         """The site's Frames, innermost first, resolved as they are iterated."""
-        source = self._source
-        for ref in self.stack:
-            yield from source.frames(ref)
+        return chain.from_iterable(map(self._source.frames, self.stack))
 
     @property
     def traceback(self):
