@@ -49,7 +49,7 @@ class LldbSymbols:
         module, module_offset = self._module(target, sbaddr, context, address)
         line_entry = context.GetLineEntry()
         filename, lineno = None, 0
-        line = line_entry.GetLine() if line_entry.IsValid() else 0
+        line = line_entry.GetLine()         # 0 for an invalid entry
         if line:
             filename, lineno = self.remap(_fullpath(line_entry.GetFileSpec())), line
         levels = None
@@ -98,15 +98,13 @@ class LldbSymbols:
         function (context's, given)."""
         cplusplus = _CPlusPlus(context, function)
         levels = []
-        block = context.GetBlock()
-        inlined = block.GetContainingInlinedBlock() if block.IsValid() else None
-        while inlined is not None and inlined.IsValid():
+        inlined = context.GetBlock().GetContainingInlinedBlock()   # invalid from an invalid block
+        while inlined.IsValid():
             levels.append((names.spell(inlined.GetInlinedName(), cplusplus), filename, lineno))
             call_file = inlined.GetInlinedCallSiteFile()
             filename = self.remap(_fullpath(call_file)) if call_file.IsValid() else None
             lineno = inlined.GetInlinedCallSiteLine() if filename else 0
-            parent = inlined.GetParent()
-            inlined = parent.GetContainingInlinedBlock() if parent.IsValid() else None
+            inlined = inlined.GetParent().GetContainingInlinedBlock()
         outer = (_function_name(function, context, cplusplus) if function.IsValid()
                  else _symbol_name(context.GetSymbol()))
         return levels + [(outer, filename, lineno)]
