@@ -60,17 +60,6 @@ struct thread_tls {
 };
 extern __thread struct thread_tls memsnap_tls;
 
-/* The calling thread's TLS block. Each access to memsnap_tls costs a TLS
- * descriptor call (the compiler does not reuse one across calls or
- * asm): a hook takes this pointer once and passes it on. The empty asm
- * makes the compiler keep the address itself in a register. */
-static inline __attribute__((always_inline)) struct thread_tls *tls_block(void)
-{
-    struct thread_tls *tls = &memsnap_tls;
-    __asm__("" : "+r"(tls));
-    return tls;
-}
-
 #define INTERNAL_WORK_UNIT 0x10000
 static inline int doing_internal_work(void)
 {
@@ -266,14 +255,47 @@ struct runtime_hot {
     uint32_t skipping;
     uint64_t sample_bytes; /* root.sample_bytes: 0 = every heap block */
     uint64_t cookie_key;   /* block_header.h: the per-process secret */
+    /* The offset of the runtime's TLS block from the thread pointer when
+     * it lies in the static TLS area, the same in every thread (preloaded
+     * or linked: always; dlopen'ed: when the dynamic linker had room),
+     * else 0: tls_block() below. Set once by start-up (init.c). */
+    intptr_t tls_offset;
 } __attribute__((aligned(64)));
 _Static_assert(sizeof(struct runtime_hot) == 64, "hot: one cache line");
 extern struct runtime_hot hot;
 
+/* The calling thread's TLS block. Through the TLS descriptor, each access
+ * to memsnap_tls costs a call (and the compiler does not reuse one across
+ * calls or asm): a hook takes this pointer once and passes it on. In
+ * static TLS the block is found from the thread pointer, with no call:
+ * tls_static_block() gives it then, and NULL otherwise (the allocation
+ * hooks' fast paths, which must make no call, take their slow route);
+ * tls_block() gives it always. The empty asm makes the compiler keep the
+ * address in a register. */
+static inline __attribute__((always_inline)) struct thread_tls *tls_static_block(void)
+{
+    intptr_t offset = __atomic_load_n(&hot.tls_offset, __ATOMIC_RELAXED);
+    struct thread_tls *tls = NULL;
+    if (MEMSNAP_LIKELY(offset != 0))
+        tls = (struct thread_tls *)((char *)__builtin_thread_pointer() + offset);
+    return tls;
+}
+static inline __attribute__((always_inline)) struct thread_tls *tls_block(void)
+{
+    intptr_t offset = __atomic_load_n(&hot.tls_offset, __ATOMIC_RELAXED);
+    struct thread_tls *tls;
+    if (MEMSNAP_LIKELY(offset != 0))
+        tls = (struct thread_tls *)((char *)__builtin_thread_pointer() + offset);
+    else
+        tls = &memsnap_tls;
+    __asm__("" : "+r"(tls));
+    return tls;
+}
+
 /* Copies root.state/traceback_limit/sample_bytes/clear_gen into `hot`
- * (and sets hot.hooks) after any change to them or to hot.ready. Lock-free and safe against concurrent
- * changers: each one stores, then checks the root still says what it
- * stored, and repeats if not. */
+ * (and sets hot.hooks) after any change to them or to hot.ready.
+ * Lock-free and safe against concurrent changers: each one stores, then
+ * checks the root still says what it stored, and repeats if not. */
 void publish_state(void);
 
 static inline int tracing_enabled(void)

@@ -273,9 +273,11 @@ static size_t usable_of(void *user, uint64_t link)
 
 /* ---- the malloc family ---- */
 
-/* malloc's calls that may not trace now (after may_trace failed). */
-static __attribute__((noinline)) void *malloc_routed(struct thread_tls *tls, size_t size)
+/* malloc's calls the fast path does not take (may not trace now, or the
+ * TLS block is not in static TLS). */
+static __attribute__((noinline)) void *malloc_routed(size_t size)
 {
+    struct thread_tls *tls = tls_block();
     enum route r = route_of(tls);
     if (r == ROUTE_TRACE) /* tracing started meanwhile */
         return trace_malloc(tls, COUNTDOWN_NOT_TAKEN, size);
@@ -290,15 +292,15 @@ static __attribute__((noinline)) void *malloc_routed(struct thread_tls *tls, siz
 
 HOOK void *malloc(size_t size)
 {
-    struct thread_tls *tls = tls_block();
+    struct thread_tls *tls = tls_static_block();
     uint32_t hooks = __atomic_load_n(&hot.hooks, __ATOMIC_RELAXED);
     int64_t before;
-    if (may_trace(tls, hooks)) {
+    if (MEMSNAP_LIKELY(tls != NULL) && may_trace(tls, hooks)) {
         if (unsampled(tls, hooks, size, &before))
             return real.malloc(size);
         return trace_malloc(tls, before, size);
     }
-    return malloc_routed(tls, size);
+    return malloc_routed(size);
 }
 
 /* The block at ptr with a header: forgotten, then freed; a signal handler's
@@ -375,11 +377,11 @@ HOOK void free(void *ptr)
     release(ptr);
 }
 
-/* calloc's calls that may not trace now. */
-static __attribute__((noinline)) void *calloc_routed(struct thread_tls *tls, size_t count,
-                                                     size_t size)
+/* calloc's calls the fast path does not take. */
+static __attribute__((noinline)) void *calloc_routed(size_t count, size_t size)
 {
     size_t bytes = count * size; /* checked by calloc */
+    struct thread_tls *tls = tls_block();
     enum route r = route_of(tls);
     if (r == ROUTE_TRACE)
         return trace_calloc(tls, COUNTDOWN_NOT_TAKEN, bytes);
@@ -399,15 +401,15 @@ HOOK void *calloc(size_t count, size_t size)
         errno = ENOMEM;
         return NULL;
     }
-    struct thread_tls *tls = tls_block();
+    struct thread_tls *tls = tls_static_block();
     uint32_t hooks = __atomic_load_n(&hot.hooks, __ATOMIC_RELAXED);
     int64_t before;
-    if (may_trace(tls, hooks)) {
+    if (MEMSNAP_LIKELY(tls != NULL) && may_trace(tls, hooks)) {
         if (unsampled(tls, hooks, bytes, &before))
             return real.calloc(count, size);
         return trace_calloc(tls, before, bytes);
     }
-    return calloc_routed(tls, count, size);
+    return calloc_routed(count, size);
 }
 
 /* realloc of a bootstrap block: a fresh block with a copy. */
@@ -537,12 +539,12 @@ HOOK void *reallocarray(void *ptr, size_t count, size_t size)
  * bytes the program may use (pvalloc rounds up to pages); `call` the real
  * function's call for the untraced routes.
  */
-/* The aligned forms' calls that may not trace now. */
-static __attribute__((noinline)) void *aligned_routed(struct thread_tls *tls, size_t align,
-                                                      size_t size, size_t room,
+/* The aligned forms' calls the fast path does not take. */
+static __attribute__((noinline)) void *aligned_routed(size_t align, size_t size, size_t room,
                                                       void *(*call)(size_t, size_t),
                                                       size_t call_align, size_t call_size)
 {
+    struct thread_tls *tls = tls_block();
     enum route r = route_of(tls);
     if (r == ROUTE_TRACE)
         return trace_aligned(tls, COUNTDOWN_NOT_TAKEN, size, room, align);
@@ -559,15 +561,15 @@ static inline __attribute__((always_inline)) void *
 aligned_hook(size_t align, size_t size, size_t room, void *(*call)(size_t, size_t),
              size_t call_align, size_t call_size)
 {
-    struct thread_tls *tls = tls_block();
+    struct thread_tls *tls = tls_static_block();
     uint32_t hooks = __atomic_load_n(&hot.hooks, __ATOMIC_RELAXED);
     int64_t before;
-    if (may_trace(tls, hooks)) {
+    if (MEMSNAP_LIKELY(tls != NULL) && may_trace(tls, hooks)) {
         if (unsampled(tls, hooks, size, &before))
             return call(call_align, call_size);
         return trace_aligned(tls, before, size, room, align);
     }
-    return aligned_routed(tls, align, size, room, call, call_align, call_size);
+    return aligned_routed(align, size, room, call, call_align, call_size);
 }
 
 /* glibc's memalign: a non-power-of-two alignment is rounded up. 0 when
