@@ -365,6 +365,8 @@ class TableReader:
         id_max = (1 << table.site_id_bits) - 1
         pcs_structs = {}
         sites = {}
+        max_frames = table.max_frames
+        warnings = self.warnings
         for mapping in table.mappings:
             if mapping.kind != layout.MAP_DEPOT or mapping.used <= header_size:
                 continue
@@ -380,9 +382,9 @@ class TableReader:
                 if offset + site_size > end:
                     raise CorruptTableError("site record at 0x%x runs past the depot mapping's used end" % where)
                 site_id, domain, nframes, total_nframes = unpack.unpack_from(raw, offset)
-                if nframes > table.max_frames:
+                if nframes > max_frames:
                     raise CorruptTableError("site at 0x%x has %d frames, more than max_frames %d"
-                                            % (where, nframes, table.max_frames))
+                                            % (where, nframes, max_frames))
                 record_size = layout.round_up(pcs_offset + 8 * nframes, 16)
                 if record_size < site_size:
                     record_size = layout.round_up(site_size, 16)
@@ -397,7 +399,8 @@ class TableReader:
                 if pcs_struct is None:
                     pcs_struct = pcs_structs[nframes] = struct.Struct("<%dQ" % nframes)
                 pcs = pcs_struct.unpack_from(raw, offset + pcs_offset)
-                counts = _counts(sums.get(site_id), site_id, self.warnings)
+                counts = sums.get(site_id)
+                counts = _NO_COUNTS if counts is None else _counts(counts, site_id, warnings)
                 total = None if total_nframes == layout.TOTAL_UNKNOWN else max(total_nframes, nframes)
                 sites[site_id] = DepotRecord(site_id, domain, pcs, total, *counts)
                 offset += record_size
@@ -480,6 +483,9 @@ def _blank(raw, first_slot, slot_size, addr_offset, skipped_slots):
         if first_slot <= slot < end and (slot - first_slot) % slot_size == 0:
             at = slot - first_slot + addr_offset
             raw[at:at + 8] = bytes(8)
+
+
+_NO_COUNTS = (0, 0, 0, 0)
 
 
 def _counts(values, site_id, warnings):

@@ -145,11 +145,16 @@ class CounterPages:
         """Adds every counter of the directory to sums: site id -> [4 ints]."""
         each = self._counters
         for first, data in self.pages(directory):
-            for i, values in enumerate(each(data)):
-                if values[0] or values[2]:      # a counter never used is all zeros
-                    total = sums.setdefault(first + i, [0, 0, 0, 0])
-                    for k in range(4):
-                        total[k] += values[k]
+            for i, (live_count, live_bytes, total_count, total_bytes) in enumerate(each(data), first):
+                if live_count or total_count:      # a counter never used is all zeros
+                    total = sums.get(i)
+                    if total is None:
+                        sums[i] = [live_count, live_bytes, total_count, total_bytes]
+                    else:
+                        total[0] += live_count
+                        total[1] += live_bytes
+                        total[2] += total_count
+                        total[3] += total_bytes
 
     def _counters(self, data):
         """Every counter of a page as (live_count, live_bytes, total_count,
@@ -203,5 +208,11 @@ def sum_counters(reader, fields, records, per_page, site_mask):
         total[2] -= share.total * record.pend_count
         total[3] -= share.total * record.pend_bytes
         current -= share.current * record.pend_bytes
-    return {site: [signed(v) for v in values] for site, values in sums.items()}, current, \
-        skipped_slots
+    return {site: values if _all_small(values) else [signed(v) for v in values]
+            for site, values in sums.items()}, current, skipped_slots
+
+
+def _all_small(values, limit=1 << 63):
+    """True when every value is a non-negative int64 as it is (signed() would
+    change nothing): a sum of a few threads' counters, nearly always."""
+    return 0 <= min(values) and max(values) < limit
