@@ -18,6 +18,10 @@
 
 #define MEMSNAP_LIKELY(x) __builtin_expect(!!(x), 1)
 #define MEMSNAP_UNLIKELY(x) __builtin_expect(!!(x), 0)
+/* On the runtime's own globals that the hooks read: defined in this
+ * library (-fvisibility=hidden), so code reaches them directly, not
+ * through the GOT. */
+#define RUNTIME_LOCAL __attribute__((visibility("hidden")))
 
 /* ---- guard.c: the runtime's per-thread TLS (one block, TLS descriptors) ---- */
 
@@ -113,14 +117,14 @@ struct real_allocator {
     void *(*pvalloc)(size_t);
     size_t (*malloc_usable_size)(void *);
 };
-extern struct real_allocator real;
+extern struct real_allocator real RUNTIME_LOCAL;
 /* Resolves `real` once (thread-safe); until it is done, the resolving
  * thread's allocations come from a static bootstrap arena. */
 void resolve_real_allocator(void);
 /* Bootstrap arena: allocation while resolving, and recognition of its
  * pointers (which are never freed; inline: every free asks). */
 #define BOOTSTRAP_BYTES (256 * 1024)
-extern unsigned char bootstrap_arena[BOOTSTRAP_BYTES];
+extern unsigned char bootstrap_arena[BOOTSTRAP_BYTES] RUNTIME_LOCAL;
 static inline int bootstrap_owns(const void *ptr)
 {
     return (uintptr_t)ptr - (uintptr_t)bootstrap_arena < BOOTSTRAP_BYTES;
@@ -172,8 +176,8 @@ struct heap_range {
     uintptr_t base;
     uintptr_t span;
 };
-extern struct heap_range internal_heap_ranges[INTERNAL_HEAP_RANGES];
-extern unsigned internal_heap_nranges;
+extern struct heap_range internal_heap_ranges[INTERNAL_HEAP_RANGES] RUNTIME_LOCAL;
+extern unsigned internal_heap_nranges RUNTIME_LOCAL;
 static inline int internal_heap_owns(const void *ptr)
 {
     unsigned n = __atomic_load_n(&internal_heap_nranges, __ATOMIC_ACQUIRE);
@@ -236,15 +240,16 @@ void root_fill_header(void);
  * (publish_state() keeps them equal).
  */
 enum hooks_mode {
-    HOOKS_ROUTE,  /* start-up not finished or not tracing: each hook finds its route */
+    HOOKS_ROUTE,  /* start-up not finished, not tracing, or the TLS block not
+                   * static: each hook finds its route */
     HOOKS_TRACE,  /* tracing every heap block */
     HOOKS_SAMPLE, /* tracing a sampled table */
 };
 struct runtime_hot {
     int ready;             /* start-up finished (init.c) */
     uint32_t tracing;      /* root.state & MEMSNAP_STATE_TRACING, as 0/1 */
-    /* enum hooks_mode, from ready, tracing and sample_bytes: what the
-     * allocation hooks' fast path reads, one word for the three */
+    /* enum hooks_mode, from ready, tracing, sample_bytes and tls_offset:
+     * what the allocation hooks' fast path reads, one word for the four */
     uint32_t hooks;
     uint32_t limit;        /* root.traceback_limit, capped at MEMSNAP_MAX_FRAMES */
     uint32_t unwinder;     /* root.unwinder */
@@ -262,23 +267,20 @@ struct runtime_hot {
     intptr_t tls_offset;
 } __attribute__((aligned(64)));
 _Static_assert(sizeof(struct runtime_hot) == 64, "hot: one cache line");
-extern struct runtime_hot hot;
+extern struct runtime_hot hot RUNTIME_LOCAL;
 
 /* The calling thread's TLS block. Through the TLS descriptor, each access
  * to memsnap_tls costs a call (and the compiler does not reuse one across
  * calls or asm): a hook takes this pointer once and passes it on. In
  * static TLS the block is found from the thread pointer, with no call:
- * tls_static_block() gives it then, and NULL otherwise (the allocation
- * hooks' fast paths, which must make no call, take their slow route);
- * tls_block() gives it always. The empty asm makes the compiler keep the
+ * tls_static_block() gives it then (only then: the allocation hooks'
+ * fast paths, which must make no call, run only when hot.hooks says
+ * so); tls_block() gives it always. The empty asm makes the compiler keep the
  * address in a register. */
 static inline __attribute__((always_inline)) struct thread_tls *tls_static_block(void)
 {
     intptr_t offset = __atomic_load_n(&hot.tls_offset, __ATOMIC_RELAXED);
-    struct thread_tls *tls = NULL;
-    if (MEMSNAP_LIKELY(offset != 0))
-        tls = (struct thread_tls *)((char *)__builtin_thread_pointer() + offset);
-    return tls;
+    return (struct thread_tls *)((char *)__builtin_thread_pointer() + offset);
 }
 static inline __attribute__((always_inline)) struct thread_tls *tls_block(void)
 {

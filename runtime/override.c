@@ -100,13 +100,18 @@ static inline __attribute__((always_inline)) enum route route_of(struct thread_t
     return ROUTE_TRACE;
 }
 
-/* The allocation hooks' fast test (hot.hooks != HOOKS_ROUTE: start-up
- * done, tracing): route_of would say ROUTE_TRACE. When it fails, the
- * hook's out-of-line part (*_routed) asks route_of. */
-static inline __attribute__((always_inline)) int may_trace(struct thread_tls *tls,
-                                                           uint32_t hooks)
+/* The allocation hooks' fast test: hot.hooks is not HOOKS_ROUTE (start-up
+ * done, tracing, the TLS block static: *tls is this thread's block from
+ * the thread pointer) and this thread is not inside the runtime, so that
+ * route_of would say ROUTE_TRACE. When it fails, the hook's out-of-line
+ * part (*_routed) asks route_of. */
+static inline __attribute__((always_inline)) int may_trace(uint32_t hooks,
+                                                           struct thread_tls **tls)
 {
-    return MEMSNAP_LIKELY(hooks != HOOKS_ROUTE) && MEMSNAP_LIKELY(!tls->in_runtime);
+    if (MEMSNAP_UNLIKELY(hooks == HOOKS_ROUTE))
+        return 0;
+    *tls = tls_static_block();
+    return MEMSNAP_LIKELY(!(*tls)->in_runtime);
 }
 
 /* route_of, with the guard and the thread's record taken for ROUTE_TRACE. */
@@ -292,10 +297,10 @@ static __attribute__((noinline)) void *malloc_routed(size_t size)
 
 HOOK void *malloc(size_t size)
 {
-    struct thread_tls *tls = tls_static_block();
+    struct thread_tls *tls;
     uint32_t hooks = __atomic_load_n(&hot.hooks, __ATOMIC_RELAXED);
     int64_t before;
-    if (MEMSNAP_LIKELY(tls != NULL) && may_trace(tls, hooks)) {
+    if (may_trace(hooks, &tls)) {
         if (unsampled(tls, hooks, size, &before))
             return real.malloc(size);
         return trace_malloc(tls, before, size);
@@ -401,10 +406,10 @@ HOOK void *calloc(size_t count, size_t size)
         errno = ENOMEM;
         return NULL;
     }
-    struct thread_tls *tls = tls_static_block();
+    struct thread_tls *tls;
     uint32_t hooks = __atomic_load_n(&hot.hooks, __ATOMIC_RELAXED);
     int64_t before;
-    if (MEMSNAP_LIKELY(tls != NULL) && may_trace(tls, hooks)) {
+    if (may_trace(hooks, &tls)) {
         if (unsampled(tls, hooks, bytes, &before))
             return real.calloc(count, size);
         return trace_calloc(tls, before, bytes);
@@ -561,10 +566,10 @@ static inline __attribute__((always_inline)) void *
 aligned_hook(size_t align, size_t size, size_t room, void *(*call)(size_t, size_t),
              size_t call_align, size_t call_size)
 {
-    struct thread_tls *tls = tls_static_block();
+    struct thread_tls *tls;
     uint32_t hooks = __atomic_load_n(&hot.hooks, __ATOMIC_RELAXED);
     int64_t before;
-    if (MEMSNAP_LIKELY(tls != NULL) && may_trace(tls, hooks)) {
+    if (may_trace(hooks, &tls)) {
         if (unsampled(tls, hooks, size, &before))
             return call(call_align, call_size);
         return trace_aligned(tls, before, size, room, align);

@@ -30,7 +30,7 @@ struct thread_state;
 #define LOG_WORDS 64u  /* words a walk may read and still be memoised */
 #define MEMO_SETS 32u  /* sets of MEMO_WAYS entries */
 #define MEMO_WAYS 8u
-#define RULE_MEMO_SLOTS 4096u /* the DWARF walk's per-thread rules by pc */
+#define RULE_MEMO_SLOTS 2048u /* the DWARF walk's per-thread rules by pc */
 
 /* What a walk read, as it walks: every word with whether it decided the
  * walk, and whether the first rbp/rbx did. */
