@@ -38,13 +38,14 @@ def locations(address):
     lineno = sal.line if filename else 0
     levels = []
     while block is not None and not block.is_static and not block.is_global:
-        if block.function is not None:
-            levels.append((block.function.print_name, filename, lineno))
+        function = block.function
+        if function is not None:
+            levels.append((function.print_name, filename, lineno))
             if not _is_inlined(block):
                 break
-            symtab = block.function.symtab
+            symtab = function.symtab
             filename = (_fullname(symtab) if symtab is not None else None) or filename
-            lineno = block.function.line or 0
+            lineno = function.line or 0
         block = block.superblock
     if not levels:
         levels = [(_minimal_name(address), filename, lineno)]

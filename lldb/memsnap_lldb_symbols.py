@@ -42,20 +42,24 @@ class LldbSymbols:
         self._session = cache.table("objfile", "lldb symbol session")
 
     def locations(self, target, address):
-        """The Locations of `address`, innermost inlined level first."""
+        """The Locations of `address`, innermost inlined level first. (Each
+        SB call costs about a microsecond and a snapshot may symbolize ten
+        thousand addresses: each answer is asked for once.)"""
         sbaddr, context = self._resolve(target, address)
         module, module_offset = self._module(target, sbaddr, context, address)
         line_entry = context.GetLineEntry()
         filename, lineno = None, 0
-        if line_entry.IsValid() and line_entry.GetLine():
-            filename, lineno = self.remap(line_entry.GetFileSpec().fullpath), line_entry.GetLine()
+        line = line_entry.GetLine()         # 0 for an invalid entry
+        if line:
+            filename, lineno = self.remap(_fullpath(line_entry.GetFileSpec())), line
         levels = None
-        if not context.GetFunction().IsValid():
+        function = context.GetFunction()
+        if not function.IsValid():
             levels = self._dwarf_levels(context, sbaddr, filename, lineno, module)
         if levels is None:
-            levels = self._levels(context, filename, lineno)
-        return [Location(function, path, line, module, module_offset, address)
-                for function, path, line in levels]
+            levels = self._levels(context, function, filename, lineno)
+        return [Location(name, path, number, module, module_offset, address)
+                for name, path, number in levels]
 
     def _resolve(self, target, address):
         """(SBAddress, SBSymbolContext) of a load address."""
@@ -89,22 +93,20 @@ class LldbSymbols:
         file_address = sbaddr.GetFileAddress()
         return path, file_address if file_address != lldb.LLDB_INVALID_ADDRESS else 0
 
-    def _levels(self, context, filename, lineno):
-        """[(function, file, line)] of LLDB's inlined blocks, then the function."""
-        cplusplus = _is_cplusplus(context)
+    def _levels(self, context, function, filename, lineno):
+        """[(function, file, line)] of LLDB's inlined blocks, then the
+        function (context's, given)."""
+        cplusplus = _CPlusPlus(context, function)
         levels = []
-        block = context.GetBlock()
-        inlined = block.GetContainingInlinedBlock() if block.IsValid() else None
-        while inlined is not None and inlined.IsValid():
+        inlined = context.GetBlock().GetContainingInlinedBlock()   # invalid from an invalid block
+        while inlined.IsValid():
             levels.append((names.spell(inlined.GetInlinedName(), cplusplus), filename, lineno))
             call_file = inlined.GetInlinedCallSiteFile()
-            filename = self.remap(call_file.fullpath) if call_file.IsValid() else None
+            filename = self.remap(_fullpath(call_file)) if call_file.IsValid() else None
             lineno = inlined.GetInlinedCallSiteLine() if filename else 0
-            parent = inlined.GetParent()
-            inlined = parent.GetContainingInlinedBlock() if parent.IsValid() else None
-        function, symbol = context.GetFunction(), context.GetSymbol()
-        outer = (_function_name(function, symbol, cplusplus) if function.IsValid()
-                 else _symbol_name(symbol))
+            inlined = inlined.GetParent().GetContainingInlinedBlock()
+        outer = (_function_name(function, context, cplusplus) if function.IsValid()
+                 else _symbol_name(context.GetSymbol()))
         return levels + [(outer, filename, lineno)]
 
     def _dwarf_levels(self, context, sbaddr, filename, lineno, module_path):
@@ -194,13 +196,31 @@ class _LoadedSections:
         return None
 
 
-def _is_cplusplus(context):
-    unit = context.GetCompileUnit()
-    return unit.IsValid() and unit.GetLanguage() in _CPLUSPLUS
+class _CPlusPlus:
+    """Whether a symbol context's compile unit is C++ (true as a bool),
+    asked of LLDB only when a name needs it: of the function (one call)
+    when it has one."""
+
+    __slots__ = ("_context", "_function", "_answer")
+
+    def __init__(self, context, function):
+        self._context = context
+        self._function = function
+        self._answer = None
+
+    def __bool__(self):
+        if self._answer is None:
+            if self._function.IsValid():
+                self._answer = self._function.GetLanguage() in _CPLUSPLUS
+            else:
+                unit = self._context.GetCompileUnit()
+                self._answer = unit.IsValid() and unit.GetLanguage() in _CPLUSPLUS
+        return self._answer
 
 
-def _function_name(function, symbol, cplusplus):
-    gnu = names.demangle(function.GetMangledName())
+def _function_name(function, context, cplusplus):
+    mangled = function.GetMangledName()
+    gnu = names.demangle(mangled) if mangled else None
     if gnu:
         return gnu
     name = function.GetName()
@@ -210,7 +230,8 @@ def _function_name(function, symbol, cplusplus):
         # GDB names a C++ function without linkage name (main, a lambda's
         # operator()) with its parameters and qualifiers: take them from the
         # ELF symbol's demangling, else from its type.
-        name += _symbol_parameters(symbol, name) or _parameter_list(function.GetType())
+        name += (_symbol_parameters(context.GetSymbol(), name)
+                 or _parameter_list(function.GetType()))
     return names.spell(name, cplusplus)
 
 
@@ -229,6 +250,15 @@ def _parameter_list(function_type):
     parameters = [re.sub(r" (?=[*&])", "", types.GetTypeAtIndex(i).GetName())
                   for i in range(types.GetSize())]
     return "(%s)" % ", ".join(parameters)
+
+
+def _fullpath(spec):
+    """An SBFileSpec's path, as its `fullpath` property gives it (without
+    the property's own Python call)."""
+    directory, name = spec.GetDirectory(), spec.GetFilename()
+    if directory and name:
+        return "%s/%s" % (directory, name)
+    return directory or name or None
 
 
 def _symbol_name(symbol):

@@ -21,11 +21,12 @@
 #define GUARDED(body)                        \
     do {                                     \
         ensure_initialized();                \
-        if (memsnap_tls.in_runtime)          \
+        struct thread_tls *tls = tls_block(); \
+        if (tls->in_runtime)                 \
             return -EBUSY;                   \
-        memsnap_tls.in_runtime = 1;          \
+        tls->in_runtime = 1;                 \
         body;                                \
-        guard_leave(memsnap_tls.self);       \
+        guard_leave(tls, tls->self);         \
     } while (0)
 
 /* Forgets every block and zeroes every counter, current and peak: the

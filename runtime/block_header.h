@@ -8,8 +8,12 @@
  * drawn at start-up: a pointer whose 16 preceding bytes do not hash right
  * was not written by these hooks (allocated before the runtime was loaded
  * or started tracing, or by another allocator) and goes to the real
- * allocator untouched, at the cost of one hash. Nothing here is part of the
- * trace table's layout: readers never read block headers.
+ * allocator untouched. Every cookie carries OWN_HEADER_MARK (internal.h),
+ * which glibc's chunk header never has in that word: free sends such a
+ * pointer — every block of a sampled table that was not sampled — to the
+ * real allocator after one load and a test; any other pays the hash.
+ * Nothing here is part of the trace table's layout: readers never read
+ * block headers.
  */
 #ifndef MEMSNAP_RUNTIME_BLOCK_HEADER_H
 #define MEMSNAP_RUNTIME_BLOCK_HEADER_H
@@ -34,7 +38,7 @@ static inline uint64_t header_cookie(uint64_t user, uint64_t link)
 {
     uint64_t x = (user ^ hot.cookie_key) * 0x9E3779B97F4A7C15ULL;
     x = (x ^ link ^ (x >> 29)) * 0xBF58476D1CE4E5B9ULL;
-    return x ^ (x >> 32);
+    return (x ^ (x >> 32)) | OWN_HEADER_MARK;
 }
 
 /* offset: 16 or a power of two above; slot: the block's slot or NULL. */
@@ -57,8 +61,11 @@ static inline void header_write(void *user, uint64_t link)
 static inline int header_read(const void *user, uint64_t *link)
 {
     const struct block_header *h = header_of(user);
+    uint64_t cookie = h->cookie;
+    if (!(cookie & OWN_HEADER_MARK))
+        return 0;
     uint64_t value = h->link;
-    if (h->cookie != header_cookie((uint64_t)(uintptr_t)user, value))
+    if (cookie != header_cookie((uint64_t)(uintptr_t)user, value))
         return 0;
     *link = value;
     return 1;

@@ -77,6 +77,9 @@ static struct memsnap_site *find(uint64_t head, uint64_t hash, uint32_t domain,
 {
     for (uint64_t at = head; at;) {
         struct memsnap_site *site = (struct memsnap_site *)(uintptr_t)at;
+        /* the record spans several cache lines: ask for them together */
+        for (unsigned off = 64; off < sizeof *site + 8u * nframes; off += 64)
+            __builtin_prefetch((const char *)site + off);
         if (site_matches(site, hash, domain, pcs, nframes, total))
             return site;
         at = __atomic_load_n(&site->next, __ATOMIC_ACQUIRE);

@@ -5,7 +5,8 @@
  * spin lock, the stack bounds the unwinders check loads against and two
  * flags of rare paths. It is reached through a TLS descriptor, so the
  * library needs no static TLS and can be dlopen'ed into a running process
- * (internal.h says what that costs).
+ * (internal.h says what that costs), or, once start-up found it in the
+ * static TLS area (init.c), from the thread pointer (hot.tls_offset).
  */
 #define _GNU_SOURCE
 #include <sys/syscall.h>

@@ -112,6 +112,33 @@ static void after_fork_child(void)
     memsnap_tls.in_runtime--;
 }
 
+/*
+ * hot.tls_offset (internal.h): the offset of this thread's TLS block
+ * from the thread pointer, when the TLS descriptor says the block is in
+ * the static TLS area, else 0. The x86-64 descriptor is a pair {resolver,
+ * argument} in the GOT; for a block in static TLS the dynamic linker's
+ * resolver returns the argument, the block's offset, the same in every
+ * thread; for a dynamic block the argument points to the linker's own
+ * data, which is never that offset (it would put the block outside the
+ * address space). The block's address is taken first: that resolves a
+ * lazily bound descriptor.
+ */
+static intptr_t static_tls_offset(void)
+{
+#if defined(__x86_64__) && defined(__PIC__)
+    struct thread_tls *block = &memsnap_tls;
+    __asm__ volatile("" : "+r"(block) : : "memory");
+    const uintptr_t *descriptor;
+    __asm__("leaq memsnap_tls@TLSDESC(%%rip), %0" : "=a"(descriptor));
+    intptr_t offset = (intptr_t)((uintptr_t)block - (uintptr_t)__builtin_thread_pointer());
+    return offset != 0 && __atomic_load_n(&descriptor[1], __ATOMIC_RELAXED) == (uintptr_t)offset
+               ? offset
+               : 0;
+#else
+    return 0;
+#endif
+}
+
 /* The block headers' secret (block_header.h): random, never 0. */
 static uint64_t draw_cookie_key(void)
 {
@@ -162,6 +189,7 @@ void ensure_initialized(void)
     pool_fail_after(flags.test_mmap_fail_after);
     runtime_owns_pc(0); /* finds the runtime's own code range now */
     hot.cookie_key = draw_cookie_key();
+    __atomic_store_n(&hot.tls_offset, static_tls_offset(), __ATOMIC_RELAXED);
     int mapped = depot_init() == 0;
     threads_init();
     /* The one fork sequence (see the top of this file): the DWARF
@@ -189,6 +217,7 @@ void ensure_initialized(void)
     publish_state();
     __atomic_store_n(&init_state, 2, __ATOMIC_RELEASE);
     __atomic_store_n(&memsnap_ready, 1, __ATOMIC_RELEASE);
+    publish_state(); /* hot.hooks, now that start-up is done */
     internal_work_end();
     errno = saved_errno;
 }

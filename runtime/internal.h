@@ -18,6 +18,10 @@
 
 #define MEMSNAP_LIKELY(x) __builtin_expect(!!(x), 1)
 #define MEMSNAP_UNLIKELY(x) __builtin_expect(!!(x), 0)
+/* On the runtime's own globals that the hooks read: defined in this
+ * library (-fvisibility=hidden), so code reaches them directly, not
+ * through the GOT. */
+#define RUNTIME_LOCAL __attribute__((visibility("hidden")))
 
 /* ---- guard.c: the runtime's per-thread TLS (one block, TLS descriptors) ---- */
 
@@ -51,6 +55,12 @@ struct thread_tls {
     int32_t stack_state; /* 1 known, 0 not looked up, -errno */
     uint16_t resolving;  /* real_alloc.c: inside resolve_real_allocator */
     uint16_t in_miss;    /* the DWARF unwinder's miss path runs */
+    /* sampling.h: bytes until the next sampled heap block (> 0), or <= 0
+     * when none is drawn for the next allocation; changed only by a single
+     * instruction outside the guard (a signal handler's hook comes before
+     * or after it, never inside) */
+    int64_t countdown;
+    uint64_t rng;        /* sampling.c: xorshift state, 0 = not seeded */
 };
 extern __thread struct thread_tls memsnap_tls;
 
@@ -78,6 +88,21 @@ static inline uint32_t current_tid(void)
 }
 void forget_cached_tid(void);
 
+/*
+ * Bit 3 of the 8 bytes right before a block: set in every header the
+ * runtime writes before a block it hands out (a traced block's cookie,
+ * block_header.h; the internal heap's and the bootstrap arena's headers),
+ * never in glibc's (the chunk's size there is a multiple of 16, its flags
+ * in bits 0-2). So free hands a pointer without it to the real allocator
+ * at once; any other allocator's pointer may have it and takes the full
+ * checks.
+ */
+#define OWN_HEADER_MARK 8ULL
+static inline int has_own_mark(const void *ptr)
+{
+    return (((const uint64_t *)ptr)[-1] & OWN_HEADER_MARK) != 0;
+}
+
 /* ---- real_alloc.c: the allocator we interpose on (dlsym RTLD_NEXT) ---- */
 
 struct real_allocator {
@@ -92,14 +117,14 @@ struct real_allocator {
     void *(*pvalloc)(size_t);
     size_t (*malloc_usable_size)(void *);
 };
-extern struct real_allocator real;
+extern struct real_allocator real RUNTIME_LOCAL;
 /* Resolves `real` once (thread-safe); until it is done, the resolving
  * thread's allocations come from a static bootstrap arena. */
 void resolve_real_allocator(void);
 /* Bootstrap arena: allocation while resolving, and recognition of its
  * pointers (which are never freed; inline: every free asks). */
 #define BOOTSTRAP_BYTES (256 * 1024)
-extern unsigned char bootstrap_arena[BOOTSTRAP_BYTES];
+extern unsigned char bootstrap_arena[BOOTSTRAP_BYTES] RUNTIME_LOCAL;
 static inline int bootstrap_owns(const void *ptr)
 {
     return (uintptr_t)ptr - (uintptr_t)bootstrap_arena < BOOTSTRAP_BYTES;
@@ -151,8 +176,8 @@ struct heap_range {
     uintptr_t base;
     uintptr_t span;
 };
-extern struct heap_range internal_heap_ranges[INTERNAL_HEAP_RANGES];
-extern unsigned internal_heap_nranges;
+extern struct heap_range internal_heap_ranges[INTERNAL_HEAP_RANGES] RUNTIME_LOCAL;
+extern unsigned internal_heap_nranges RUNTIME_LOCAL;
 static inline int internal_heap_owns(const void *ptr)
 {
     unsigned n = __atomic_load_n(&internal_heap_nranges, __ATOMIC_ACQUIRE);
@@ -211,11 +236,21 @@ void root_fill_header(void);
  * when tracing starts, stops or is cleared: root.state shares its line
  * with root.current_bytes, which folds write, and root.epoch, which a
  * debugger writes. `tracing`, `limit`, `sample_bytes` and `clear_gen`
- * mirror the root's (publish_state() keeps them equal).
+ * mirror the root's, and `hooks` follows them and `ready`
+ * (publish_state() keeps them equal).
  */
+enum hooks_mode {
+    HOOKS_ROUTE,  /* start-up not finished, not tracing, or the TLS block not
+                   * static: each hook finds its route */
+    HOOKS_TRACE,  /* tracing every heap block */
+    HOOKS_SAMPLE, /* tracing a sampled table */
+};
 struct runtime_hot {
     int ready;             /* start-up finished (init.c) */
     uint32_t tracing;      /* root.state & MEMSNAP_STATE_TRACING, as 0/1 */
+    /* enum hooks_mode, from ready, tracing, sample_bytes and tls_offset:
+     * what the allocation hooks' fast path reads, one word for the four */
+    uint32_t hooks;
     uint32_t limit;        /* root.traceback_limit, capped at MEMSNAP_MAX_FRAMES */
     uint32_t unwinder;     /* root.unwinder */
     uint32_t clear_gen;    /* root.clear_gen */
@@ -225,14 +260,44 @@ struct runtime_hot {
     uint32_t skipping;
     uint64_t sample_bytes; /* root.sample_bytes: 0 = every heap block */
     uint64_t cookie_key;   /* block_header.h: the per-process secret */
-    char pad[24];
+    /* The offset of the runtime's TLS block from the thread pointer when
+     * it lies in the static TLS area, the same in every thread (preloaded
+     * or linked: always; dlopen'ed: when the dynamic linker had room),
+     * else 0: tls_block() below. Set once by start-up (init.c). */
+    intptr_t tls_offset;
 } __attribute__((aligned(64)));
-extern struct runtime_hot hot;
+_Static_assert(sizeof(struct runtime_hot) == 64, "hot: one cache line");
+extern struct runtime_hot hot RUNTIME_LOCAL;
+
+/* The calling thread's TLS block. Through the TLS descriptor, each access
+ * to memsnap_tls costs a call (and the compiler does not reuse one across
+ * calls or asm): a hook takes this pointer once and passes it on. In
+ * static TLS the block is found from the thread pointer, with no call:
+ * tls_static_block() gives it then (only then: the allocation hooks'
+ * fast paths, which must make no call, run only when hot.hooks says
+ * so); tls_block() gives it always. The empty asm makes the compiler keep the
+ * address in a register. */
+static inline __attribute__((always_inline)) struct thread_tls *tls_static_block(void)
+{
+    intptr_t offset = __atomic_load_n(&hot.tls_offset, __ATOMIC_RELAXED);
+    return (struct thread_tls *)((char *)__builtin_thread_pointer() + offset);
+}
+static inline __attribute__((always_inline)) struct thread_tls *tls_block(void)
+{
+    intptr_t offset = __atomic_load_n(&hot.tls_offset, __ATOMIC_RELAXED);
+    struct thread_tls *tls;
+    if (MEMSNAP_LIKELY(offset != 0))
+        tls = (struct thread_tls *)((char *)__builtin_thread_pointer() + offset);
+    else
+        tls = &memsnap_tls;
+    __asm__("" : "+r"(tls));
+    return tls;
+}
 
 /* Copies root.state/traceback_limit/sample_bytes/clear_gen into `hot`
- * after any change to them. Lock-free and safe against concurrent
- * changers: each one stores, then checks the root still says what it
- * stored, and repeats if not. */
+ * (and sets hot.hooks) after any change to them or to hot.ready.
+ * Lock-free and safe against concurrent changers: each one stores, then
+ * checks the root still says what it stored, and repeats if not. */
 void publish_state(void);
 
 static inline int tracing_enabled(void)

@@ -9,8 +9,9 @@
  * chunk (mprotect). Each committed chunk starts with a memsnap_mapping
  * header (kind MEMSNAP_MAP_MISC, `used` = bytes handed out so far), is
  * linked on root.mappings and counted in root.runtime_bytes. Blocks are
- * power-of-two size classes with a 16-byte header (class, offset back to
- * the block's start for aligned blocks) and one free list per class, under
+ * power-of-two size classes with a 16-byte header (offset back to the
+ * block's start for aligned blocks, the mark every header the runtime
+ * writes carries, class) and one free list per class, under
  * one spin lock: these allocations are rare (unwinder cache misses, a
  * thread's first stack lookup). A request the heap cannot serve goes to the
  * real allocator and is counted in root.untraced.
@@ -40,11 +41,12 @@ static struct memsnap_mapping *chunk;        /* the chunk being carved */
 static uintptr_t bump, bump_end;             /* its free tail */
 static void *free_lists[MAX_CLASS + 1];      /* one per class, linked through the block */
 
-/* The header right before every user pointer. */
+/* The header right before every user pointer; `mark` is the word right
+ * before it, where free looks first (OWN_HEADER_MARK, internal.h). */
 struct block_header {
-    uint32_t size_class; /* the block is 1 << size_class bytes */
-    uint32_t reserved;
     uint64_t offset;     /* user pointer - block start */
+    uint32_t mark;       /* OWN_HEADER_MARK */
+    uint32_t size_class; /* the block is 1 << size_class bytes */
 };
 
 /* Reserves the next range, of at least `need` bytes; committing goes on
@@ -163,7 +165,7 @@ static void *heap_alloc(size_t size, size_t align)
     if (!block)
         return NULL;
     uintptr_t user = ((uintptr_t)block + BLOCK_HEADER + align - 1) & ~(uintptr_t)(align - 1);
-    struct block_header header = {c, 0, user - (uintptr_t)block};
+    struct block_header header = {user - (uintptr_t)block, OWN_HEADER_MARK, c};
     memcpy((void *)(user - BLOCK_HEADER), &header, sizeof header);
     return (void *)user;
 }

@@ -53,7 +53,7 @@ enum route {
     ROUTE_LIBC,      /* another thread is starting the runtime */
 };
 
-static enum route early_route(void)
+static enum route early_route(struct thread_tls *tls)
 {
     if (resolving_here())
         return ROUTE_BOOTSTRAP;
@@ -61,37 +61,66 @@ static enum route early_route(void)
     if (doing_internal_work() && internal_heap_ready())
         return ROUTE_INTERNAL; /* start-up's own work (atfork, libdw) */
     if (__atomic_load_n(&memsnap_ready, __ATOMIC_ACQUIRE))
-        return memsnap_tls.in_runtime ? (doing_internal_work() ? ROUTE_INTERNAL : ROUTE_NESTED)
-                                      : ROUTE_REAL;
+        return tls->in_runtime ? (doing_internal_work() ? ROUTE_INTERNAL : ROUTE_NESTED)
+                               : ROUTE_REAL;
     return real.malloc ? ROUTE_REAL : ROUTE_LIBC;
 }
 
 /* The guard taken for runtime work on the calling thread's record: its
  * state, or NULL (guard released) when the record cannot be had. */
-static inline struct thread_state *take_record(void)
+static inline struct thread_state *take_record(struct thread_tls *tls)
 {
-    memsnap_tls.in_runtime = 1;
-    struct thread_state *self = thread_self();
+    tls->in_runtime = 1;
+    struct thread_state *self = tls->self;
     if (MEMSNAP_UNLIKELY(!self)) {
-        memsnap_tls.in_runtime = 0;
-        return NULL;
+        self = thread_self_slow();
+        if (!self) {
+            tls->in_runtime = 0;
+            return NULL;
+        }
     }
     thread_check_clear(self);
     return self;
 }
 
-static inline enum route enter(struct thread_state **self)
+/* The route of a hook's call, before the guard is taken: ROUTE_TRACE when
+ * the calling thread may trace now (start-up done, not inside the runtime,
+ * tracing on), else how to serve it untraced. */
+static inline __attribute__((always_inline)) enum route route_of(struct thread_tls *tls)
 {
     if (MEMSNAP_UNLIKELY(!__atomic_load_n(&memsnap_ready, __ATOMIC_ACQUIRE))) {
-        enum route r = early_route();
+        enum route r = early_route(tls);
         if (r != ROUTE_REAL || !__atomic_load_n(&memsnap_ready, __ATOMIC_ACQUIRE))
             return r;
     }
-    if (MEMSNAP_UNLIKELY(memsnap_tls.in_runtime))
+    if (MEMSNAP_UNLIKELY(tls->in_runtime))
         return doing_internal_work() ? ROUTE_INTERNAL : ROUTE_NESTED;
     if (!tracing_enabled())
         return ROUTE_REAL;
-    *self = take_record();
+    return ROUTE_TRACE;
+}
+
+/* The allocation hooks' fast test: hot.hooks is not HOOKS_ROUTE (start-up
+ * done, tracing, the TLS block static: *tls is this thread's block from
+ * the thread pointer) and this thread is not inside the runtime, so that
+ * route_of would say ROUTE_TRACE. When it fails, the hook's out-of-line
+ * part (*_routed) asks route_of. */
+static inline __attribute__((always_inline)) int may_trace(uint32_t hooks,
+                                                           struct thread_tls **tls)
+{
+    if (MEMSNAP_UNLIKELY(hooks == HOOKS_ROUTE))
+        return 0;
+    *tls = tls_static_block();
+    return MEMSNAP_LIKELY(!(*tls)->in_runtime);
+}
+
+/* route_of, with the guard and the thread's record taken for ROUTE_TRACE. */
+static inline enum route enter(struct thread_tls *tls, struct thread_state **self)
+{
+    enum route r = route_of(tls);
+    if (r != ROUTE_TRACE)
+        return r;
+    *self = take_record(tls);
     if (MEMSNAP_UNLIKELY(!*self)) {
         trace_out_of_memory(); /* no record for this thread: no memory */
         return ROUTE_REAL;
@@ -100,9 +129,9 @@ static inline enum route enter(struct thread_state **self)
 }
 
 /* Releases the guard, after the frees a signal handler deferred meanwhile. */
-static inline void leave(struct thread_state *self)
+static inline void leave(struct thread_tls *tls, struct thread_state *self)
 {
-    guard_leave(self);
+    guard_leave(tls, self);
 }
 
 /* Counts in root.untraced what a hook gave the program without recording
@@ -120,7 +149,7 @@ static inline void *untraced(enum route r, void *ptr)
 /* ---- what the hooks share ---- */
 
 /* An untraced block from the real allocator: align 0 = malloc's. */
-static void *real_block(size_t size, size_t align, int zero)
+static inline __attribute__((always_inline)) void *real_block(size_t size, size_t align, int zero)
 {
     if (align)
         return real.memalign(align, size);
@@ -130,14 +159,12 @@ static void *real_block(size_t size, size_t align, int zero)
 /*
  * A traced block the program may use `room` >= size bytes of, recorded as
  * `size` bytes, aligned to `align` (0 = malloc's 16, else a power of two
- * above 16), zeroed if asked. In a sampled table an unsampled block comes
- * from the real allocator as is.
+ * above 16), zeroed if asked. Guard held; in a sampled table the caller
+ * chose to record it.
  */
 static inline __attribute__((always_inline)) void *
 traced_alloc(struct thread_state *self, size_t size, size_t room, size_t align, int zero)
 {
-    if (MEMSNAP_UNLIKELY(hot.sample_bytes != 0) && !sample_take(self, size))
-        return real_block(room, align, zero);
     size_t offset = align ? align : HEADER_BYTES, total;
     if (MEMSNAP_UNLIKELY(__builtin_add_overflow(room, offset, &total))) {
         errno = ENOMEM;
@@ -150,6 +177,86 @@ traced_alloc(struct thread_state *self, size_t size, size_t room, size_t align, 
     struct memsnap_slot *slot = trace_heap_block(self, user, size);
     header_write(user, header_link(slot, offset));
     return user;
+}
+
+/* traced_alloc, in a sampled table only when the countdown reaches it (an
+ * unsampled block comes from the real allocator as is). Guard held. */
+static inline __attribute__((always_inline)) void *
+sampled_alloc(struct thread_tls *tls, struct thread_state *self, size_t size, size_t room,
+              size_t align, int zero)
+{
+    if (MEMSNAP_UNLIKELY(hot.sample_bytes != 0) && !sample_take(tls, size))
+        return real_block(room, align, zero);
+    return traced_alloc(self, size, room, align, zero);
+}
+
+/*
+ * Sampling before the guard: an allocation hook that may trace counts the
+ * block down the thread's countdown first, and a block the countdown
+ * passes (unsampled) goes to the real allocator as is — no guard, no
+ * record, no header: only the countdown changed, in one instruction
+ * (sampling.h). Otherwise *before tells trace_alloc what to do: the
+ * countdown before this block (the block did not pass it: sample_crossed
+ * decides), COUNTDOWN_RECORD (a table of every block) or
+ * COUNTDOWN_NOT_TAKEN (a hook's slow route: decide under the guard).
+ */
+#define COUNTDOWN_NOT_TAKEN INT64_MAX
+#define COUNTDOWN_RECORD INT64_MIN
+static inline __attribute__((always_inline)) int unsampled(struct thread_tls *tls, uint32_t hooks,
+                                                           size_t size, int64_t *before)
+{
+    if (hooks != HOOKS_SAMPLE) {
+        *before = COUNTDOWN_RECORD;
+        return 0;
+    }
+    *before = countdown_sub(tls, size);
+    return countdown_passes(*before, size);
+}
+
+/*
+ * The allocation hooks' traced path: the guard and the record taken, the
+ * block recorded — in a sampled table only if sample_crossed says so (see
+ * unsampled for `before`). Each hook has its own copy out of line
+ * (trace_malloc...), so that the hooks' fast path needs no frame.
+ */
+static inline __attribute__((always_inline)) void *
+trace_alloc(struct thread_tls *tls, int64_t before, size_t size, size_t room, size_t align, int zero)
+{
+    struct thread_state *self = take_record(tls);
+    if (MEMSNAP_UNLIKELY(!self)) {
+        trace_out_of_memory(); /* no record for this thread: no memory */
+        return untraced(ROUTE_REAL, real_block(room, align, zero));
+    }
+    void *ptr;
+    if (MEMSNAP_LIKELY(before == COUNTDOWN_RECORD))
+        ptr = traced_alloc(self, size, room, align, zero);
+    else if (before == COUNTDOWN_NOT_TAKEN)
+        ptr = sampled_alloc(tls, self, size, room, align, zero);
+    else if (sample_crossed(tls, size, before))
+        ptr = traced_alloc(self, size, room, align, zero);
+    else
+        ptr = real_block(room, align, zero);
+    leave(tls, self);
+    return ptr;
+}
+
+static __attribute__((noinline)) void *trace_malloc(struct thread_tls *tls, int64_t before,
+                                                    size_t size)
+{
+    return trace_alloc(tls, before, size, size, 0, 0);
+}
+
+static __attribute__((noinline)) void *trace_calloc(struct thread_tls *tls, int64_t before,
+                                                    size_t bytes)
+{
+    return trace_alloc(tls, before, bytes, bytes, 0, 1);
+}
+
+/* align: a power of two; malloc's alignment up to 16. */
+static __attribute__((noinline)) void *trace_aligned(struct thread_tls *tls, int64_t before,
+                                                     size_t size, size_t room, size_t align)
+{
+    return trace_alloc(tls, before, size, room, align > HEADER_BYTES ? align : 0, 0);
 }
 
 /* Forgets (if recorded) and frees the block at user whose header says
@@ -171,15 +278,14 @@ static size_t usable_of(void *user, uint64_t link)
 
 /* ---- the malloc family ---- */
 
-HOOK void *malloc(size_t size)
+/* malloc's calls the fast path does not take (may not trace now, or the
+ * TLS block is not in static TLS). */
+static __attribute__((noinline)) void *malloc_routed(size_t size)
 {
-    struct thread_state *self = NULL;
-    enum route r = enter(&self);
-    if (MEMSNAP_LIKELY(r == ROUTE_TRACE)) {
-        void *ptr = traced_alloc(self, size, size, 0, 0);
-        leave(self);
-        return ptr;
-    }
+    struct thread_tls *tls = tls_block();
+    enum route r = route_of(tls);
+    if (r == ROUTE_TRACE) /* tracing started meanwhile */
+        return trace_malloc(tls, COUNTDOWN_NOT_TAKEN, size);
     if (r == ROUTE_INTERNAL)
         return internal_malloc(size);
     if (r == ROUTE_BOOTSTRAP)
@@ -189,16 +295,30 @@ HOOK void *malloc(size_t size)
     return untraced(r, real.malloc(size));
 }
 
+HOOK void *malloc(size_t size)
+{
+    struct thread_tls *tls;
+    uint32_t hooks = __atomic_load_n(&hot.hooks, __ATOMIC_RELAXED);
+    int64_t before;
+    if (may_trace(hooks, &tls)) {
+        if (unsampled(tls, hooks, size, &before))
+            return real.malloc(size);
+        return trace_malloc(tls, before, size);
+    }
+    return malloc_routed(size);
+}
+
 /* The block at ptr with a header: forgotten, then freed; a signal handler's
  * free while this thread is inside the runtime (a hook, or the runtime's
  * own work) is deferred until it leaves: the interrupted code may be
  * changing the thread's record, and the address must not be reused before
  * its record is gone. (Deferred during own work outside any hook, it waits
  * for the thread's next hook.) */
-static void release_ours(void *ptr, uint64_t link)
+static __attribute__((noinline)) void release_ours(void *ptr, uint64_t link)
 {
-    if (MEMSNAP_UNLIKELY(memsnap_tls.in_runtime)) {
-        struct thread_state *self = memsnap_tls.self;
+    struct thread_tls *tls = tls_block();
+    if (MEMSNAP_UNLIKELY(tls->in_runtime)) {
+        struct thread_state *self = tls->self;
         if (link_slot(link) && self) {
             trace_defer_free(self, ptr);
             return;
@@ -207,21 +327,22 @@ static void release_ours(void *ptr, uint64_t link)
         real.free(link_base(ptr, link));
         return;
     }
-    struct thread_state *self = take_record();
+    struct thread_state *self = take_record(tls);
     if (MEMSNAP_UNLIKELY(!self)) {
         header_erase(ptr);
         real.free(link_base(ptr, link));
         return;
     }
     traced_free(self, ptr, link);
-    leave(self);
+    leave(tls, self);
 }
 
-/* Frees ptr: bootstrap blocks are never freed; internal blocks go back to
- * the internal heap; blocks without a header go to the real allocator. */
-static inline void release(void *ptr)
+/* Frees ptr, which has OWN_HEADER_MARK before it: bootstrap blocks are
+ * never freed; internal blocks go back to the internal heap; blocks
+ * without a header go to the real allocator. */
+static inline __attribute__((always_inline)) void release_marked(void *ptr)
 {
-    if (!ptr || bootstrap_owns(ptr))
+    if (bootstrap_owns(ptr))
         return;
     if (MEMSNAP_UNLIKELY(internal_heap_owns(ptr))) {
         internal_free(ptr);
@@ -241,9 +362,41 @@ static inline void release(void *ptr)
         real.free(ptr);
 }
 
+/* Frees ptr. A pointer without OWN_HEADER_MARK before it is none of the
+ * runtime's (not traced, internal or bootstrap): once start-up is done,
+ * the real allocator frees it after that one test. */
+static inline __attribute__((always_inline)) void release(void *ptr)
+{
+    if (!ptr)
+        return;
+    if (MEMSNAP_LIKELY(!has_own_mark(ptr)) &&
+        MEMSNAP_LIKELY(__atomic_load_n(&memsnap_ready, __ATOMIC_ACQUIRE))) {
+        real.free(ptr);
+        return;
+    }
+    release_marked(ptr);
+}
+
 HOOK void free(void *ptr)
 {
     release(ptr);
+}
+
+/* calloc's calls the fast path does not take. */
+static __attribute__((noinline)) void *calloc_routed(size_t count, size_t size)
+{
+    size_t bytes = count * size; /* checked by calloc */
+    struct thread_tls *tls = tls_block();
+    enum route r = route_of(tls);
+    if (r == ROUTE_TRACE)
+        return trace_calloc(tls, COUNTDOWN_NOT_TAKEN, bytes);
+    if (r == ROUTE_INTERNAL)
+        return internal_calloc(count, size);
+    if (r == ROUTE_BOOTSTRAP)
+        return bootstrap_alloc(bytes, 16); /* static storage: zeroed */
+    if (r == ROUTE_LIBC)
+        return __libc_calloc(count, size);
+    return untraced(r, real.calloc(count, size));
 }
 
 HOOK void *calloc(size_t count, size_t size)
@@ -253,20 +406,15 @@ HOOK void *calloc(size_t count, size_t size)
         errno = ENOMEM;
         return NULL;
     }
-    struct thread_state *self = NULL;
-    enum route r = enter(&self);
-    if (MEMSNAP_LIKELY(r == ROUTE_TRACE)) {
-        void *ptr = traced_alloc(self, bytes, bytes, 0, 1);
-        leave(self);
-        return ptr;
+    struct thread_tls *tls;
+    uint32_t hooks = __atomic_load_n(&hot.hooks, __ATOMIC_RELAXED);
+    int64_t before;
+    if (may_trace(hooks, &tls)) {
+        if (unsampled(tls, hooks, bytes, &before))
+            return real.calloc(count, size);
+        return trace_calloc(tls, before, bytes);
     }
-    if (r == ROUTE_INTERNAL)
-        return internal_calloc(count, size);
-    if (r == ROUTE_BOOTSTRAP)
-        return bootstrap_alloc(bytes, 16); /* static storage: zeroed */
-    if (r == ROUTE_LIBC)
-        return __libc_calloc(count, size);
-    return untraced(r, real.calloc(count, size));
+    return calloc_routed(count, size);
 }
 
 /* realloc of a bootstrap block: a fresh block with a copy. */
@@ -289,14 +437,15 @@ static inline void *moved(void *fresh, const void *old, size_t old_room, size_t 
 }
 
 /* realloc of a traced block (it has a header), while tracing. */
-static void *realloc_traced(struct thread_state *self, void *user, uint64_t link, size_t size)
+static void *realloc_traced(struct thread_tls *tls, struct thread_state *self, void *user,
+                            uint64_t link, size_t size)
 {
     if (size == 0) {
         traced_free(self, user, link); /* glibc's realloc(p, 0) frees */
         return NULL;
     }
     int keep_header = link_offset(link) == HEADER_BYTES &&
-                      (hot.sample_bytes == 0 || sample_take(self, size));
+                      (hot.sample_bytes == 0 || sample_take(tls, size));
     if (!keep_header) {
         /* an aligned block (whose alignment realloc need not keep), or an
          * unsampled new size: a fresh block */
@@ -325,11 +474,12 @@ static void *realloc_traced(struct thread_state *self, void *user, uint64_t link
 
 /* realloc of a block the hooks did not write (before tracing or before
  * the runtime was loaded), while tracing: a traced copy. */
-static void *realloc_foreign(struct thread_state *self, void *ptr, size_t size)
+static void *realloc_foreign(struct thread_tls *tls, struct thread_state *self, void *ptr,
+                             size_t size)
 {
     if (size == 0 || !real.malloc_usable_size)
         return real.realloc(ptr, size);
-    void *fresh = traced_alloc(self, size, size, 0, 0);
+    void *fresh = sampled_alloc(tls, self, size, size, 0, 0);
     if (moved(fresh, ptr, real.malloc_usable_size(ptr), size))
         real.free(ptr);
     return fresh;
@@ -359,13 +509,15 @@ HOOK void *realloc(void *ptr, size_t size)
         return realloc_bootstrap(ptr, size);
     if (MEMSNAP_UNLIKELY(internal_heap_owns(ptr)))
         return internal_realloc(ptr, size); /* stays the runtime's memory */
+    struct thread_tls *tls = tls_block();
     struct thread_state *self = NULL;
-    enum route r = enter(&self);
+    enum route r = enter(tls, &self);
     uint64_t link = 0;
     int ours = __atomic_load_n(&memsnap_ready, __ATOMIC_ACQUIRE) && header_read(ptr, &link);
     if (MEMSNAP_LIKELY(r == ROUTE_TRACE)) {
-        void *fresh = ours ? realloc_traced(self, ptr, link, size) : realloc_foreign(self, ptr, size);
-        leave(self);
+        void *fresh = ours ? realloc_traced(tls, self, ptr, link, size)
+                           : realloc_foreign(tls, self, ptr, size);
+        leave(tls, self);
         return fresh;
     }
     if (ours)
@@ -392,17 +544,15 @@ HOOK void *reallocarray(void *ptr, size_t count, size_t size)
  * bytes the program may use (pvalloc rounds up to pages); `call` the real
  * function's call for the untraced routes.
  */
-static inline __attribute__((always_inline)) void *
-aligned_hook(size_t align, size_t size, size_t room, void *(*call)(size_t, size_t),
-             size_t call_align, size_t call_size)
+/* The aligned forms' calls the fast path does not take. */
+static __attribute__((noinline)) void *aligned_routed(size_t align, size_t size, size_t room,
+                                                      void *(*call)(size_t, size_t),
+                                                      size_t call_align, size_t call_size)
 {
-    struct thread_state *self = NULL;
-    enum route r = enter(&self);
-    if (MEMSNAP_LIKELY(r == ROUTE_TRACE)) {
-        void *ptr = traced_alloc(self, size, room, align > HEADER_BYTES ? align : 0, 0);
-        leave(self);
-        return ptr;
-    }
+    struct thread_tls *tls = tls_block();
+    enum route r = route_of(tls);
+    if (r == ROUTE_TRACE)
+        return trace_aligned(tls, COUNTDOWN_NOT_TAKEN, size, room, align);
     if (r == ROUTE_INTERNAL)
         return internal_memalign(align, room);
     if (r == ROUTE_BOOTSTRAP)
@@ -410,6 +560,21 @@ aligned_hook(size_t align, size_t size, size_t room, void *(*call)(size_t, size_
     if (r == ROUTE_LIBC)
         return __libc_memalign(align, room);
     return untraced(r, call(call_align, call_size));
+}
+
+static inline __attribute__((always_inline)) void *
+aligned_hook(size_t align, size_t size, size_t room, void *(*call)(size_t, size_t),
+             size_t call_align, size_t call_size)
+{
+    struct thread_tls *tls;
+    uint32_t hooks = __atomic_load_n(&hot.hooks, __ATOMIC_RELAXED);
+    int64_t before;
+    if (may_trace(hooks, &tls)) {
+        if (unsampled(tls, hooks, size, &before))
+            return call(call_align, call_size);
+        return trace_aligned(tls, before, size, room, align);
+    }
+    return aligned_routed(align, size, room, call, call_align, call_size);
 }
 
 /* glibc's memalign: a non-power-of-two alignment is rounded up. 0 when

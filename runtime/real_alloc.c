@@ -26,6 +26,7 @@ extern void *__libc_memalign(size_t, size_t);
 extern void *__libc_valloc(size_t);
 extern void *__libc_pvalloc(size_t);
 
+/* Before each bootstrap block: its size, then OWN_HEADER_MARK. */
 #define BOOTSTRAP_HEADER 16
 unsigned char bootstrap_arena[BOOTSTRAP_BYTES] __attribute__((aligned(4096)));
 static size_t bootstrap_used;
@@ -44,7 +45,9 @@ void *bootstrap_alloc(size_t size, size_t align)
             return NULL;
         if (__atomic_compare_exchange_n(&bootstrap_used, &used, end, 0, __ATOMIC_RELAXED,
                                         __ATOMIC_RELAXED)) {
-            memcpy(bootstrap_arena + start - sizeof(size_t), &size, sizeof size);
+            uint64_t mark = OWN_HEADER_MARK;
+            memcpy(bootstrap_arena + start - BOOTSTRAP_HEADER, &size, sizeof size);
+            memcpy(bootstrap_arena + start - sizeof mark, &mark, sizeof mark);
             return bootstrap_arena + start; /* static storage: already zero */
         }
     }
@@ -53,7 +56,7 @@ void *bootstrap_alloc(size_t size, size_t align)
 size_t bootstrap_usable_size(const void *ptr)
 {
     size_t size;
-    memcpy(&size, (const unsigned char *)ptr - sizeof(size_t), sizeof size);
+    memcpy(&size, (const unsigned char *)ptr - BOOTSTRAP_HEADER, sizeof size);
     return size;
 }
 

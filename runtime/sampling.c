@@ -1,8 +1,8 @@
 /*
  * Drawing sampling intervals and computing a sampled block's weights
  * (sampling.h). Intervals are exponential with mean root.sample_bytes,
- * from a per-thread xorshift generator seeded from the thread record's
- * address and the clock (or, for tests, MEMSNAP_TEST_SEED); weights follow
+ * from a per-thread xorshift generator seeded from the thread's TLS
+ * block's address and the clock (or, for tests, MEMSNAP_TEST_SEED); weights follow
  * docs/layout.md ("sampling") exactly, so a reader can recompute them.
  */
 #include <math.h>
@@ -10,51 +10,53 @@
 
 #include "sampling.h"
 
-static uint64_t next_random(struct thread_state *self)
+static uint64_t next_random(struct thread_tls *tls)
 {
-    uint64_t x = self->rng;
+    uint64_t x = tls->rng;
     if (MEMSNAP_UNLIKELY(x == 0)) {
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
         x = flags.test_seed > 0 ? (uint64_t)flags.test_seed * 0x9E3779B97F4A7C15ULL
-                                : ((uint64_t)(uintptr_t)self * 0x9E3779B97F4A7C15ULL) ^
+                                : ((uint64_t)(uintptr_t)tls * 0x9E3779B97F4A7C15ULL) ^
                                       ((uint64_t)now.tv_nsec << 20) ^ (uint64_t)now.tv_sec;
         x |= 1;
     }
     x ^= x << 13;
     x ^= x >> 7;
     x ^= x << 17;
-    self->rng = x;
+    tls->rng = x;
     return x;
 }
 
-/* An exponentially distributed number of bytes of mean `interval`, >= 1. */
-static int64_t draw_interval(struct thread_state *self, uint64_t interval)
+/* A countdown: floor(X) + 1 for X exponentially distributed with mean
+ * `interval`. An allocation of s bytes passes it when the countdown stays
+ * above 0 after subtracting s, i.e. when X >= s: with probability
+ * exp(-s/R) exactly (floor(X) alone, the sampled blocks were those with
+ * X < s + 1, which made a 16-byte block 6% likelier to be sampled than the
+ * weights say). */
+static int64_t draw_interval(struct thread_tls *tls, uint64_t interval)
 {
-    double u = (double)((next_random(self) >> 11) + 1) * 0x1p-53; /* (0, 1] */
+    double u = (double)((next_random(tls) >> 11) + 1) * 0x1p-53; /* (0, 1] */
     double bytes = -log(u) * (double)interval;
-    if (bytes < 1.0)
-        return 1;
     if (bytes > 0x1p62)
         return INT64_C(1) << 62;
-    return (int64_t)bytes;
+    return (int64_t)bytes + 1;
 }
 
-int sample_draw(struct thread_state *self, uint64_t size)
+int sample_crossed(struct thread_tls *tls, uint64_t size, int64_t before)
 {
     uint64_t interval = __atomic_load_n(&hot.sample_bytes, __ATOMIC_RELAXED);
     if (interval == 0)
         return 1;
-    if (self->countdown <= 0) {
-        /* not drawn yet on this thread */
-        self->countdown = draw_interval(self, interval);
-        int64_t left = self->countdown - (int64_t)size;
+    if (before <= 0) {
+        /* none drawn for this allocation: its own interval */
+        int64_t left = draw_interval(tls, interval) - (int64_t)size;
         if (left > 0) {
-            self->countdown = left;
+            tls->countdown = left;
             return 0;
         }
     }
-    self->countdown = draw_interval(self, interval);
+    tls->countdown = draw_interval(tls, interval);
     return 1;
 }
 

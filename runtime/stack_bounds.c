@@ -17,7 +17,8 @@
 
 int thread_stack_bounds(struct stack_bounds *out)
 {
-    if (MEMSNAP_UNLIKELY(memsnap_tls.stack_state == 0)) {
+    struct thread_tls *tls = tls_block();
+    if (MEMSNAP_UNLIKELY(tls->stack_state == 0)) {
         pthread_attr_t attr;
         void *addr = NULL;
         size_t size = 0;
@@ -31,17 +32,17 @@ int thread_stack_bounds(struct stack_bounds *out)
         internal_work_end();
         errno = saved_errno;
         if (rc == 0 && size != 0) {
-            memsnap_tls.stack_lo = (uint64_t)(uintptr_t)addr;
-            memsnap_tls.stack_hi = memsnap_tls.stack_lo + size;
-            memsnap_tls.stack_state = 1;
+            tls->stack_lo = (uint64_t)(uintptr_t)addr;
+            tls->stack_hi = tls->stack_lo + size;
+            tls->stack_state = 1;
         } else {
-            memsnap_tls.stack_state = rc ? -rc : -EINVAL;
+            tls->stack_state = rc ? -rc : -EINVAL;
         }
     }
-    if (memsnap_tls.stack_state < 0)
-        return memsnap_tls.stack_state;
-    out->lo = memsnap_tls.stack_lo;
-    out->hi = memsnap_tls.stack_hi;
+    if (tls->stack_state < 0)
+        return tls->stack_state;
+    out->lo = tls->stack_lo;
+    out->hi = tls->stack_hi;
     return 0;
 }
 

@@ -37,9 +37,6 @@ struct thread_state {
     int64_t fold_limit;               /* |unfolded| that makes it fold: 0 until its first
                                        * fold (which sets root.state DRIFT), then
                                        * root.fold_bytes */
-    /* sampling.c */
-    int64_t countdown;                /* bytes until the next sampled block; <= 0: draw */
-    uint64_t rng;                     /* xorshift state, 0 = not seeded */
     /* tracer.c: blocks a signal handler freed while this thread's hook ran,
      * linked through their header's cookie word */
     void *deferred;

@@ -148,18 +148,18 @@ TRACER_INLINE void forget_heap_block(struct thread_state *self, void *user,
  * is forgotten and freed when the hook leaves (trace_drain_deferred). */
 void trace_defer_free(struct thread_state *self, void *user);
 void trace_drain_deferred(struct thread_state *self);
-/* A hook or an API call leaves the runtime: the guard back to 0, after the
- * frees a signal handler deferred meanwhile (self: the caller's record, or
- * NULL when it has none). */
-TRACER_INLINE void guard_leave(struct thread_state *self)
+/* A hook or an API call leaves the runtime: the guard in the calling
+ * thread's TLS block back to 0, after the frees a signal handler deferred
+ * meanwhile (self: the caller's record, or NULL when it has none). */
+TRACER_INLINE void guard_leave(struct thread_tls *tls, struct thread_state *self)
 {
     for (;;) {
         __atomic_signal_fence(__ATOMIC_SEQ_CST);
-        memsnap_tls.in_runtime = 0;
+        tls->in_runtime = 0;
         __atomic_signal_fence(__ATOMIC_SEQ_CST);
         if (MEMSNAP_LIKELY(!self || !__atomic_load_n(&self->deferred, __ATOMIC_RELAXED)))
             return;
-        memsnap_tls.in_runtime = 1;
+        tls->in_runtime = 1;
         trace_drain_deferred(self);
     }
 }

@@ -122,18 +122,15 @@ static int step_signal_frame(uint64_t *pc, uint64_t *sp, uint64_t *bp, uint64_t 
  * miss. */
 static inline uint64_t rule_of(struct walk_state *ws, uint64_t pc, uint64_t exact, uint64_t tag)
 {
-    uint64_t *slot = NULL;
-    if (UNW_LIKELY(ws != NULL)) {
-        slot = ws->rule_memo[(pc ^ (pc >> 11)) & (RULE_MEMO_SLOTS - 1)];
-        if (UNW_LIKELY(slot[0] == (pc | exact)))
-            return slot[1];
-    }
+    unsigned slot = (unsigned)pc & (RULE_MEMO_SLOTS - 1); /* return addresses spread well */
+    if (UNW_LIKELY(ws != NULL) && UNW_LIKELY(ws->rule_memo_key[slot] == (pc | exact)))
+        return ws->rule_memo_rule[slot];
     uint64_t rule = cache_find((pc & KEY_PC_MASK) | exact | tag);
     if (UNW_UNLIKELY(rule == RULE_NONE))
         rule = rule_miss(pc, exact != 0);
-    if (slot && !(pc & ~KEY_PC_MASK)) {
-        slot[0] = pc | exact;
-        slot[1] = rule;
+    if (ws && !(pc & ~KEY_PC_MASK)) {
+        ws->rule_memo_key[slot] = pc | exact;
+        ws->rule_memo_rule[slot] = rule;
     }
     return rule;
 }
@@ -143,7 +140,7 @@ static inline uint64_t rule_of(struct walk_state *ws, uint64_t pc, uint64_t exac
 static inline void rule_memo_check(struct walk_state *ws, uint64_t generation_now)
 {
     if (UNW_UNLIKELY(ws->rule_memo_generation != generation_now)) {
-        memset(ws->rule_memo, 0, sizeof ws->rule_memo);
+        memset(ws->rule_memo_key, 0, sizeof ws->rule_memo_key);
         ws->rule_memo_generation = generation_now;
     }
 }

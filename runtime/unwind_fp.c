@@ -15,9 +15,10 @@ __attribute__((noinline)) unsigned unwind_fp(uint64_t *pcs, unsigned max, uint32
 {
     struct stack_bounds bounds;
     *total = 0;
-    if (MEMSNAP_LIKELY(memsnap_tls.stack_state == 1)) {
-        bounds.lo = memsnap_tls.stack_lo;
-        bounds.hi = memsnap_tls.stack_hi;
+    const struct thread_tls *tls = tls_block();
+    if (MEMSNAP_LIKELY(tls->stack_state == 1)) {
+        bounds.lo = tls->stack_lo;
+        bounds.hi = tls->stack_hi;
     } else if (thread_stack_bounds(&bounds) != 0) {
         return 0;
     }

@@ -30,7 +30,7 @@ struct thread_state;
 #define LOG_WORDS 64u  /* words a walk may read and still be memoised */
 #define MEMO_SETS 32u  /* sets of MEMO_WAYS entries */
 #define MEMO_WAYS 8u
-#define RULE_MEMO_SLOTS 1024u /* the DWARF walk's per-thread rules by pc */
+#define RULE_MEMO_SLOTS 2048u /* the DWARF walk's per-thread rules by pc */
 
 /* What a walk read, as it walks: every word with whether it decided the
  * walk, and whether the first rbp/rbx did. */
@@ -66,10 +66,13 @@ struct walk_state {
     uint32_t window, window_hits; /* the adaptive bypass's current window */
     uint32_t bypass;              /* walks left without the memo */
     struct memo_stats stats;
-    /* the DWARF walk's (pc | exact bit, rule) by pc, valid for one
-     * generation of the rules */
+    /* the DWARF walk's rules by pc, valid for one generation of the
+     * rules: slot pc % RULE_MEMO_SLOTS holds pc | exact bit (0 = empty)
+     * and its rule, in two arrays, so that the walk finds a rule with one
+     * mask and one load (each frame's step waits for it) */
     uint64_t rule_memo_generation;
-    uint64_t rule_memo[RULE_MEMO_SLOTS][2];
+    uint64_t rule_memo_key[RULE_MEMO_SLOTS];
+    uint64_t rule_memo_rule[RULE_MEMO_SLOTS];
 };
 
 /* The calling thread's walk state, mapped on first use; NULL when out of

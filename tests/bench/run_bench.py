@@ -26,7 +26,7 @@ a pass/fail test; docs/benchmarks.md shows its output).
 
 Usage (after `meson compile -C BUILD`):
     python3 tests/bench/run_bench.py BUILD [--rounds 5] [--steps 3000000]
-        [--skip heaptrack,lsan,real] [--quick]
+        [--skip heaptrack,lsan,real] [--quick] [--against BUILD2]
 """
 import argparse
 import os
@@ -124,7 +124,7 @@ def build_lsan(workdir):
     return out
 
 
-def churn_configs(build, lib, workdir, skip, lsan, steps, threads, diverse):
+def churn_configs(build, lib, workdir, skip, lsan, steps, threads, diverse, against=None):
     churn = os.path.join(build, "tests", "bench", "churn")
     churn_fp = os.path.join(build, "tests", "bench", "churn_fp")
     args = [str(steps), str(threads)] + (["diverse"] if diverse else [])
@@ -144,6 +144,20 @@ def churn_configs(build, lib, workdir, skip, lsan, steps, threads, diverse):
     for kib in (4, 64, 512):
         configs.append(("memsnap sampled %d KiB" % kib,
                         traced(churn, MEMSNAP="16", MEMSNAP_SAMPLE=str(kib * 1024))))
+    if against:
+        # the same configurations of another build's runtime, on this
+        # build's churn programs, in the same rounds
+        other = os.path.join(against, "runtime", "libmemsnap.so")
+
+        def other_traced(binary, **env):
+            return run(binary, LD_PRELOAD=other, **env)
+
+        configs += [(name + " [against]", other_traced(binary, **env)) for name, binary, env in (
+            ("memsnap dwarf, depth 16", churn, dict(MEMSNAP="16", MEMSNAP_UNWIND="dwarf")),
+            ("memsnap dwarf, depth 1", churn, dict(MEMSNAP="1", MEMSNAP_UNWIND="dwarf")),
+            ("memsnap fp, depth 16 (fp build)", churn_fp, dict(MEMSNAP="16", MEMSNAP_UNWIND="fp")),
+            ("memsnap sampled 64 KiB", churn, dict(MEMSNAP="16", MEMSNAP_SAMPLE="65536")),
+            ("memsnap sampled 512 KiB", churn, dict(MEMSNAP="16", MEMSNAP_SAMPLE="524288")))]
     if lsan and "lsan" not in skip:
         configs.append(("LeakSanitizer", run(lsan, LSAN_OPTIONS="detect_leaks=1")))
     if shutil.which("heaptrack") and "heaptrack" not in skip:
@@ -153,13 +167,13 @@ def churn_configs(build, lib, workdir, skip, lsan, steps, threads, diverse):
     return configs
 
 
-def churn_table(build, lib, workdir, skip, rounds, steps, rng):
+def churn_table(build, lib, workdir, skip, rounds, steps, rng, against=None):
     lsan = build_lsan(workdir) if "lsan" not in skip else None
     columns = [("churn, 1 thread", 1, False), ("churn, 2 threads", 2, False),
                ("churn_diverse, 1 thread", 1, True), ("churn_diverse, 2 threads", 2, True)]
     results, names, baselines, failed = {}, None, {}, {}
     for title, threads, diverse in columns:
-        configs = churn_configs(build, lib, workdir, skip, lsan, steps, threads, diverse)
+        configs = churn_configs(build, lib, workdir, skip, lsan, steps, threads, diverse, against)
         names = [n for n, _ in configs]
         failures = {}
         results[title], baselines[title] = alternate(configs, rounds, rng, failures)
@@ -174,7 +188,7 @@ def churn_table(build, lib, workdir, skip, rounds, steps, rng):
         cells = []
         for title, _, _ in columns:
             ratios = results[title][name]
-            if fp_row and name != "untraced, fp build" and ratios:
+            if fp_row and not name.startswith("untraced, fp build") and ratios:
                 base = results[title]["untraced, fp build"]
                 ratios = [r / b for r, b in zip(ratios, base)]
             cells.append(ratio_cell(ratios))
@@ -183,6 +197,8 @@ def churn_table(build, lib, workdir, skip, rounds, steps, rng):
         "%.2f" % statistics.median(baselines[t]) for t, _, _ in columns))
     print("\nFrame-pointer rows are relative to the untraced frame-pointer build. "
           "2-thread columns are relative to the untraced 2-thread run.")
+    if against:
+        print("Rows marked [against] are the runtime of %s, run in the same rounds." % against)
     for where, err in failed.items():
         print("\nfailed: %s: %s" % (where, err))
 
@@ -279,6 +295,9 @@ def main():
     ap.add_argument("--steps", type=int, default=3000000)
     ap.add_argument("--skip", default="", help="comma-separated: heaptrack,lsan,churn,memory,real")
     ap.add_argument("--quick", action="store_true", help="2 rounds, 500,000 steps")
+    ap.add_argument("--against", metavar="BUILD2",
+                    help="also run the memsnap rows with BUILD2's runtime (a before/after "
+                         "in the same rounds)")
     args = ap.parse_args()
     if args.quick:
         args.rounds, args.steps = 2, 500000
@@ -292,7 +311,8 @@ def main():
     with tempfile.TemporaryDirectory(prefix="memsnap-bench-") as workdir:
         if "churn" not in skip:
             print("\nload before the churn: " + uptime())
-            churn_table(build, lib, workdir, skip, args.rounds, args.steps, rng)
+            churn_table(build, lib, workdir, skip, args.rounds, args.steps, rng,
+                        os.path.abspath(args.against) if args.against else None)
             print("\nload after: " + uptime())
     if "memory" not in skip:
         memory_table(build, lib)

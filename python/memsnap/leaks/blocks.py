@@ -103,7 +103,7 @@ def _gather(table, sites, nsites):
         for chunk in table.chunks:
             nslots = len(chunk.raw) // table.slot_size
             n += lib.memsnap_scan_gather_slots(
-                chunk.raw, nslots, table.slot_size, table.slot_addr_offset,
+                _char_array(chunk.raw), nslots, table.slot_size, table.slot_addr_offset,
                 table.slot_meta_offset, table.site_id_bits, site_ok, nsites + 1,
                 ctypes.cast(ctypes.byref(array, n * ctypes.sizeof(scanlib.Block)),
                             ctypes.POINTER(scanlib.Block)),
@@ -127,3 +127,11 @@ class _AddressColumn:
 
     def __getitem__(self, index):
         return self._blocks.array[index].addr
+
+
+def _char_array(raw):
+    """The bytes of a chunk's slots as the C scanner takes them (a char
+    array over the table's writable buffer, or the bytes themselves)."""
+    if isinstance(raw, bytes):
+        return raw
+    return (ctypes.c_char * len(raw)).from_buffer(raw)

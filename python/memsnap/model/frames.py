@@ -40,6 +40,14 @@ class Frame:
         self._frame = data
         self._key = (data[0], data[1], data[5])
 
+    @classmethod
+    def _of(cls, data):
+        """From a full 6-tuple whose label is a str (frames_at's, no checks)."""
+        frame = cls.__new__(cls)
+        frame._frame = data
+        frame._key = (data[0], data[1], data[5])
+        return frame
+
     @property
     def filename(self):
         return self._frame[0]
@@ -112,9 +120,9 @@ def frames_at(pc, levels):
 
 def _frame(pc, level):
     if level.filename:
-        return Frame((level.filename, level.lineno, level.function, pc, level.module, ""))
+        return Frame._of((level.filename, level.lineno, level.function, pc, level.module, ""))
     label = label_for(level.function, level.function_offset, level.module_offset, pc)
-    return Frame((module_basename(level.module), 0, level.function, pc, level.module, label))
+    return Frame._of((module_basename(level.module), 0, level.function, pc, level.module, label))
 
 
 def label_for(function, function_offset, module_offset, address):

@@ -89,13 +89,14 @@ class KeyRule:
     built-in list plus `alloc_fns`, function-name globs). Hashable: sites
     cache their key frame per rule."""
 
-    __slots__ = ("raw", "alloc_fns", "_is_allocator", "_answers")
+    __slots__ = ("raw", "alloc_fns", "_is_allocator", "_answers", "_hash")
 
     def __init__(self, raw=False, alloc_fns=()):
         self.raw = bool(raw)
         self.alloc_fns = tuple(alloc_fns)
         self._is_allocator = _function_matcher(ALLOCATOR_FUNCTIONS + self.alloc_fns)
         self._answers = {}
+        self._hash = hash(self._key())   # sites look their key frame up by rule
 
     def is_allocator_frame(self, frame):
         """True when the frame's function is an allocator wrapper."""
@@ -118,7 +119,7 @@ class KeyRule:
         return isinstance(other, KeyRule) and self._key() == other._key()
 
     def __hash__(self):
-        return hash(self._key())
+        return self._hash
 
     def __repr__(self):
         return "KeyRule(raw=%r, alloc_fns=%r)" % (self.raw, self.alloc_fns)

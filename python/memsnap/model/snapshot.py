@@ -18,6 +18,7 @@ iter_blocks(), find_block(), the statistics.
 """
 
 from collections.abc import Iterable, Sequence
+from itertools import chain
 
 from ..errors import InvalidArgumentError
 from ..table.blocks import contains
@@ -61,9 +62,7 @@ class Site:
 
     def frames(self):
         """The site's Frames, innermost first, resolved as they are iterated."""
-        source = self._source
-        for ref in self.stack:
-            yield from source.frames(ref)
+        return chain.from_iterable(map(self._source.frames, self.stack))
 
     @property
     def traceback(self):
@@ -259,12 +258,11 @@ class Snapshot:
                 stat.size += site.size
                 stat.count += site.count
 
+        if not cumulative and key_type != "traceback":
+            return self._group_by_key_frame(derive, raw)
         for site in self._sites:
             if not cumulative:
-                if key_type == "traceback":
-                    add(site._group_key(), site)
-                else:
-                    add(frame_key(derive(site.key_frame(raw))), site)
+                add(site._group_key(), site)
                 continue
             seen = set()
             for frame in site.frames():
@@ -306,6 +304,25 @@ class Snapshot:
         if key_type not in KEY_TYPES:
             raise InvalidArgumentError("unknown key_type: %r" % (key_type,))
         return Traceback._oldest_first((_DERIVE[key_type](site.key_frame(raw)),))
+
+    def _group_by_key_frame(self, derive, raw):
+        """_group_by of the key frames (not cumulative, not traceback):
+        sums by frame first, one Traceback and Statistic per group after
+        (a snapshot may have a site per group: ten thousand of them)."""
+        sums = {}
+        for site in self._sites:
+            frame = derive(site.key_frame(raw))
+            total = sums.get(frame)
+            if total is None:
+                sums[frame] = [site.size, site.count]
+            else:
+                total[0] += site.size
+                total[1] += site.count
+        stats = {}
+        for frame, (size, count) in sums.items():
+            key = Traceback._oldest_first((frame,))
+            stats[key] = Statistic(key, size, count)
+        return stats
 
     def statistics(self, key_type, cumulative=False, raw=False):
         """Statistics grouped by key_type, biggest first (list of Statistic)."""

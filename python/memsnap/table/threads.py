@@ -175,12 +175,15 @@ class CounterPages:
         """Adds every counter of the directory to sums: site id -> [6 ints]."""
         with_peak = self._with_peak
         for first, data in self.pages(directory):
-            for i, values in enumerate(self._counters(data)):
+            for i, values in enumerate(self._counters(data), first):
                 values = with_peak(values)
                 if values[0] or values[2] or values[4]:     # never used: all zeros
-                    total = sums.setdefault(first + i, [0, 0, 0, 0, 0, 0])
-                    for k, value in enumerate(values):
-                        total[k] += value
+                    total = sums.get(i)
+                    if total is None:
+                        sums[i] = list(values)
+                    else:
+                        for k, value in enumerate(values):
+                            total[k] += value
 
     def _counters(self, data):
         """Every counter of a page as the values of self.names: at C speed
@@ -243,5 +246,11 @@ def sum_counters(reader, fields, records, per_page, site_mask, peak):
         total[4] -= share.peak * record.pend_count
         total[5] -= share.peak * record.pend_bytes
         current -= share.current * record.pend_bytes
-    return {site: [signed(v) for v in values] for site, values in sums.items()}, current, \
-        skipped_slots
+    return {site: values if _all_small(values) else [signed(v) for v in values]
+            for site, values in sums.items()}, current, skipped_slots
+
+
+def _all_small(values, limit=1 << 63):
+    """True when every value is a non-negative int64 as it is (signed() would
+    change nothing): a sum of a few threads' counters, nearly always."""
+    return 0 <= min(values) and max(values) < limit

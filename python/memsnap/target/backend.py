@@ -46,9 +46,9 @@ class Region:
     offset: int = 0          # file offset mapped at start (0 when unknown)
 
 
-@dataclass(frozen=True)
-class Location:
-    """What the debugger knows about one code address (one inline level)."""
+class Location(NamedTuple):
+    """What the debugger knows about one code address (one inline level);
+    a named tuple: one is made per inline level of every address symbolized."""
     function: Optional[str]  # as the debugger spells it (see target/names.py), None if unknown
     filename: Optional[str]  # source path as the debugger resolves it (substitute-path,
                              # source-map applied), None without line info

@@ -8,12 +8,16 @@ to the debugger for that request and drops the file, which is opened and
 checked again on the next request (a file opened before an exec shows the
 old image). The file is kept in the target's cache for the objfile lifetime.
 
-read() returns exactly the bytes asked or raises UnreadableMemory; spans()
+read() returns exactly the bytes asked or raises UnreadableMemory;
+read_into() fills a buffer the caller gives (a large read into fresh memory
+costs a page fault per page: readers of megabytes give a buffer whose pages
+are populated at once, populated_buffer()); spans()
 cuts a range into pieces of a bounded size; pieces() reads a range whose
 parts may be missing (a hole in a core), splitting a failed piece down to
 MIN_PIECE and reporting each unreadable part, never taking it as empty.
 """
 
+import mmap
 import os
 
 from ..errors import UnreadableMemory
@@ -57,6 +61,24 @@ class Memory:
         if len(data) != size:
             raise UnreadableMemory(address, size)
         return data
+
+    def read_into(self, address, view):
+        """Fill the writable buffer `view` (bytes, len(view) of them) with
+        the bytes at `address`, or raise UnreadableMemory."""
+        size = len(view)
+        if address < 0 or address + size > 1 << 64:
+            raise UnreadableMemory(address, size)
+        if size == 0:
+            return
+        mem = self._proc_mem()
+        if mem is not None:
+            if _preadv(mem, address, view):
+                return
+            self._files.clear()
+        data = self.backend.read_memory(address, size)
+        if len(data) != size:
+            raise UnreadableMemory(address, size)
+        view[:] = data
 
     def pieces(self, start, end, on_missing, piece=PIECE):
         """Yield (address, bytes) covering [start, end); each part that cannot
@@ -108,6 +130,30 @@ class Memory:
         except UnreadableMemory:
             return False
         return len(expected) == PROBE_SIZE and _pread(mem, sp, PROBE_SIZE) == expected
+
+
+def populated_buffer(size):
+    """A writable buffer of `size` zero bytes whose pages are already
+    mapped (one mmap call, not a page fault per page), as a memoryview."""
+    flags = getattr(mmap, "MAP_PRIVATE", 0) | getattr(mmap, "MAP_ANONYMOUS", 0)
+    try:
+        return memoryview(mmap.mmap(-1, max(size, 1), flags=flags | getattr(mmap, "MAP_POPULATE", 0)))[:size]
+    except (OSError, ValueError, TypeError):
+        return memoryview(bytearray(size))
+
+
+def _preadv(mem, address, view):
+    """True when `view` was filled from an open /proc/PID/mem at `address`."""
+    done, size = 0, len(view)
+    while done < size:
+        try:
+            count = os.preadv(mem.fileno(), [view[done:]], address + done)
+        except (OSError, OverflowError, ValueError):
+            return False
+        if count <= 0:
+            return False
+        done += count
+    return True
 
 
 def _pread(mem, address, size):

@@ -75,6 +75,8 @@ def spell(name, cplusplus=False):
         return None
     if name.startswith("_Z"):
         return demangle(name) or name
+    if " " not in name and "<" not in name:
+        return name     # nothing to respell (and cplusplus, maybe costly, not asked)
     return respell_llvm(name) if cplusplus else name
 
 

@@ -84,6 +84,10 @@ class Target:
         """Exactly `size` bytes at `address`, or raise UnreadableMemory."""
         return self.memory.read(address, size)
 
+    def read_into(self, address, view):
+        """Fill the writable buffer `view` from `address`, or raise UnreadableMemory."""
+        self.memory.read_into(address, view)
+
     def write(self, address, data):
         """Write `data` into the live process, or raise UnwritableMemory."""
         self.backend.write_memory(address, bytes(data))

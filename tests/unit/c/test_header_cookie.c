@@ -1,9 +1,11 @@
 /*
  * The block header's cookie (runtime/block_header.h) alone, built without
- * the rest of the runtime: a header the hooks wrote passes, and no other
- * 16 bytes in front of a pointer do — random words, small integers like a
- * real allocator's chunk header, a real header moved to another pointer or
- * with another link, or one erased before the block went back.
+ * the rest of the runtime: a header the hooks wrote passes and carries
+ * OWN_HEADER_MARK (free's first test), and no other 16 bytes in front of a
+ * pointer pass — random words, small integers like a real allocator's
+ * chunk header (which never carry the mark), a real header moved to
+ * another pointer or with another link, or one erased before the block
+ * went back.
  */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -27,12 +29,14 @@ static void test_written_headers_pass(void **state)
 {
     (void)state;
     static struct fake_block b;
-    uint64_t link;
+    uint64_t link = 0;
     header_write(b.user, 0x7f0012345670ULL | 4ULL << LINK_SHIFT_BITS);
+    assert_true(has_own_mark(b.user));
     assert_true(header_read(b.user, &link));
     assert_int_equal(link, 0x7f0012345670ULL | 4ULL << LINK_SHIFT_BITS);
     assert_int_equal(link_offset(link), 16);
     header_erase(b.user);
+    assert_false(has_own_mark(b.user));
     assert_false(header_read(b.user, &link));
 }
 
@@ -49,7 +53,8 @@ static void test_nothing_else_passes(void **state)
             f->h.link = x, f->h.cookie = x * 0x9E3779B97F4A7C15ULL;
             break;
         case 1: /* a chunk header: previous size, size | flags */
-            f->h.link = (uint64_t)(i & 0xfff0), f->h.cookie = (uint64_t)(i & 0xfff0) | 1;
+            f->h.link = (uint64_t)(i & 0xfff0), f->h.cookie = (uint64_t)(i & 0xfff0) | (i & 7);
+            assert_false(has_own_mark(f->user));
             break;
         case 2: /* a header written for another pointer */
             header_write(b[(i + 1) & 3].user, x);

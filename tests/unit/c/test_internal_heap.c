@@ -2,8 +2,9 @@
  * The runtime's internal heap (runtime/internal_heap.c), built here with the
  * pool and the guard but without the hooks, against a root of its own: its
  * blocks lie in the one reserved range and on root.mappings (kind MISC,
- * counted in root.runtime_bytes); free, realloc, calloc, the aligned forms
- * and usable sizes behave like malloc's; out of memory (injected) and a
+ * counted in root.runtime_bytes), each with OWN_HEADER_MARK right before it
+ * (free's first test); free, realloc, calloc, the aligned forms and usable
+ * sizes behave like malloc's; out of memory (injected) and a
  * re-entered heap fall back to the real allocator, counted in root.untraced;
  * it survives threads and a fork in the middle of them.
  */
@@ -76,6 +77,7 @@ static void test_free_reuses_and_calloc_zeroes(void **state)
 {
     (void)state;
     unsigned char *p = internal_malloc(200);
+    assert_true(has_own_mark(p));
     memset(p, 0xff, 200);
     internal_free(p);
     unsigned char *q = internal_calloc(25, 8);
@@ -94,6 +96,7 @@ static void test_aligned(void **state)
         char *p = internal_memalign(aligns[i], 300);
         assert_non_null(p);
         assert_true(internal_heap_owns(p));
+        assert_true(has_own_mark(p));
         size_t want = aligns[i] < 16 ? 16 : aligns[i];
         if (want & (want - 1))
             want = 128; /* rounded up to a power of two */
