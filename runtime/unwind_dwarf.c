@@ -89,9 +89,6 @@ static int starting_bounds(uint64_t rsp, struct stack_bounds *thread, struct sta
     return rsp >= cur->lo + 8 && rsp < cur->hi ? 0 : -EFAULT;
 }
 
-/* Frames walked at most (bounds the walk of a runaway recursion). */
-#define WALK_LIMIT 65536u
-
 /* Steps through a signal frame: sp points at the ucontext the kernel
  * saved; the interrupted registers continue the walk. 0, or -1 to stop. */
 static int step_signal_frame(uint64_t *pc, uint64_t *sp, uint64_t *bp, uint64_t *bx, uint64_t *lo,
@@ -105,6 +102,8 @@ static int step_signal_frame(uint64_t *pc, uint64_t *sp, uint64_t *bp, uint64_t 
     *sp = *(const uint64_t *)(uc + UC_RSP);
     *bp = *(const uint64_t *)(uc + UC_RBP);
     *bx = *(const uint64_t *)(uc + UC_RBX);
+    if (*sp & 7u)
+        return -1; /* the walk keeps sp 8-aligned (plain rules rely on it) */
     /* On the same stack the interrupted frame is above the ucontext. The
      * handler may have run on the alternate stack and the interrupted code
      * on the thread's: one switch to the thread's stack is accepted. */
@@ -117,31 +116,49 @@ static int step_signal_frame(uint64_t *pc, uint64_t *sp, uint64_t *bp, uint64_t 
     return 0;
 }
 
-/* The rule of (pc, exact): from the thread's rule memo (ws, may be NULL;
- * emptied when the generation changes), else the shared cache, else a
- * miss. */
-static inline uint64_t rule_of(struct walk_state *ws, uint64_t pc, uint64_t exact, uint64_t tag)
+/* The rule memo of the walks made without a thread's (unwind_dwarf):
+ * always empty, never written, so that the walk has one form. */
+static struct rule_memo no_rule_memo;
+
+/* The rule of (pc, exact) when its memo set holds neither: from the
+ * shared cache, else a miss; then kept as the set's first way, the first
+ * moving second. Out of line: rare. */
+static __attribute__((noinline)) uint64_t rule_lookup(struct rule_memo *rm, uint64_t pc,
+                                                      uint64_t exact)
 {
-    unsigned slot = (unsigned)pc & (RULE_MEMO_SLOTS - 1); /* return addresses spread well */
-    if (UNW_LIKELY(ws != NULL) && UNW_LIKELY(ws->rule_memo_key[slot] == (pc | exact)))
-        return ws->rule_memo_rule[slot];
-    uint64_t rule = cache_find((pc & KEY_PC_MASK) | exact | tag);
+    struct rule_memo_way *set = rm->set[pc & (RULE_MEMO_SETS - 1)];
+    uint64_t rule = cache_find((pc & KEY_PC_MASK) | exact | current_tag());
     if (UNW_UNLIKELY(rule == RULE_NONE))
         rule = rule_miss(pc, exact != 0);
-    if (ws && !(pc & ~KEY_PC_MASK)) {
-        ws->rule_memo_key[slot] = pc | exact;
-        ws->rule_memo_rule[slot] = rule;
+    if (rm != &no_rule_memo && !(pc & ~KEY_PC_MASK)) {
+        set[1] = set[0];
+        set[0] = (struct rule_memo_way){pc | exact, rule};
     }
     return rule;
 }
 
+/* The rule of (pc, exact), pc != 0: from its set in the thread's rule
+ * memo (the second way tested inline too: a set often holds one pc of the
+ * runtime or libc, met on every walk, and one of the program), else
+ * rule_lookup. */
+static inline uint64_t rule_of(struct rule_memo *rm, uint64_t pc, uint64_t exact)
+{
+    const struct rule_memo_way *set = rm->set[pc & (RULE_MEMO_SETS - 1)];
+    uint64_t key = pc | exact;
+    if (UNW_LIKELY(set[0].key == key))
+        return set[0].rule;
+    if (UNW_LIKELY(set[1].key == key))
+        return set[1].rule;
+    return rule_lookup(rm, pc, exact);
+}
+
 /* Empties the thread's rule memo when code was unloaded since it was
  * filled (its keys carry no generation). */
-static inline void rule_memo_check(struct walk_state *ws, uint64_t generation_now)
+static inline void rule_memo_check(struct rule_memo *rm, uint64_t generation_now)
 {
-    if (UNW_UNLIKELY(ws->rule_memo_generation != generation_now)) {
-        memset(ws->rule_memo_key, 0, sizeof ws->rule_memo_key);
-        ws->rule_memo_generation = generation_now;
+    if (UNW_UNLIKELY(rm->generation != generation_now)) {
+        memset(rm->set, 0, sizeof rm->set);
+        rm->generation = generation_now;
     }
 }
 
@@ -152,20 +169,31 @@ struct walk_regs {
     int bp_from, bx_from;
 };
 
-/* The caller's value of a callee-saved register by its rule: reloaded
- * from CFA + off (SAVED_AT; logged, deciding nothing yet) or unchanged.
- * -1 when the slot is outside the stack. */
-static inline int reload(unsigned how, int64_t off, uint64_t cfa, uint64_t lo, uint64_t hi,
-                         uint64_t *reg, int *from, struct walk_log *log)
+/* The caller's value of a callee-saved register saved at cfa + off (the
+ * load logged, deciding nothing yet). The CFA is 8-aligned and off a
+ * multiple of 8, so one range check covers the load: `span` is
+ * hi - 8 - lo. -1 when the slot is outside the stack. */
+static inline int reload(int64_t off, uint64_t cfa, uint64_t lo, uint64_t span, uint64_t *reg,
+                         int *from, struct walk_log *log)
 {
-    if (how == SAVED_AT) {
-        uint64_t at = cfa + (uint64_t)off;
-        if (!load_ok(at, lo, hi))
-            return -1;
-        *reg = *(const uint64_t *)at;
-        if (log)
-            *from = log_word(log, at, *reg, 0);
-    }
+    uint64_t at = cfa + (uint64_t)off;
+    if (at - lo > span)
+        return -1;
+    *reg = *(const uint64_t *)at;
+    if (log)
+        *from = log_word(log, at, *reg, 0);
+    return 0;
+}
+
+/* The caller's rbp and rbx by the rule: unchanged, or reloaded. */
+static inline int reload_saved(uint64_t rule, uint64_t cfa, uint64_t lo, uint64_t hi, uint64_t *bp,
+                               int *bp_from, uint64_t *bx, int *bx_from, struct walk_log *log)
+{
+    uint64_t span = hi - 8 - lo;
+    if ((rule & RULE_RBP_SAVED_BIT) && reload(RULE_RBP_OFF(rule), cfa, lo, span, bp, bp_from, log))
+        return -1;
+    if ((rule & RULE_RBX_SAVED_BIT) && reload(RULE_RBX_OFF(rule), cfa, lo, span, bx, bx_from, log))
+        return -1;
     return 0;
 }
 
@@ -180,8 +208,9 @@ static inline uint64_t base_value(unsigned base, struct walk_regs *w, struct wal
     return base == BASE_RBP ? w->bp : w->bx;
 }
 
-/* One step by any other rule than the walk's inline case: a STEP with a
- * CFA based on rbp or rbx or loaded from the stack, saved registers, or a
+/* One step by any other rule than the walk's inline cases: a STEP with a
+ * CFA based on rbx, on rbp + another offset than 16, on rsp + an offset
+ * that is not a positive multiple of 8, or loaded from the stack; or a
  * signal frame. The caller's registers in *w; 0, or -1 to stop (END, STOP,
  * or a failed check). Out of line: the walk keeps its registers. */
 static __attribute__((noinline)) int step_other(uint64_t rule, struct walk_regs *w,
@@ -215,8 +244,7 @@ static __attribute__((noinline)) int step_other(uint64_t rule, struct walk_regs 
     uint64_t ra = *(const uint64_t *)(cfa - 8);
     if (log)
         log_word(log, cfa - 8, ra, 1);
-    if (reload(RULE_RBP_HOW(rule), RULE_RBP_OFF(rule), cfa, w->lo, w->hi, &w->bp, &w->bp_from, log) ||
-        reload(RULE_RBX_HOW(rule), RULE_RBX_OFF(rule), cfa, w->lo, w->hi, &w->bx, &w->bx_from, log))
+    if (reload_saved(rule, cfa, w->lo, w->hi, &w->bp, &w->bp_from, &w->bx, &w->bx_from, log))
         return -1;
     w->pc = ra;
     w->sp = cfa;
@@ -224,35 +252,31 @@ static __attribute__((noinline)) int step_other(uint64_t rule, struct walk_regs 
     return 0;
 }
 
-/* Rules the walk takes inline: a STEP whose CFA is rsp + offset (the
- * commonest in code without frame pointers) or rbp + 16 (a frame-pointer
- * frame), not loaded from the stack, rbp and rbx unchanged or saved at
- * CFA + offset. */
-#define RULE_KIND_BASE_DEREF 0x3full
-#define RULE_RSP_STEP ((uint64_t)RULE_STEP)
-#define RULE_RBP_STEP ((uint64_t)RULE_STEP | (uint64_t)BASE_RBP << 3)
-#define RULE_CFA_OFF_16 ((uint64_t)16 << 35)
-#define RULE_SAVED_BITS (0xfull << 6) /* rbp's and rbx's "how" */
+/* The frame-pointer rule, taken inline too: a STEP with CFA = rbp + 16,
+ * not loaded from the stack. */
+#define RULE_FP_MASK (0x3full | ~0ull << 36)
+#define RULE_FP ((uint64_t)RULE_STEP | (uint64_t)BASE_RBP << 3 | 16ull << 36)
 
 /*
  * The walk, from the registers in *w: stores at most `max` return
  * addresses into pcs and the depth into *total (MEMSNAP_TOTAL_UNKNOWN when
  * it stopped at max with more to come); logs what decided it when log !=
  * NULL. One body, inlined twice: with and without a log. Its registers are
- * locals, spilled to *w only for the out-of-line steps.
+ * locals, spilled to *w only for the out-of-line steps. Each step raises
+ * sp (a plain rule's offset is positive, every other CFA is checked to be
+ * above sp; a signal frame's ucontext lies above the handler's frames, or
+ * the walk moves once from the alternate signal stack to the thread's),
+ * so the walk ends within the stack.
  */
 static inline __attribute__((always_inline)) unsigned
-walk(struct walk_regs *w, struct walk_state *ws, const struct stack_bounds *thread,
+walk(struct walk_regs *w, struct rule_memo *rm, const struct stack_bounds *thread,
      uint64_t *pcs, unsigned max, uint32_t *total, struct walk_log *log)
 {
-    const uint64_t tag = current_tag();
-    if (ws)
-        rule_memo_check(ws, atomic_load_explicit(&unwind_generation, memory_order_relaxed));
     uint64_t pc = w->pc, sp = w->sp, bp = w->bp, bx = w->bx, lo = w->lo, hi = w->hi, exact = 0;
     int bp_from = w->bp_from, bx_from = w->bx_from;
     unsigned depth = 0;
-    for (unsigned steps = 0; pc != 0 && steps < WALK_LIMIT; steps++) {
-        uint64_t rule = rule_of(ws, pc, exact, tag);
+    while (pc != 0) {
+        uint64_t rule = rule_of(rm, pc, exact);
         if (UNW_LIKELY(!(rule & RULE_RUNTIME_BIT))) {
             if (depth == max) {
                 *total = MEMSNAP_TOTAL_UNKNOWN; /* more to come: not walked */
@@ -261,11 +285,16 @@ walk(struct walk_regs *w, struct walk_state *ws, const struct stack_bounds *thre
             pcs[depth++] = exact ? pc + 1 : pc;
         }
         uint64_t cfa;
-        if (UNW_LIKELY((rule & RULE_KIND_BASE_DEREF) == RULE_RSP_STEP)) {
+        if (UNW_LIKELY(rule & RULE_PLAIN_BIT)) {
+            /* above sp and 8-aligned by construction: the return address
+             * at cfa - 8 lies in [sp, hi) */
             cfa = sp + (uint64_t)RULE_CFA_OFF(rule);
-        } else if ((rule & (RULE_KIND_BASE_DEREF | (0x1fffffffull << 35))) ==
-                   (RULE_RBP_STEP | RULE_CFA_OFF_16)) {
+            if (cfa > hi)
+                break;
+        } else if ((rule & RULE_FP_MASK) == RULE_FP) {
             cfa = bp + 16;
+            if (cfa <= sp || cfa > hi || (cfa & 7u))
+                break;
             if (log)
                 log_base_use(log, bp_from, &log->uses_bp);
         } else {
@@ -276,13 +305,8 @@ walk(struct walk_regs *w, struct walk_state *ws, const struct stack_bounds *thre
             exact = w->exact, bp_from = w->bp_from, bx_from = w->bx_from;
             continue;
         }
-        /* the caller's frame lies above this one, in the stack, 8-aligned:
-         * then the return address at cfa - 8 does too (sp >= lo + 8) */
-        if (cfa <= sp || cfa > hi || (cfa & 7u))
-            break;
-        if (rule & RULE_SAVED_BITS) {
-            if (reload(RULE_RBP_HOW(rule), RULE_RBP_OFF(rule), cfa, lo, hi, &bp, &bp_from, log) ||
-                reload(RULE_RBX_HOW(rule), RULE_RBX_OFF(rule), cfa, lo, hi, &bx, &bx_from, log))
+        if (rule & (RULE_RBP_SAVED_BIT | RULE_RBX_SAVED_BIT)) {
+            if (reload_saved(rule, cfa, lo, hi, &bp, &bp_from, &bx, &bx_from, log))
                 break;
         }
         pc = *(const uint64_t *)(cfa - 8);
@@ -316,11 +340,16 @@ unsigned unwind_dwarf_walk(const struct walk_start *start, struct walk_state *ws
     *total = 0;
     if (walk_begin(start, &w, &thread) != 0)
         return 0;
+    struct rule_memo *rm = &no_rule_memo;
+    if (ws) {
+        rm = &ws->rules;
+        rule_memo_check(rm, atomic_load_explicit(&unwind_generation, memory_order_relaxed));
+    }
     if (!log)
-        return walk(&w, ws, &thread, pcs, max, total, NULL);
+        return walk(&w, rm, &thread, pcs, max, total, NULL);
     if (w.lo != thread.lo)
         log->usable = 0; /* on the alternate signal stack */
-    return walk(&w, ws, &thread, pcs, max, total, log);
+    return walk(&w, rm, &thread, pcs, max, total, log);
 }
 
 unsigned unwind_dwarf(uint64_t *pcs, unsigned max, uint32_t *total)

@@ -16,15 +16,19 @@
 #define UNW_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
 /*
- * Bit layout of a rule:
+ * Bit layout of a rule (everything the walk tests on every frame is in the
+ * low byte, so that it takes one instruction with a short constant):
  *   0..2   kind (RULE_*)
  *   3..4   CFA base register (BASE_*)
  *   5      CFA is loaded from base+offset (stack realignment, DW_OP_deref)
- *   6..7   how to get the caller's rbp (SAVED_*), 8..9 the caller's rbx
- *   10..21 rbp's save slot: (offset from CFA) / 8, signed 12 bits
- *   22..33 rbx's save slot, same
- *   34     the pc lies in the runtime's own code (the frame is not recorded)
- *   35..63 CFA offset, signed 29 bits
+ *   6      the pc lies in the runtime's own code (the frame is not recorded)
+ *   7      plain: a STEP with CFA = rsp + offset, not loaded, the offset a
+ *          positive multiple of 8 (so the CFA is above rsp and 8-aligned:
+ *          the walk checks only its upper bound)
+ *   8..9   how to get the caller's rbp (SAVED_*), 10..11 the caller's rbx
+ *   12..23 rbp's save slot: (offset from CFA) / 8, signed 12 bits
+ *   24..35 rbx's save slot, same
+ *   36..63 CFA offset, signed 28 bits
  */
 enum {
     RULE_NONE = 0,   /* empty cache slot */
@@ -39,25 +43,30 @@ enum { SAVED_SAME = 0, SAVED_AT = 1 };
 #define RULE_KIND(r) ((unsigned)((r) & 7u))
 #define RULE_BASE(r) ((unsigned)(((r) >> 3) & 3u))
 #define RULE_DEREF(r) ((unsigned)(((r) >> 5) & 1u))
-#define RULE_RBP_HOW(r) ((unsigned)(((r) >> 6) & 3u))
-#define RULE_RBX_HOW(r) ((unsigned)(((r) >> 8) & 3u))
-#define RULE_RBP_OFF(r) ((int64_t)((int64_t)((r) << 42) >> 52) * 8)
-#define RULE_RBX_OFF(r) ((int64_t)((int64_t)((r) << 30) >> 52) * 8)
-#define RULE_IN_RUNTIME(r) ((unsigned)(((r) >> 34) & 1u))
-#define RULE_CFA_OFF(r) ((int64_t)(r) >> 35)
+#define RULE_RBP_HOW(r) ((unsigned)(((r) >> 8) & 3u))
+#define RULE_RBX_HOW(r) ((unsigned)(((r) >> 10) & 3u))
+#define RULE_RBP_OFF(r) ((int64_t)((int64_t)((r) << 40) >> 52) * 8)
+#define RULE_RBX_OFF(r) ((int64_t)((int64_t)((r) << 28) >> 52) * 8)
+#define RULE_IN_RUNTIME(r) ((unsigned)(((r) >> 6) & 1u))
+#define RULE_CFA_OFF(r) ((int64_t)(r) >> 36)
 
 #define SLOT12_MIN (-2048)
 #define SLOT12_MAX 2047
-#define CFA_OFF_MIN (-(1LL << 28))
-#define CFA_OFF_MAX ((1LL << 28) - 1)
-#define RULE_RUNTIME_BIT (1ULL << 34)
+#define CFA_OFF_MIN (-(1LL << 27))
+#define CFA_OFF_MAX ((1LL << 27) - 1)
+#define RULE_RUNTIME_BIT (1ULL << 6)
+#define RULE_PLAIN_BIT (1ULL << 7)
+#define RULE_RBP_SAVED_BIT ((uint64_t)SAVED_AT << 8)
+#define RULE_RBX_SAVED_BIT ((uint64_t)SAVED_AT << 10)
 
 static inline uint64_t rule_make(unsigned kind, unsigned base, unsigned deref, int64_t cfa_off,
                           unsigned rbp_how, int64_t rbp_slot, unsigned rbx_how, int64_t rbx_slot)
 {
-    return (uint64_t)kind | (uint64_t)base << 3 | (uint64_t)deref << 5 | (uint64_t)rbp_how << 6 |
-           (uint64_t)rbx_how << 8 | ((uint64_t)rbp_slot & 0xfffu) << 10 |
-           ((uint64_t)rbx_slot & 0xfffu) << 22 | (uint64_t)cfa_off << 35;
+    int plain = kind == RULE_STEP && base == BASE_RSP && !deref && cfa_off >= 8 && cfa_off % 8 == 0;
+    return (uint64_t)kind | (uint64_t)base << 3 | (uint64_t)deref << 5 |
+           (plain ? RULE_PLAIN_BIT : 0) | (uint64_t)rbp_how << 8 | (uint64_t)rbx_how << 10 |
+           ((uint64_t)rbp_slot & 0xfffu) << 12 | ((uint64_t)rbx_slot & 0xfffu) << 24 |
+           (uint64_t)cfa_off << 36;
 }
 
 #endif /* MEMSNAP_RUNTIME_UNWIND_RULES_H */

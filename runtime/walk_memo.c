@@ -122,7 +122,7 @@ void memo_forget(struct walk_state *ws)
 {
     memset(ws->entry, 0, sizeof ws->entry);
     ws->window = ws->window_hits = ws->bypass = 0;
-    memset(ws->rule_memo_key, 0, sizeof ws->rule_memo_key);
+    memset(ws->rules.set, 0, sizeof ws->rules.set);
 }
 
 /* Writes n in decimal into buf (at least 21 bytes); returns buf. */

@@ -30,7 +30,7 @@ struct thread_state;
 #define LOG_WORDS 64u  /* words a walk may read and still be memoised */
 #define MEMO_SETS 32u  /* sets of MEMO_WAYS entries */
 #define MEMO_WAYS 8u
-#define RULE_MEMO_SLOTS 2048u /* the DWARF walk's per-thread rules by pc */
+#define RULE_MEMO_SETS 1024u /* the DWARF walk's per-thread rules by pc, 2 ways */
 
 /* What a walk read, as it walks: every word with whether it decided the
  * walk, and whether the first rbp/rbx did. */
@@ -60,19 +60,25 @@ struct memo_stats {
     uint64_t lookups, hits, mismatches, bypassed, wrong;
 };
 
+/* The DWARF walk's rules by pc (unwind_dwarf.c), valid for one generation
+ * of the rules: set pc % RULE_MEMO_SETS holds two (pc | exact bit, rule)
+ * pairs, the last one looked up first (key 0 = empty, its rule 0 too), so
+ * that the walk finds a rule with one mask, one compare and one load from
+ * the same cache line (each frame's step waits for it). */
+struct rule_memo {
+    uint64_t generation;
+    struct rule_memo_way {
+        uint64_t key, rule;
+    } set[RULE_MEMO_SETS][2];
+};
+
 struct walk_state {
     struct memo_entry entry[MEMO_SETS][MEMO_WAYS];
     uint8_t next_way[MEMO_SETS];
     uint32_t window, window_hits; /* the adaptive bypass's current window */
     uint32_t bypass;              /* walks left without the memo */
     struct memo_stats stats;
-    /* the DWARF walk's rules by pc, valid for one generation of the
-     * rules: slot pc % RULE_MEMO_SLOTS holds pc | exact bit (0 = empty)
-     * and its rule, in two arrays, so that the walk finds a rule with one
-     * mask and one load (each frame's step waits for it) */
-    uint64_t rule_memo_generation;
-    uint64_t rule_memo_key[RULE_MEMO_SLOTS];
-    uint64_t rule_memo_rule[RULE_MEMO_SLOTS];
+    struct rule_memo rules;
 };
 
 /* The calling thread's walk state, mapped on first use; NULL when out of
