@@ -34,7 +34,11 @@ static struct memsnap_site *dwarf_site(struct thread_state *self, uint32_t domai
         unsigned n = unwind_dwarf_walk(start, ws, pcs, limit, &total, NULL);
         return depot_intern(domain, pcs, n, total);
     }
-    struct walk_log log = {.usable = 1};
+    struct walk_log log; /* its arrays are written as it fills (not cleared: 1 KiB) */
+    log.n = 0;
+    log.usable = 1;
+    log.uses_bp = log.uses_bx = 0;
+    log.decides = 0;
     unsigned n = unwind_dwarf_walk(start, ws, pcs, limit, &total, &log);
     struct memsnap_site *site = depot_intern(domain, pcs, n, total);
     memo_store(ws, start, tag, &log, site);

@@ -297,6 +297,8 @@ walk(struct walk_regs *w, struct rule_memo *rm, const struct stack_bounds *threa
                 break;
             if (log)
                 log_base_use(log, bp_from, &log->uses_bp);
+        } else if (RULE_KIND(rule) != RULE_STEP && RULE_KIND(rule) != RULE_SIGNAL) {
+            break; /* END (the outermost frame: every walk's last) or STOP */
         } else {
             *w = (struct walk_regs){pc, sp, bp, bx, lo, hi, exact, bp_from, bx_from};
             if (step_other(rule, w, thread, log) != 0)

@@ -13,7 +13,8 @@
 
 #define WINDOW 256u       /* lookups per bypass decision */
 #define WINDOW_HITS 16u   /* fewer hits than this in a window: bypass */
-#define BYPASS_WALKS 4096u
+#define BYPASS_WALKS 4096u /* after one failed window; doubled after each */
+#define BYPASS_MAX_SHIFT 4u /* further failed window, up to 16 times */
 
 struct walk_state *walk_state_of(struct thread_state *self)
 {
@@ -56,8 +57,16 @@ static void count(struct walk_state *ws, int hit)
     ws->window_hits += hit;
     if (++ws->window < WINDOW)
         return;
-    if (ws->window_hits < WINDOW_HITS)
-        ws->bypass = BYPASS_WALKS;
+    if (ws->window_hits < WINDOW_HITS) {
+        /* call paths too diverse for the memo (churn_diverse: 512 paths
+         * from one start) would pay a window of lookups and logged walks
+         * per bypass: back off, so that they pay it ever more rarely */
+        ws->bypass = BYPASS_WALKS << ws->backoff;
+        if (ws->backoff < BYPASS_MAX_SHIFT)
+            ws->backoff++;
+    } else {
+        ws->backoff = 0;
+    }
     ws->window = ws->window_hits = 0;
 }
 
@@ -121,7 +130,7 @@ void memo_store(struct walk_state *ws, const struct walk_start *start, uint64_t 
 void memo_forget(struct walk_state *ws)
 {
     memset(ws->entry, 0, sizeof ws->entry);
-    ws->window = ws->window_hits = ws->bypass = 0;
+    ws->window = ws->window_hits = ws->bypass = ws->backoff = 0;
     memset(ws->rules.set, 0, sizeof ws->rules.set);
 }
 

@@ -13,8 +13,9 @@
  * that do not decide anything (a saved rbx never used as a base) are left
  * out, so that the values programs keep in callee-saved registers do not
  * defeat the memo. A thread whose memo keeps missing stops using it for a
- * while (adaptive bypass). Per thread (struct walk_state, mapped on the
- * thread's first walk), written only by its thread.
+ * while (adaptive bypass), longer each time it still misses after. Per
+ * thread (struct walk_state, mapped on the thread's first walk), written
+ * only by its thread.
  */
 #ifndef MEMSNAP_RUNTIME_WALK_MEMO_H
 #define MEMSNAP_RUNTIME_WALK_MEMO_H
@@ -77,6 +78,7 @@ struct walk_state {
     uint8_t next_way[MEMO_SETS];
     uint32_t window, window_hits; /* the adaptive bypass's current window */
     uint32_t bypass;              /* walks left without the memo */
+    uint32_t backoff;             /* failed windows in a row (capped): bypass longer */
     struct memo_stats stats;
     struct rule_memo rules;
 };
