@@ -7,6 +7,7 @@
  * depot lock, which guards the DEPOT mapping being filled and root.nsites.
  */
 #include <errno.h>
+#include <string.h>
 
 #include "internal.h"
 #include "spinlock.h"
@@ -48,6 +49,7 @@ static uint64_t stack_hash(uint32_t domain, const uint64_t *pcs, unsigned nframe
     uint64_t a = 0x9e3779b97f4a7c15ULL ^ ((uint64_t)domain << 32) ^ total;
     uint64_t b = 0x6a09e667f3bcc909ULL ^ nframes;
     unsigned i = 0;
+#pragma GCC unroll 2
     for (; i + 1 < nframes; i += 2) {
         a = rotate_left(a ^ pcs[i], 23);
         b = rotate_left(b + pcs[i + 1], 41);
@@ -60,16 +62,18 @@ static uint64_t stack_hash(uint32_t domain, const uint64_t *pcs, unsigned nframe
     return h ^ (h >> 29);
 }
 
+/* The n pcs of a and b are equal (libc's memcmp: vector compares; it
+ * neither allocates nor takes a lock). */
+static inline int same_pcs(const uint64_t *a, const uint64_t *b, unsigned n)
+{
+    return memcmp(a, b, 8u * n) == 0;
+}
+
 static inline int site_matches(const struct memsnap_site *site, uint64_t hash, uint32_t domain,
                                const uint64_t *pcs, unsigned nframes, uint32_t total)
 {
-    if (site->hash != hash || site->domain != domain || site->nframes != nframes ||
-        site->total_nframes != total)
-        return 0;
-    for (unsigned i = 0; i < nframes; i++)
-        if (site->pcs[i] != pcs[i])
-            return 0;
-    return 1;
+    return site->hash == hash && site->domain == domain && site->nframes == nframes &&
+           site->total_nframes == total && same_pcs(site->pcs, pcs, nframes);
 }
 
 static struct memsnap_site *find(uint64_t head, uint64_t hash, uint32_t domain,

@@ -171,13 +171,14 @@ struct walk_regs {
 
 /* The caller's value of a callee-saved register saved at cfa + off (the
  * load logged, deciding nothing yet). The CFA is 8-aligned and off a
- * multiple of 8, so one range check covers the load: `span` is
- * hi - 8 - lo. -1 when the slot is outside the stack. */
-static inline int reload(int64_t off, uint64_t cfa, uint64_t lo, uint64_t span, uint64_t *reg,
-                         int *from, struct walk_log *log)
+ * multiple of 8, so one range check covers the load (`span` is
+ * hi - 8 - lo), made when `checked` (a plain rule's slots need none).
+ * -1 when the slot is outside the stack. */
+static inline int reload(int64_t off, uint64_t cfa, uint64_t lo, uint64_t span, int checked,
+                         uint64_t *reg, int *from, struct walk_log *log)
 {
     uint64_t at = cfa + (uint64_t)off;
-    if (at - lo > span)
+    if (checked && at - lo > span)
         return -1;
     *reg = *(const uint64_t *)at;
     if (log)
@@ -186,13 +187,16 @@ static inline int reload(int64_t off, uint64_t cfa, uint64_t lo, uint64_t span, 
 }
 
 /* The caller's rbp and rbx by the rule: unchanged, or reloaded. */
-static inline int reload_saved(uint64_t rule, uint64_t cfa, uint64_t lo, uint64_t hi, uint64_t *bp,
-                               int *bp_from, uint64_t *bx, int *bx_from, struct walk_log *log)
+static inline int reload_saved(uint64_t rule, uint64_t cfa, uint64_t lo, uint64_t hi, int checked,
+                               uint64_t *bp, int *bp_from, uint64_t *bx, int *bx_from,
+                               struct walk_log *log)
 {
     uint64_t span = hi - 8 - lo;
-    if ((rule & RULE_RBP_SAVED_BIT) && reload(RULE_RBP_OFF(rule), cfa, lo, span, bp, bp_from, log))
+    if ((rule & RULE_RBP_SAVED_BIT) &&
+        reload(RULE_RBP_OFF(rule), cfa, lo, span, checked, bp, bp_from, log))
         return -1;
-    if ((rule & RULE_RBX_SAVED_BIT) && reload(RULE_RBX_OFF(rule), cfa, lo, span, bx, bx_from, log))
+    if ((rule & RULE_RBX_SAVED_BIT) &&
+        reload(RULE_RBX_OFF(rule), cfa, lo, span, checked, bx, bx_from, log))
         return -1;
     return 0;
 }
@@ -244,7 +248,7 @@ static __attribute__((noinline)) int step_other(uint64_t rule, struct walk_regs 
     uint64_t ra = *(const uint64_t *)(cfa - 8);
     if (log)
         log_word(log, cfa - 8, ra, 1);
-    if (reload_saved(rule, cfa, w->lo, w->hi, &w->bp, &w->bp_from, &w->bx, &w->bx_from, log))
+    if (reload_saved(rule, cfa, w->lo, w->hi, 1, &w->bp, &w->bp_from, &w->bx, &w->bx_from, log))
         return -1;
     w->pc = ra;
     w->sp = cfa;
@@ -287,16 +291,21 @@ walk(struct walk_regs *w, struct rule_memo *rm, const struct stack_bounds *threa
         uint64_t cfa;
         if (UNW_LIKELY(rule & RULE_PLAIN_BIT)) {
             /* above sp and 8-aligned by construction: the return address
-             * at cfa - 8 lies in [sp, hi) */
+             * at cfa - 8 and the saved registers lie in [sp, cfa) */
             cfa = sp + (uint64_t)RULE_CFA_OFF(rule);
             if (cfa > hi)
                 break;
+            if (rule & (RULE_RBP_SAVED_BIT | RULE_RBX_SAVED_BIT))
+                reload_saved(rule, cfa, lo, hi, 0, &bp, &bp_from, &bx, &bx_from, log);
         } else if ((rule & RULE_FP_MASK) == RULE_FP) {
             cfa = bp + 16;
             if (cfa <= sp || cfa > hi || (cfa & 7u))
                 break;
             if (log)
                 log_base_use(log, bp_from, &log->uses_bp);
+            if ((rule & (RULE_RBP_SAVED_BIT | RULE_RBX_SAVED_BIT)) &&
+                reload_saved(rule, cfa, lo, hi, 1, &bp, &bp_from, &bx, &bx_from, log))
+                break;
         } else if (RULE_KIND(rule) != RULE_STEP && RULE_KIND(rule) != RULE_SIGNAL) {
             break; /* END (the outermost frame: every walk's last) or STOP */
         } else {
@@ -306,10 +315,6 @@ walk(struct walk_regs *w, struct rule_memo *rm, const struct stack_bounds *threa
             pc = w->pc, sp = w->sp, bp = w->bp, bx = w->bx, lo = w->lo, hi = w->hi;
             exact = w->exact, bp_from = w->bp_from, bx_from = w->bx_from;
             continue;
-        }
-        if (rule & (RULE_RBP_SAVED_BIT | RULE_RBX_SAVED_BIT)) {
-            if (reload_saved(rule, cfa, lo, hi, &bp, &bp_from, &bx, &bx_from, log))
-                break;
         }
         pc = *(const uint64_t *)(cfa - 8);
         if (log)

@@ -23,8 +23,10 @@
  *   5      CFA is loaded from base+offset (stack realignment, DW_OP_deref)
  *   6      the pc lies in the runtime's own code (the frame is not recorded)
  *   7      plain: a STEP with CFA = rsp + offset, not loaded, the offset a
- *          positive multiple of 8 (so the CFA is above rsp and 8-aligned:
- *          the walk checks only its upper bound)
+ *          positive multiple of 8, rbp and rbx saved (if they are) in the
+ *          frame, between rsp and CFA-8: the CFA is then above rsp and
+ *          8-aligned and the saved slots lie in [rsp, CFA), so the walk
+ *          checks only the CFA's upper bound
  *   8..9   how to get the caller's rbp (SAVED_*), 10..11 the caller's rbx
  *   12..23 rbp's save slot: (offset from CFA) / 8, signed 12 bits
  *   24..35 rbx's save slot, same
@@ -59,10 +61,18 @@ enum { SAVED_SAME = 0, SAVED_AT = 1 };
 #define RULE_RBP_SAVED_BIT ((uint64_t)SAVED_AT << 8)
 #define RULE_RBX_SAVED_BIT ((uint64_t)SAVED_AT << 10)
 
+/* A register saved at CFA + slot*8 lies in [CFA - cfa_off, CFA - 8]. */
+static inline int slot_in_frame(unsigned how, int64_t slot, int64_t cfa_off)
+{
+    return how != SAVED_AT || (slot * 8 >= -cfa_off && slot * 8 <= -8);
+}
+
 static inline uint64_t rule_make(unsigned kind, unsigned base, unsigned deref, int64_t cfa_off,
                           unsigned rbp_how, int64_t rbp_slot, unsigned rbx_how, int64_t rbx_slot)
 {
-    int plain = kind == RULE_STEP && base == BASE_RSP && !deref && cfa_off >= 8 && cfa_off % 8 == 0;
+    int plain = kind == RULE_STEP && base == BASE_RSP && !deref && cfa_off >= 8 &&
+                cfa_off % 8 == 0 && slot_in_frame(rbp_how, rbp_slot, cfa_off) &&
+                slot_in_frame(rbx_how, rbx_slot, cfa_off);
     return (uint64_t)kind | (uint64_t)base << 3 | (uint64_t)deref << 5 |
            (plain ? RULE_PLAIN_BIT : 0) | (uint64_t)rbp_how << 8 | (uint64_t)rbx_how << 10 |
            ((uint64_t)rbp_slot & 0xfffu) << 12 | ((uint64_t)rbx_slot & 0xfffu) << 24 |
