@@ -49,14 +49,10 @@ static int still_holds(const struct memo_entry *e, uint64_t sp)
     return 1;
 }
 
-/* Counts a lookup's outcome; after a window of mostly misses, bypasses. */
-static void count(struct walk_state *ws, int hit)
+/* A window of lookups ended: after mostly misses, bypass the memo. Out of
+ * line (once per window). */
+static __attribute__((noinline)) void window_end(struct walk_state *ws)
 {
-    ws->stats.lookups++;
-    ws->stats.hits += hit;
-    ws->window_hits += hit;
-    if (++ws->window < WINDOW)
-        return;
     if (ws->window_hits < WINDOW_HITS) {
         /* call paths too diverse for the memo (churn_diverse: 512 paths
          * from one start) would pay a window of lookups and logged walks
@@ -68,6 +64,16 @@ static void count(struct walk_state *ws, int hit)
         ws->backoff = 0;
     }
     ws->window = ws->window_hits = 0;
+}
+
+/* Counts a lookup's outcome. */
+static inline void count(struct walk_state *ws, int hit)
+{
+    ws->stats.lookups++;
+    ws->stats.hits += hit;
+    ws->window_hits += hit;
+    if (MEMSNAP_UNLIKELY(++ws->window == WINDOW))
+        window_end(ws);
 }
 
 struct memsnap_site *memo_find(struct walk_state *ws, const struct walk_start *start,
