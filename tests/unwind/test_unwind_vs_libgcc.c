@@ -7,7 +7,10 @@
  * an alternate stack, a signal that lands inside a PLT stub, threads, a
  * fork child, and a recursion deeper than the frame limit. Every return
  * address must match libgcc's, frame by frame, and the total depth must be
- * the same (or unknown, past the limit). Exit status 0 when all cases pass.
+ * the same (or unknown, past the limit); at each probe the walk is made
+ * twice, once without and once through the thread's rule memo (as the
+ * runtime's hooks walk), and both must match. Exit status 0 when all cases
+ * pass.
  */
 #define _GNU_SOURCE
 #include <alloca.h>
@@ -29,6 +32,7 @@
 
 int harness_init(void);
 void harness_nop(void);
+unsigned harness_walk_rule_memo(uint64_t *pcs, unsigned max, uint32_t *total);
 
 #define MAXF 64
 
@@ -55,14 +59,17 @@ static int failures;
 static int checks;
 static pthread_mutex_t report_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* Unwinds here with both unwinders and compares. Frame 0 differs by
- * construction (the two calls return to different places in probe).
- * Frames in the harness library stand for the runtime's: both skip them. */
-static __attribute__((noinline)) void probe(const char *what)
+/* Unwinds here with `walk` and libgcc's unwinder and compares. Frame 0
+ * differs by construction (the two calls return to different places in
+ * probe). Frames in the harness library stand for the runtime's: both
+ * skip them. */
+static __attribute__((noinline)) void probe_with(const char *what, const char *how,
+                                                 unsigned (*walk)(uint64_t *, unsigned,
+                                                                  uint32_t *))
 {
     uint64_t ours[MAXF];
     uint32_t total = 0;
-    unsigned n = unwind_dwarf(ours, MAXF, &total);
+    unsigned n = walk(ours, MAXF, &total);
     struct gcc_trace g = {.n = 0};
     _Unwind_Backtrace(collect, &g);
     int bad = 0;
@@ -91,14 +98,20 @@ static __attribute__((noinline)) void probe(const char *what)
     checks++;
     if (bad) {
         failures++;
-        printf("FAIL %s: %s\n", what, why);
+        printf("FAIL %s%s: %s\n", what, how, why);
         for (unsigned i = 0; i < (n > g.n ? n : g.n) && i < MAXF; i++)
             printf("   %2u ours %#14lx  libgcc %#14lx\n", i, i < n ? (unsigned long)ours[i] : 0UL,
                    i < g.n ? (unsigned long)g.pcs[i] : 0UL);
     } else {
-        printf("ok   %s (%u frames, %u stored)\n", what, g.n, n);
+        printf("ok   %s%s (%u frames, %u stored)\n", what, how, g.n, n);
     }
     pthread_mutex_unlock(&report_lock);
+}
+
+static __attribute__((noinline)) void probe(const char *what)
+{
+    probe_with(what, "", unwind_dwarf);
+    probe_with(what, ", rule memo", harness_walk_rule_memo);
 }
 
 /* ---- a rule that does not fit the compact form ---- */

@@ -7,7 +7,8 @@
  * and tested, or benchmarked, without the rest of the runtime; it registers
  * the miss lock's fork hooks as runtime/init.c does.
  * "The runtime's own text" is this shared library's executable segment, as
- * in libmemsnap.so.
+ * in libmemsnap.so. harness_walk_rule_memo walks as the runtime's hooks
+ * do, through the calling thread's rule memo (walk_memo.h).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -19,6 +20,7 @@
 #include "internal.h"
 #include "unwind.h"
 #include "unwind_cfi.h"
+#include "walk_memo.h"
 
 struct memsnap_mapping *pool_map(uint32_t kind, uint64_t size)
 {
@@ -100,4 +102,32 @@ int harness_init(void)
 __attribute__((noinline)) void harness_nop(void)
 {
     __asm__ volatile("");
+}
+
+/* The walk from the caller, through the calling thread's rule memo (mapped
+ * on first use) as the hooks' walks are; unwind_dwarf's way when the
+ * thread is already walking with it (a signal handler interrupting it:
+ * the runtime's reentrancy guard keeps its walks from nesting so). */
+__attribute__((noinline)) unsigned harness_walk_rule_memo(uint64_t *pcs, unsigned max,
+                                                          uint32_t *total)
+{
+    static __thread struct walk_state *ws;
+    static __thread int walking;
+    if (!ws) {
+        void *mem = mmap(NULL, sizeof *ws, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                         -1, 0);
+        if (mem == MAP_FAILED)
+            return unwind_dwarf(pcs, max, total);
+        ws = mem;
+    }
+    if (walking)
+        return unwind_dwarf(pcs, max, total);
+    walking = 1;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    struct walk_start start;
+    memsnap_unwind_capture(&start);
+    unsigned n = unwind_dwarf_walk(&start, ws, pcs, max, total, NULL);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    walking = 0;
+    return n;
 }
