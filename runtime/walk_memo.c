@@ -51,7 +51,7 @@ static int still_holds(const struct memo_entry *e, uint64_t sp)
 
 /* A window of lookups ended: after mostly misses, bypass the memo. Out of
  * line (once per window). */
-static __attribute__((noinline)) void window_end(struct walk_state *ws)
+static __attribute__((noinline, cold)) void window_end(struct walk_state *ws)
 {
     if (ws->window_hits < WINDOW_HITS) {
         /* call paths too diverse for the memo (churn_diverse: 512 paths
