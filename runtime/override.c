@@ -100,20 +100,6 @@ static inline __attribute__((always_inline)) enum route route_of(struct thread_t
     return ROUTE_TRACE;
 }
 
-/* The allocation hooks' fast test: hot.hooks is not HOOKS_ROUTE (start-up
- * done, tracing, the TLS block static: *tls is this thread's block from
- * the thread pointer) and this thread is not inside the runtime, so that
- * route_of would say ROUTE_TRACE. When it fails, the hook's out-of-line
- * part (*_routed) asks route_of. */
-static inline __attribute__((always_inline)) int may_trace(uint32_t hooks,
-                                                           struct thread_tls **tls)
-{
-    if (MEMSNAP_UNLIKELY(hooks == HOOKS_ROUTE))
-        return 0;
-    *tls = tls_static_block();
-    return MEMSNAP_LIKELY(!(*tls)->in_runtime);
-}
-
 /* route_of, with the guard and the thread's record taken for ROUTE_TRACE. */
 static inline enum route enter(struct thread_tls *tls, struct thread_state **self)
 {
@@ -191,36 +177,54 @@ sampled_alloc(struct thread_tls *tls, struct thread_state *self, size_t size, si
 }
 
 /*
- * Sampling before the guard: an allocation hook that may trace counts the
- * block down the thread's countdown first, and a block the countdown
- * passes (unsampled) goes to the real allocator as is — no guard, no
- * record, no header: only the countdown changed, in one instruction
- * (sampling.h). Otherwise *before tells trace_alloc what to do: the
- * countdown before this block (the block did not pass it: sample_crossed
- * decides), COUNTDOWN_RECORD (a table of every block) or
- * COUNTDOWN_NOT_TAKEN (a hook's slow route: decide under the guard).
+ * The allocation hooks' fast path: one load of hot.hooks (internal.h) and,
+ * when it says the TLS block is static, the thread's block from the thread
+ * pointer (STATIC_TLS_FIELD). In a sampled table, a hook that may trace
+ * counts the block up the thread's count-up first (sampling.h), and a
+ * block that passes it (unsampled) goes to the real allocator as is:
+ * FAST_UNSAMPLED — no guard, no record, no header; only the count-up
+ * changed, in one instruction. FAST_TRACE: the thread may trace now, and
+ * *left tells trace_alloc what to do: the bytes left before this block,
+ * which did not pass (sample_crossed decides), or COUNTDOWN_RECORD (a
+ * table of every block). FAST_ROUTE: the hook's out-of-line part
+ * (*_routed) asks route_of, and COUNTDOWN_NOT_TAKEN tells trace_alloc to
+ * decide under the guard.
  */
 #define COUNTDOWN_NOT_TAKEN INT64_MAX
 #define COUNTDOWN_RECORD INT64_MIN
-static inline __attribute__((always_inline)) int unsampled(struct thread_tls *tls, uint32_t hooks,
-                                                           size_t size, int64_t *before)
+enum fast_path { FAST_UNSAMPLED, FAST_TRACE, FAST_ROUTE };
+
+static inline __attribute__((always_inline)) enum fast_path fast_path(size_t size, int64_t *left)
 {
-    if (hooks != HOOKS_SAMPLE) {
-        *before = COUNTDOWN_RECORD;
-        return 0;
+    intptr_t hooks = __atomic_load_n(&hot.hooks, __ATOMIC_RELAXED);
+    if (MEMSNAP_LIKELY(hooks & HOOKS_SAMPLE)) { /* one bit test */
+        intptr_t tls = hooks - HOOKS_SAMPLE;
+        if (MEMSNAP_UNLIKELY(STATIC_TLS_FIELD(tls, in_runtime)))
+            return FAST_ROUTE;
+        int64_t before;
+        int passes;
+        COUNT_UP(STATIC_TLS_FIELD(tls, countup), size, before, passes);
+        if (MEMSNAP_LIKELY(passes))
+            return FAST_UNSAMPLED;
+        *left = bytes_left(before);
+        return FAST_TRACE;
     }
-    *before = countdown_sub(tls, size);
-    return countdown_passes(*before, size);
+    if ((hooks & HOOKS_TRACE) &&
+        MEMSNAP_LIKELY(!STATIC_TLS_FIELD(hooks - HOOKS_TRACE, in_runtime))) {
+        *left = COUNTDOWN_RECORD;
+        return FAST_TRACE;
+    }
+    return FAST_ROUTE;
 }
 
 /*
  * The allocation hooks' traced path: the guard and the record taken, the
  * block recorded — in a sampled table only if sample_crossed says so (see
- * unsampled for `before`). Each hook has its own copy out of line
+ * fast_path for `left`). Each hook has its own copy out of line
  * (trace_malloc...), so that the hooks' fast path needs no frame.
  */
 static inline __attribute__((always_inline)) void *
-trace_alloc(struct thread_tls *tls, int64_t before, size_t size, size_t room, size_t align, int zero)
+trace_alloc(struct thread_tls *tls, int64_t left, size_t size, size_t room, size_t align, int zero)
 {
     struct thread_state *self = take_record(tls);
     if (MEMSNAP_UNLIKELY(!self)) {
@@ -228,11 +232,11 @@ trace_alloc(struct thread_tls *tls, int64_t before, size_t size, size_t room, si
         return untraced(ROUTE_REAL, real_block(room, align, zero));
     }
     void *ptr;
-    if (MEMSNAP_LIKELY(before == COUNTDOWN_RECORD))
+    if (MEMSNAP_LIKELY(left == COUNTDOWN_RECORD))
         ptr = traced_alloc(self, size, room, align, zero);
-    else if (before == COUNTDOWN_NOT_TAKEN)
+    else if (left == COUNTDOWN_NOT_TAKEN)
         ptr = sampled_alloc(tls, self, size, room, align, zero);
-    else if (sample_crossed(tls, size, before))
+    else if (sample_crossed(tls, size, left))
         ptr = traced_alloc(self, size, room, align, zero);
     else
         ptr = real_block(room, align, zero);
@@ -240,23 +244,23 @@ trace_alloc(struct thread_tls *tls, int64_t before, size_t size, size_t room, si
     return ptr;
 }
 
-static __attribute__((noinline)) void *trace_malloc(struct thread_tls *tls, int64_t before,
+static __attribute__((noinline)) void *trace_malloc(struct thread_tls *tls, int64_t left,
                                                     size_t size)
 {
-    return trace_alloc(tls, before, size, size, 0, 0);
+    return trace_alloc(tls, left, size, size, 0, 0);
 }
 
-static __attribute__((noinline)) void *trace_calloc(struct thread_tls *tls, int64_t before,
+static __attribute__((noinline)) void *trace_calloc(struct thread_tls *tls, int64_t left,
                                                     size_t bytes)
 {
-    return trace_alloc(tls, before, bytes, bytes, 0, 1);
+    return trace_alloc(tls, left, bytes, bytes, 0, 1);
 }
 
 /* align: a power of two; malloc's alignment up to 16. */
-static __attribute__((noinline)) void *trace_aligned(struct thread_tls *tls, int64_t before,
+static __attribute__((noinline)) void *trace_aligned(struct thread_tls *tls, int64_t left,
                                                      size_t size, size_t room, size_t align)
 {
-    return trace_alloc(tls, before, size, room, align > HEADER_BYTES ? align : 0, 0);
+    return trace_alloc(tls, left, size, room, align > HEADER_BYTES ? align : 0, 0);
 }
 
 /* Forgets (if recorded) and frees the block at user whose header says
@@ -297,14 +301,12 @@ static __attribute__((noinline)) void *malloc_routed(size_t size)
 
 HOOK void *malloc(size_t size)
 {
-    struct thread_tls *tls;
-    uint32_t hooks = __atomic_load_n(&hot.hooks, __ATOMIC_RELAXED);
-    int64_t before;
-    if (may_trace(hooks, &tls)) {
-        if (unsampled(tls, hooks, size, &before))
-            return real.malloc(size);
-        return trace_malloc(tls, before, size);
-    }
+    int64_t left;
+    enum fast_path path = fast_path(size, &left);
+    if (MEMSNAP_LIKELY(path == FAST_UNSAMPLED))
+        return real.malloc(size);
+    if (path == FAST_TRACE)
+        return trace_malloc(tls_static_block(), left, size);
     return malloc_routed(size);
 }
 
@@ -349,10 +351,7 @@ static inline __attribute__((always_inline)) void release_marked(void *ptr)
         return;
     }
     if (MEMSNAP_UNLIKELY(!__atomic_load_n(&memsnap_ready, __ATOMIC_ACQUIRE))) {
-        if (real.free)
-            real.free(ptr);
-        else
-            __libc_free(ptr);
+        real.free(ptr); /* glibc's until start-up resolved it */
         return;
     }
     uint64_t link;
@@ -363,14 +362,14 @@ static inline __attribute__((always_inline)) void release_marked(void *ptr)
 }
 
 /* Frees ptr. A pointer without OWN_HEADER_MARK before it is none of the
- * runtime's (not traced, internal or bootstrap): once start-up is done,
- * the real allocator frees it after that one test. */
+ * runtime's (not traced, internal or bootstrap): the real allocator frees
+ * it after that one test, also during start-up (real.free is glibc's free
+ * until start-up resolves the next one, real_alloc.c). */
 static inline __attribute__((always_inline)) void release(void *ptr)
 {
     if (!ptr)
         return;
-    if (MEMSNAP_LIKELY(!has_own_mark(ptr)) &&
-        MEMSNAP_LIKELY(__atomic_load_n(&memsnap_ready, __ATOMIC_ACQUIRE))) {
+    if (MEMSNAP_LIKELY(!has_own_mark(ptr))) {
         real.free(ptr);
         return;
     }
@@ -406,14 +405,12 @@ HOOK void *calloc(size_t count, size_t size)
         errno = ENOMEM;
         return NULL;
     }
-    struct thread_tls *tls;
-    uint32_t hooks = __atomic_load_n(&hot.hooks, __ATOMIC_RELAXED);
-    int64_t before;
-    if (may_trace(hooks, &tls)) {
-        if (unsampled(tls, hooks, bytes, &before))
-            return real.calloc(count, size);
-        return trace_calloc(tls, before, bytes);
-    }
+    int64_t left;
+    enum fast_path path = fast_path(bytes, &left);
+    if (MEMSNAP_LIKELY(path == FAST_UNSAMPLED))
+        return real.calloc(count, size);
+    if (path == FAST_TRACE)
+        return trace_calloc(tls_static_block(), left, bytes);
     return calloc_routed(count, size);
 }
 
@@ -566,14 +563,12 @@ static inline __attribute__((always_inline)) void *
 aligned_hook(size_t align, size_t size, size_t room, void *(*call)(size_t, size_t),
              size_t call_align, size_t call_size)
 {
-    struct thread_tls *tls;
-    uint32_t hooks = __atomic_load_n(&hot.hooks, __ATOMIC_RELAXED);
-    int64_t before;
-    if (may_trace(hooks, &tls)) {
-        if (unsampled(tls, hooks, size, &before))
-            return call(call_align, call_size);
-        return trace_aligned(tls, before, size, room, align);
-    }
+    int64_t left;
+    enum fast_path path = fast_path(size, &left);
+    if (MEMSNAP_LIKELY(path == FAST_UNSAMPLED))
+        return call(call_align, call_size);
+    if (path == FAST_TRACE)
+        return trace_aligned(tls_static_block(), left, size, room, align);
     return aligned_routed(align, size, room, call, call_align, call_size);
 }
 
