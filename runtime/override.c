@@ -165,17 +165,6 @@ traced_alloc(struct thread_state *self, size_t size, size_t room, size_t align, 
     return user;
 }
 
-/* traced_alloc, in a sampled table only when the countdown reaches it (an
- * unsampled block comes from the real allocator as is). Guard held. */
-static inline __attribute__((always_inline)) void *
-sampled_alloc(struct thread_tls *tls, struct thread_state *self, size_t size, size_t room,
-              size_t align, int zero)
-{
-    if (MEMSNAP_UNLIKELY(hot.sample_bytes != 0) && !sample_take(tls, size))
-        return real_block(room, align, zero);
-    return traced_alloc(self, size, room, align, zero);
-}
-
 /*
  * The allocation hooks' fast path: one load of hot.hooks (internal.h) and,
  * when it says the TLS block is static, the thread's block from the thread
@@ -217,6 +206,19 @@ static inline __attribute__((always_inline)) enum fast_path fast_path(size_t siz
     return FAST_ROUTE;
 }
 
+/* Under the guard: 1 when a block of `size` is to be recorded, 0 when it
+ * goes to the real allocator as is (a sampled table's unsampled block);
+ * `left` as fast_path says. */
+static inline __attribute__((always_inline)) int records(struct thread_tls *tls, int64_t left,
+                                                         size_t size)
+{
+    if (MEMSNAP_LIKELY(left == COUNTDOWN_RECORD))
+        return 1;
+    if (left == COUNTDOWN_NOT_TAKEN)
+        return hot.sample_bytes == 0 || sample_take(tls, size);
+    return sample_crossed(tls, size, left);
+}
+
 /*
  * The allocation hooks' traced path: the guard and the record taken, the
  * block recorded — in a sampled table only if sample_crossed says so (see
@@ -231,15 +233,8 @@ trace_alloc(struct thread_tls *tls, int64_t left, size_t size, size_t room, size
         trace_out_of_memory(); /* no record for this thread: no memory */
         return untraced(ROUTE_REAL, real_block(room, align, zero));
     }
-    void *ptr;
-    if (MEMSNAP_LIKELY(left == COUNTDOWN_RECORD))
-        ptr = traced_alloc(self, size, room, align, zero);
-    else if (left == COUNTDOWN_NOT_TAKEN)
-        ptr = sampled_alloc(tls, self, size, room, align, zero);
-    else if (sample_crossed(tls, size, left))
-        ptr = traced_alloc(self, size, room, align, zero);
-    else
-        ptr = real_block(room, align, zero);
+    void *ptr = records(tls, left, size) ? traced_alloc(self, size, room, align, zero)
+                                         : real_block(room, align, zero);
     leave(tls, self);
     return ptr;
 }
@@ -442,7 +437,7 @@ static void *realloc_traced(struct thread_tls *tls, struct thread_state *self, v
         return NULL;
     }
     int keep_header = link_offset(link) == HEADER_BYTES &&
-                      (hot.sample_bytes == 0 || sample_take(tls, size));
+                      records(tls, COUNTDOWN_NOT_TAKEN, size);
     if (!keep_header) {
         /* an aligned block (whose alignment realloc need not keep), or an
          * unsampled new size: a fresh block */
@@ -470,15 +465,32 @@ static void *realloc_traced(struct thread_tls *tls, struct thread_state *self, v
 }
 
 /* realloc of a block the hooks did not write (before tracing or before
- * the runtime was loaded), while tracing: a traced copy. */
-static void *realloc_foreign(struct thread_tls *tls, struct thread_state *self, void *ptr,
-                             size_t size)
+ * the runtime was loaded, or a sampled table's unsampled block), while
+ * tracing: the real allocator's realloc (in place when it can) for a new
+ * size a sampled table does not record, else a traced copy. `left` as
+ * fast_path says. Guard held. */
+static void *realloc_foreign(struct thread_tls *tls, struct thread_state *self, int64_t left,
+                             void *ptr, size_t size)
 {
-    if (size == 0 || !real.malloc_usable_size)
+    if (size == 0 || !real.malloc_usable_size || !records(tls, left, size))
         return real.realloc(ptr, size);
-    void *fresh = sampled_alloc(tls, self, size, size, 0, 0);
+    void *fresh = traced_alloc(self, size, size, 0, 0);
     if (moved(fresh, ptr, real.malloc_usable_size(ptr), size))
         real.free(ptr);
+    return fresh;
+}
+
+/* realloc_foreign with the guard taken: realloc's fast path. */
+static __attribute__((noinline)) void *trace_realloc_foreign(struct thread_tls *tls, int64_t left,
+                                                             void *ptr, size_t size)
+{
+    struct thread_state *self = take_record(tls);
+    if (MEMSNAP_UNLIKELY(!self)) {
+        trace_out_of_memory(); /* no record for this thread: no memory */
+        return untraced(ROUTE_REAL, real.realloc(ptr, size));
+    }
+    void *fresh = realloc_foreign(tls, self, left, ptr, size);
+    leave(tls, self);
     return fresh;
 }
 
@@ -502,6 +514,16 @@ HOOK void *realloc(void *ptr, size_t size)
 {
     if (!ptr)
         return malloc(size);
+    if (MEMSNAP_LIKELY(!has_own_mark(ptr)) && size != 0) {
+        /* none of the runtime's blocks (not traced, internal or bootstrap),
+         * as free tells them: the fast path, as malloc's */
+        int64_t left;
+        enum fast_path path = fast_path(size, &left);
+        if (MEMSNAP_LIKELY(path == FAST_UNSAMPLED))
+            return real.realloc(ptr, size);
+        if (path == FAST_TRACE)
+            return trace_realloc_foreign(tls_static_block(), left, ptr, size);
+    }
     if (bootstrap_owns(ptr))
         return realloc_bootstrap(ptr, size);
     if (MEMSNAP_UNLIKELY(internal_heap_owns(ptr)))
@@ -513,7 +535,7 @@ HOOK void *realloc(void *ptr, size_t size)
     int ours = __atomic_load_n(&memsnap_ready, __ATOMIC_ACQUIRE) && header_read(ptr, &link);
     if (MEMSNAP_LIKELY(r == ROUTE_TRACE)) {
         void *fresh = ours ? realloc_traced(tls, self, ptr, link, size)
-                           : realloc_foreign(tls, self, ptr, size);
+                           : realloc_foreign(tls, self, COUNTDOWN_NOT_TAKEN, ptr, size);
         leave(tls, self);
         return fresh;
     }
