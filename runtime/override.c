@@ -39,7 +39,6 @@
 #define PAGE 4096u
 
 extern void *__libc_malloc(size_t);
-extern void __libc_free(void *);
 extern void *__libc_calloc(size_t, size_t);
 extern void *__libc_realloc(void *, size_t);
 extern void *__libc_memalign(size_t, size_t);

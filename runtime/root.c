@@ -73,7 +73,8 @@ void publish_state(void)
         __atomic_store_n(&hot.tracing, (state & MEMSNAP_STATE_TRACING) != 0, __ATOMIC_SEQ_CST);
         int ready = __atomic_load_n(&hot.ready, __ATOMIC_SEQ_CST);
         intptr_t tls_offset = __atomic_load_n(&hot.tls_offset, __ATOMIC_RELAXED);
-        int fast = ready && (state & MEMSNAP_STATE_TRACING) && tls_offset != 0;
+        int fast = ready && (state & MEMSNAP_STATE_TRACING) && tls_offset != 0 &&
+                   (tls_offset & HOOKS_MODE_MASK) == 0; /* aligned: always, in practice */
         intptr_t hooks = !fast ? HOOKS_ROUTE : tls_offset + (sample ? HOOKS_SAMPLE : HOOKS_TRACE);
         __atomic_store_n(&hot.hooks, hooks, __ATOMIC_SEQ_CST);
         if (__atomic_load_n(&hot.ready, __ATOMIC_SEQ_CST) == ready &&
