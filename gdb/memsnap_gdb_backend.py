@@ -170,6 +170,9 @@ class GdbBackend(Backend):
     def global_variable_at(self, address):
         return memsnap_gdb_types.global_variable_at(address) if self.has_target() else None
 
+    def variable_type(self, name):
+        return memsnap_gdb_types.variable_type(name) if self.has_target() else None
+
     def stack_variables(self, tid):
         return memsnap_gdb_types.stack_variables(tid) if self.has_target() else []
 

@@ -63,6 +63,12 @@ def global_variable_at(address):
     return variable if start <= address < start + max(variable.type.size, 1) else None
 
 
+def variable_type(name):
+    """The DataType of the variable `name` (thread-locals too), or None."""
+    symbol = _data_symbol(name)
+    return data_type(symbol.type) if symbol is not None else None
+
+
 def _data_symbol(name):
     for lookup in (gdb.lookup_global_symbol, gdb.lookup_static_symbol):
         try:

@@ -198,6 +198,10 @@ class LLDBBackend(Backend):
         target = self._target()
         return memsnap_lldb_types.global_variable_at(target, address) if target else None
 
+    def variable_type(self, name):
+        target = self._target()
+        return memsnap_lldb_types.variable_type(target, name) if target else None
+
     def stack_variables(self, tid):
         return memsnap_lldb_types.stack_variables(self._require_process(), tid)
 

@@ -51,12 +51,11 @@ def _type_name(sbtype, in_c):
     return name
 
 
-def _declared_in_c(value, sbaddress):
-    """True when the global variable `value` (at `sbaddress`) is declared in
-    a C compile unit: the unit of its declaration's file in its module
-    (data addresses belong to no unit's line table)."""
+def _declared_in_c(value, module):
+    """True when the global variable `value` (of SBModule `module`) is
+    declared in a C compile unit: the unit of its declaration's file in its
+    module (data addresses belong to no unit's line table)."""
     declared = value.GetDeclaration().GetFileSpec()
-    module = sbaddress.GetModule()
     units = [module.GetCompileUnitAtIndex(i) for i in range(module.GetNumCompileUnits())]
     for unit in units:
         spec = unit.GetFileSpec()
@@ -66,9 +65,46 @@ def _declared_in_c(value, sbaddress):
     return bool(units) and units[0].GetLanguage() in _C_LANGUAGES
 
 
+def resolve_data_address(target, address):
+    """target.ResolveLoadAddress(address), but also in the writable segment
+    of a module with thread-local variables: LLDB 14 loads the module's
+    PT_TLS segment at the start of that PT_LOAD and then resolves no
+    address of the PT_LOAD to a section; the module's own PT_LOAD is asked
+    there instead."""
+    sbaddress = target.ResolveLoadAddress(address)
+    if sbaddress.GetSection().IsValid():
+        return sbaddress
+    for module, start, size, file_address in _tls_segments(target):
+        if start <= address < start + size:
+            return module.ResolveFileAddress(file_address + address - start)
+    return sbaddress
+
+
+_TLS_SEGMENTS = {}
+
+
+def _tls_segments(target):
+    """[(module, load address, size, file address)] of the PT_LOAD segments
+    that hold a module's PT_TLS segment (memo per target and module count)."""
+    key = (target.GetProcess().GetUniqueID(), target.GetNumModules(), str(target.GetExecutable()))
+    if key not in _TLS_SEGMENTS:
+        _TLS_SEGMENTS.clear()
+        found = []
+        for module in target.module_iter():
+            segments = [(s.GetName() or "", s.GetLoadAddress(target), s.GetByteSize(),
+                         s.GetFileAddress()) for s in module.section_iter()]
+            tls = [segment for segment in segments if segment[0].startswith("PT_TLS")]
+            for name, start, size, file_address in segments:
+                if name.startswith("PT_LOAD") and start != lldb.LLDB_INVALID_ADDRESS and \
+                        any(start <= t[1] < start + size for t in tls):
+                    found.append((module, start, size, file_address))
+        _TLS_SEGMENTS[key] = found
+    return _TLS_SEGMENTS[key]
+
+
 def global_variable_at(target, address):
     """The global or static Variable whose storage holds `address`, or None."""
-    sbaddress = target.ResolveLoadAddress(address)
+    sbaddress = resolve_data_address(target, address)
     symbol = sbaddress.GetSymbol()
     if not symbol.IsValid() or not symbol.GetName():
         return None
@@ -80,9 +116,21 @@ def global_variable_at(target, address):
             if start == lldb.LLDB_INVALID_ADDRESS:
                 continue
             variable = Variable(value.GetName(), start,
-                                data_type(value.GetType(), _declared_in_c(value, sbaddress)))
+                                data_type(value.GetType(),
+                                          _declared_in_c(value, sbaddress.GetModule())))
             if start <= address < start + max(variable.type.size, 1):
                 return variable
+    return None
+
+
+def variable_type(target, name):
+    """The DataType of the global variable `name` (thread-locals too, whose
+    address LLDB cannot compute), or None."""
+    for module in target.module_iter():
+        values = module.FindGlobalVariables(target, name, 1)
+        if values.GetSize():
+            value = values.GetValueAtIndex(0)
+            return data_type(value.GetType(), _declared_in_c(value, module))
     return None
 
 
@@ -145,7 +193,7 @@ def type_target(datatype):
 
 def symbol_at(target, address):
     """(name, start) of the symbol holding `address`, or None."""
-    symbol = target.ResolveLoadAddress(address).GetSymbol()
+    symbol = resolve_data_address(target, address).GetSymbol()
     if not symbol.IsValid() or not symbol.GetName():
         return None
     start = symbol.GetStartAddress().GetLoadAddress(target)

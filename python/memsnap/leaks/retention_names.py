@@ -6,7 +6,9 @@ the target's cache until the program runs), then the block's chain is
 walked and each pointer named. The root: a global or static variable
 (`g_cache`, or `g_table.buckets[3]` for a word inside one), a local or
 argument of a thread's frame (`thread 3, frame #2 worker(): conn`), a
-register, or, without debug information, the symbol or memory holding the
+thread's thread-local variable (`thread 2, thread-local t_cache`,
+target/thread_locals.py), a register, or, without debug information, the
+symbol or memory holding the
 word. Then each pointer inside a block is named as a member of the type
 the previous pointer declared for that block (target/types.py:
 `->buckets[17]`, `->next`, `[2].key`), and the type of the next block is
@@ -20,7 +22,7 @@ from dataclasses import asdict, dataclass
 from typing import List, Optional
 
 from ..model.format import format_size
-from ..target import types
+from ..target import thread_locals, types
 from .check import DEFAULT_HEURISTICS, find_leaks
 from .report import DEFINITE, INDIRECT
 from .who import data_symbol, key_frame_text, words_into
@@ -46,14 +48,15 @@ class PathBlock:
 class PathStep:
     """One pointer of a retention path.
 
-    kind: "global", "local" or "register" (a named root), "root" (root
+    kind: "global", "local", "thread-local" or "register" (a named root),
+    "root" (root
     memory without a name), "field" (a typed member of the previous block),
     "offset" (an untyped word of the previous block). text: what the step
     adds to the path's expression. address: the pointer's own address (None
     for a register); value: the pointer; type: its declared type (None if
     unknown); block: the block it points into (the pointer may point
     `block_offset` bytes inside it). thread, frame, function: where a local
-    or register is."""
+    or register is (thread: also a thread-local's)."""
     kind: str
     text: str
     address: Optional[int]
@@ -110,6 +113,8 @@ class RetentionPath:
         if first.kind == "local":
             text = "thread %s, frame #%d %s(): %s" % (first.thread, first.frame, first.function,
                                                      text)
+        elif first.kind == "thread-local":
+            text = "thread %s, thread-local %s" % (first.thread, text)
         elif first.kind in ("register", "root"):
             rest = "".join(step.text for step in self.steps[1:])
             text = first.root + (", then " + rest if rest else "")
@@ -234,6 +239,9 @@ class PathNamer:
     def root_word(self, where, root):
         """(the root step's fields, the pointer's DataType or None) of the root
         word at `where` (in the roots.MemoryRange `root`)."""
+        local = thread_locals.thread_local_at(self.target, where)
+        if local is not None:
+            return self._thread_local(local, where)
         if root is not None and root.tid is not None:
             variable = self.target.stack_variable_at(root.tid, where)
             number = self.numbers.get(root.tid)
@@ -260,6 +268,19 @@ class PathNamer:
         return dict(kind="root", text=text, address=where, type=None,
                     root="%s at 0x%x in %s" % (text, where, what) if symbol
                     else "0x%x in %s" % (where, what)), None
+
+    def _thread_local(self, local, where):
+        """root_word() of a word inside a thread's thread-local variable."""
+        number = self.numbers.get(local.tid)
+        if local.type is not None:
+            text, leaf = self._in_variable(local, where)
+        else:
+            offset = where - local.address
+            text, leaf = local.name + ("+0x%x" % offset if offset else ""), None
+        return dict(kind="thread-local", text=text, address=where, thread=number,
+                    type=leaf.name if leaf else None,
+                    root="thread %s, thread-local %s%s"
+                    % (number, text, " (%s)" % leaf.name if leaf else "")), leaf
 
     def _in_variable(self, variable, where):
         """(text, leaf DataType or None) of the word at `where` inside a variable."""

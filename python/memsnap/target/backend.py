@@ -16,7 +16,8 @@ general registers), lookup_symbol, symbolize (the debugger's raw line and
 inline information for one code address), source_line and call_function;
 and for naming what holds memory (retention paths, leaks/retention_names.py):
 global_variable_at and stack_variables (variables from debug information,
-with their DataType), type_members and type_target (a type's layout);
+with their DataType), variable_type (a global or thread-local variable's
+declared type, by name), type_members and type_target (a type's layout);
 for blocks' types (leaks/block_types.py): symbol_at (the symbol holding a
 data address: a vtable), lookup_type, and format_value (the debugger's own
 printer).
@@ -203,6 +204,11 @@ class Backend:
     def global_variable_at(self, address: int) -> Optional[Variable]:
         """The global or static variable (debug information) whose storage
         holds `address`, or None."""
+        return None
+
+    def variable_type(self, name: str) -> Optional[DataType]:
+        """The declared type of the global, static or thread-local variable
+        `name` (debug information), or None."""
         return None
 
     def stack_variables(self, tid: int) -> List[Variable]:

@@ -3,8 +3,10 @@
  * --path and memsnap.retention_path (tests/debuggers/shared/test_retention.py).
  * A global hash table of lists (g_cache: 32 buckets of struct entry lists,
  * each entry holding a struct payload); two worker threads each keep a
- * connection (struct conn, a local of worker()) with a scratch payload, and
- * wait in wait_for_exit() on a pipe; a block reached only through a void *
+ * connection (struct conn, a local of worker()) with a scratch payload and a
+ * thread-local list of recent entries (t_recent: two entries, the older one
+ * holding a payload), and wait in wait_for_exit() on a pipe; main keeps one
+ * recent entry of its own in its t_recent; a block reached only through a void *
  * (g_opaque) that holds at +0x18 a pointer to another block; and a block
  * nothing points to. main then stops in retain_checkpoint() (where the
  * debugger breaks; RETAIN_ABORT=1 aborts there instead, for a kernel core).
@@ -21,7 +23,10 @@
 #define WORKERS 2
 #define HIDE 0xa5a5a5a5a5a5a5a5UL
 
-enum { HIDDEN_LOST, HIDDEN_PAYLOAD, HIDDEN_BEHIND, HIDDEN_CONN1, HIDDEN_SCRATCH1, NHIDDEN };
+enum {
+    HIDDEN_LOST, HIDDEN_PAYLOAD, HIDDEN_BEHIND, HIDDEN_CONN1, HIDDEN_SCRATCH1,
+    HIDDEN_RECENT_PAYLOAD1, HIDDEN_MAIN_RECENT, NHIDDEN
+};
 unsigned long g_hidden[NHIDDEN];
 
 struct payload {
@@ -49,7 +54,9 @@ struct table *g_cache;
 void *g_opaque;
 static int exit_pipe[2];
 static pthread_barrier_t started;
+__thread struct entry *t_recent;
 static struct conn *conns[WORKERS]; /* for the addresses printed; cleared before the stop */
+static struct payload *recent_payloads[WORKERS]; /* the same */
 
 __attribute__((noinline)) void retain_checkpoint(void)
 {
@@ -96,9 +103,18 @@ static void *worker(void *arg)
     conn->fd = (int)(long)arg;
     conn->scratch = new_payload(100 + conn->fd);
     conns[conn->fd] = conn;
+    struct entry *older = calloc(1, sizeof *older);
+    older->payload = calloc(1, sizeof *older->payload);
+    t_recent = calloc(1, sizeof *t_recent);
+    t_recent->next = older;
+    recent_payloads[conn->fd] = older->payload;
+    older = NULL;
     scrub_stack();
     pthread_barrier_wait(&started);
     wait_for_exit();
+    free(t_recent->next->payload);
+    free(t_recent->next);
+    free(t_recent);
     free(conn->scratch);
     free(conn);
     return NULL;
@@ -130,12 +146,16 @@ int main(void)
         return 1;
     pthread_barrier_init(&started, NULL, WORKERS + 1);
     build();
+    t_recent = calloc(1, sizeof(struct entry));
+    g_hidden[HIDDEN_MAIN_RECENT] = (unsigned long)t_recent ^ HIDE;
     for (long i = 0; i < WORKERS; i++)
         pthread_create(&threads[i], NULL, worker, (void *)i);
     pthread_barrier_wait(&started);
     g_hidden[HIDDEN_CONN1] = (unsigned long)conns[1] ^ HIDE;
     g_hidden[HIDDEN_SCRATCH1] = (unsigned long)conns[1]->scratch ^ HIDE;
+    g_hidden[HIDDEN_RECENT_PAYLOAD1] = (unsigned long)recent_payloads[1] ^ HIDE;
     memset(conns, 0, sizeof conns);
+    memset(recent_payloads, 0, sizeof recent_payloads);
     scrub_stack();
     retain_checkpoint();
     if (write(exit_pipe[1], "xx", 2) != 2)

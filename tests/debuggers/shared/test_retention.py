@@ -2,11 +2,13 @@
 
 retain_paths stops in retain_checkpoint() with a global hash table of
 lists (g_cache), a connection kept by a local of each worker thread, a
-block reached only through a void * (g_opaque) and a lost block; the
+thread-local list in each thread (t_recent), a block reached only through
+a void * (g_opaque) and a lost block; the
 addresses asked about are in g_hidden[], xor-ed so no scan takes them for
 pointers. Every path must be the exact chain of names, the same in both
 debuggers: g_cache->buckets[17]->next->payload through typed members, the
 worker's local `conn` (thread 3, in worker()'s frame) then ->scratch, the
+second worker's and the main thread's thread-local t_recent, the
 fallback `g_opaque+0x18` with the untyped block's allocation line, and no
 path for the lost block. The Python API gives the same steps as data, and
 `memleaks --paths` the path of each still reachable group's largest block.
@@ -22,7 +24,7 @@ import debuggers as d
 PROGRAM = "tests/debuggers/programs/retain_paths"
 SOURCE = os.path.join(d.SOURCE_ROOT, PROGRAM + ".c")
 HIDE = 0xa5a5a5a5a5a5a5a5
-LOST, PAYLOAD, BEHIND, CONN1, SCRATCH1 = range(5)
+LOST, PAYLOAD, BEHIND, CONN1, SCRATCH1, RECENT_PAYLOAD1, MAIN_RECENT = range(7)
 
 
 # Python in the debugger: the hidden addresses, read from g_hidden without
@@ -32,7 +34,7 @@ PROLOGUE = """
 import json, struct, memsnap
 from memsnap.views import commands
 backend = memsnap.get_backend()
-words = struct.unpack('<5Q', backend.read_memory(backend.lookup_symbol('g_hidden'), 40))
+words = struct.unpack('<7Q', backend.read_memory(backend.lookup_symbol('g_hidden'), 56))
 hidden = [word ^ %d for word in words]
 """ % HIDE
 
@@ -64,6 +66,10 @@ PAYLOAD_LINE = line_of("struct payload *p = calloc(1, sizeof *p);")
 CONN = line_of("struct conn *conn = calloc(1, sizeof *conn);")
 OPAQUE = line_of("char *opaque = calloc(1, 40);")
 BEHIND_LINE = line_of("void *behind = malloc(56);")
+OLDER = line_of("struct entry *older = calloc(1, sizeof *older);")
+OLDER_PAYLOAD = line_of("older->payload = calloc(1, sizeof *older->payload);")
+RECENT = line_of("t_recent = calloc(1, sizeof *t_recent);")
+MAIN_RECENT_LINE = line_of("t_recent = calloc(1, sizeof(struct entry));")
 
 TABLE_PATH = [
     "retention path (still reachable, 4 pointers from a root): g_cache->buckets[17]->next->payload",
@@ -86,30 +92,54 @@ THREAD_ROOT = re.compile(r"^  thread (\d+), frame #(\d+) worker\(\): conn \(stru
 SCRATCH_STEP = ("  ->scratch (struct payload *) -> 0xA: struct payload, 24 B, "
                 "allocated at retain_paths.c:%d" % PAYLOAD_LINE)
 
+RECENT_PATH = [
+    "retention path (still reachable, 3 pointers from a root): t_recent->next->payload",
+    "  thread T, thread-local t_recent (struct entry *) -> 0xA: struct entry, 24 B, "
+    "allocated at retain_paths.c:%d" % RECENT,
+    "  ->next (struct entry *) -> 0xA: struct entry, 24 B, allocated at retain_paths.c:%d" % OLDER,
+    "  ->payload (struct payload *) -> 0xA: struct payload, 24 B, allocated at retain_paths.c:%d"
+    % OLDER_PAYLOAD,
+]
+MAIN_RECENT_PATH = [
+    "retention path (still reachable, 1 pointer from a root): t_recent",
+    "  thread T, thread-local t_recent (struct entry *) -> 0xA: struct entry, 24 B, "
+    "allocated at retain_paths.c:%d" % MAIN_RECENT_LINE,
+]
+
 API = "print(json.dumps(memsnap.retention_path(hidden[%d]).to_data()))" % SCRATCH1
 
 COMMANDS = [d.python(PROLOGUE), memwhere(PAYLOAD), memwhere(SCRATCH1), memwhere(BEHIND),
             memwhere(LOST), d.python(API), memwhere(PAYLOAD, "--path --json"),
-            d.command("memleaks --paths --show reachable")]
+            d.command("memleaks --paths --show reachable"), memwhere(RECENT_PAYLOAD1),
+            memwhere(MAIN_RECENT)]
 
 # memleaks --paths: each still reachable group's largest block (the first
 # of equal ones) and its path, by group.
 GROUP_PATHS = {TABLE: "g_cache", ENTRY: "g_cache->buckets[17]->next",
                PAYLOAD_LINE: "g_cache->buckets[17]->next->payload", OPAQUE: "g_opaque",
-               BEHIND_LINE: "g_opaque+0x18", CONN: "thread 3, frame #F worker(): conn"}
+               BEHIND_LINE: "g_opaque+0x18", CONN: "thread T, frame #F worker(): conn",
+               RECENT: "thread T, thread-local t_recent",
+               OLDER: "thread T, thread-local t_recent->next",
+               OLDER_PAYLOAD: "thread T, thread-local t_recent->next->payload",
+               MAIN_RECENT_LINE: "thread T, thread-local t_recent"}
 
 
-def group_paths(output, live):
-    """{group's line: its path} from memleaks --paths' still reachable part."""
+def group_paths(output):
+    """{group's line: its path} from memleaks --paths' still reachable part
+    (thread numbers as T: they differ on cores)."""
     part = output[output.index("still reachable:\n"):]
     groups = re.findall(r"^\S*retain_paths\.c:(\d+): size=", part, re.M)
     paths = re.findall(r"^  (\d+)\. 0x[0-9a-f]+ \([^)]*\): (.*)$", part, re.M)
     assert [int(rank) for rank, _ in paths] == list(range(1, len(groups) + 1)), part
-    found = {int(line): re.sub(r"frame #\d+", "frame #F", path)
-             for line, (_, path) in zip(groups, paths)}
-    if not live:
-        found = {line: re.sub(r"^thread \d+", "thread 3", path) for line, path in found.items()}
-    return found
+    return {int(line): re.sub(r"^thread \d+", "thread T", re.sub(r"frame #\d+", "frame #F", path))
+            for line, (_, path) in zip(groups, paths)}
+
+
+def thread_of(lines):
+    """The thread number of a path's root line, lines with it as T."""
+    found = re.match(r"^  thread (\d+), ", lines[1])
+    assert found, lines
+    return int(found.group(1)), lines[:1] + ["  thread T, " + lines[1][found.end():]] + lines[2:]
 
 
 def check_paths(results, live):
@@ -143,7 +173,13 @@ def check_paths(results, live):
     assert [s["text"] for s in table["steps"]] == \
         ["g_cache", "->buckets[17]", "->next", "->payload"]
     assert [s["kind"] for s in table["steps"]] == ["global", "field", "field", "field"]
-    assert group_paths(results[6]["output"], live) == GROUP_PATHS
+    assert group_paths(results[6]["output"]) == GROUP_PATHS
+    thread, recent = thread_of(normalized(results[7]["output"]))
+    assert recent == RECENT_PATH
+    main_thread, main_recent = thread_of(normalized(results[8]["output"]))
+    assert main_recent == MAIN_RECENT_PATH
+    if live:
+        assert (thread, main_thread) == (3, 1)
 
 
 def test_paths_live_and_on_a_core(session, program, runtime, tmp_path):
