@@ -281,8 +281,9 @@ extern struct runtime_hot hot RUNTIME_LOCAL;
  * static TLS the block is found from the thread pointer, with no call:
  * tls_static_block() gives it then (only then: the allocation hooks'
  * fast paths, which must make no call, run only when hot.hooks says
- * so, and read the block's fields with STATIC_TLS_FIELD); tls_block() gives it always. The empty asm makes the compiler keep the
- * address in a register. */
+ * so, and read the block's fields with STATIC_TLS_FIELD); tls_block()
+ * gives it always. The empty asm makes the compiler keep the address in a
+ * register. */
 static inline __attribute__((always_inline)) struct thread_tls *tls_static_block(void)
 {
     intptr_t offset = __atomic_load_n(&hot.tls_offset, __ATOMIC_RELAXED);
