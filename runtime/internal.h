@@ -279,14 +279,14 @@ extern struct runtime_hot hot RUNTIME_LOCAL;
  * to memsnap_tls costs a call (and the compiler does not reuse one across
  * calls or asm): a hook takes this pointer once and passes it on. In
  * static TLS the block is found from the thread pointer, with no call:
- * tls_static_block() gives it then (only then: the allocation hooks'
+ * tls_static_block(offset) gives it then (only then: the allocation hooks'
  * fast paths, which must make no call, run only when hot.hooks says
- * so, and read the block's fields with STATIC_TLS_FIELD); tls_block()
- * gives it always. The empty asm makes the compiler keep the address in a
+ * so and gives the offset, and read the block's fields with
+ * STATIC_TLS_FIELD); tls_block() gives it always. The empty asm makes the compiler keep the address in a
  * register. */
-static inline __attribute__((always_inline)) struct thread_tls *tls_static_block(void)
+static inline __attribute__((always_inline)) struct thread_tls *
+tls_static_block(intptr_t offset)
 {
-    intptr_t offset = __atomic_load_n(&hot.tls_offset, __ATOMIC_RELAXED);
     return (struct thread_tls *)((char *)__builtin_thread_pointer() + offset);
 }
 /* A field of the calling thread's TLS block at `offset` (static TLS) from

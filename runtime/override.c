@@ -171,8 +171,8 @@ traced_alloc(struct thread_state *self, size_t size, size_t room, size_t align, 
  * counts the block up the thread's count-up first (sampling.h), and a
  * block that passes it (unsampled) goes to the real allocator as is:
  * FAST_UNSAMPLED — no guard, no record, no header; only the count-up
- * changed, in one instruction. FAST_TRACE: the thread may trace now, and
- * *left tells trace_alloc what to do: the bytes left before this block,
+ * changed, in one instruction. FAST_TRACE: the thread may trace now (*tls
+ * is its TLS block), and *left tells trace_alloc what to do: the bytes left before this block,
  * which did not pass (sample_crossed decides), or COUNTDOWN_RECORD (a
  * table of every block). FAST_ROUTE: the hook's out-of-line part
  * (*_routed) asks route_of, and COUNTDOWN_NOT_TAKEN tells trace_alloc to
@@ -182,24 +182,27 @@ traced_alloc(struct thread_state *self, size_t size, size_t room, size_t align, 
 #define COUNTDOWN_RECORD INT64_MIN
 enum fast_path { FAST_UNSAMPLED, FAST_TRACE, FAST_ROUTE };
 
-static inline __attribute__((always_inline)) enum fast_path fast_path(size_t size, int64_t *left)
+static inline __attribute__((always_inline)) enum fast_path
+fast_path(size_t size, int64_t *left, struct thread_tls **tls)
 {
     intptr_t hooks = __atomic_load_n(&hot.hooks, __ATOMIC_RELAXED);
     if (MEMSNAP_LIKELY(hooks & HOOKS_SAMPLE)) { /* one bit test */
-        intptr_t tls = hooks - HOOKS_SAMPLE;
-        if (MEMSNAP_UNLIKELY(STATIC_TLS_FIELD(tls, in_runtime)))
+        intptr_t at = hooks - HOOKS_SAMPLE;
+        if (MEMSNAP_UNLIKELY(STATIC_TLS_FIELD(at, in_runtime)))
             return FAST_ROUTE;
         int64_t before;
         int passes;
-        COUNT_UP(STATIC_TLS_FIELD(tls, countup), size, before, passes);
+        COUNT_UP(STATIC_TLS_FIELD(at, countup), size, before, passes);
         if (MEMSNAP_LIKELY(passes))
             return FAST_UNSAMPLED;
         *left = bytes_left(before);
+        *tls = tls_static_block(at);
         return FAST_TRACE;
     }
     if ((hooks & HOOKS_TRACE) &&
         MEMSNAP_LIKELY(!STATIC_TLS_FIELD(hooks - HOOKS_TRACE, in_runtime))) {
         *left = COUNTDOWN_RECORD;
+        *tls = tls_static_block(hooks - HOOKS_TRACE);
         return FAST_TRACE;
     }
     return FAST_ROUTE;
@@ -296,11 +299,12 @@ static __attribute__((noinline)) void *malloc_routed(size_t size)
 HOOK void *malloc(size_t size)
 {
     int64_t left;
-    enum fast_path path = fast_path(size, &left);
+    struct thread_tls *tls;
+    enum fast_path path = fast_path(size, &left, &tls);
     if (MEMSNAP_LIKELY(path == FAST_UNSAMPLED))
         return real.malloc(size);
     if (path == FAST_TRACE)
-        return trace_malloc(tls_static_block(), left, size);
+        return trace_malloc(tls, left, size);
     return malloc_routed(size);
 }
 
@@ -400,11 +404,12 @@ HOOK void *calloc(size_t count, size_t size)
         return NULL;
     }
     int64_t left;
-    enum fast_path path = fast_path(bytes, &left);
+    struct thread_tls *tls;
+    enum fast_path path = fast_path(bytes, &left, &tls);
     if (MEMSNAP_LIKELY(path == FAST_UNSAMPLED))
         return real.calloc(count, size);
     if (path == FAST_TRACE)
-        return trace_calloc(tls_static_block(), left, bytes);
+        return trace_calloc(tls, left, bytes);
     return calloc_routed(count, size);
 }
 
@@ -517,11 +522,12 @@ HOOK void *realloc(void *ptr, size_t size)
         /* none of the runtime's blocks (not traced, internal or bootstrap),
          * as free tells them: the fast path, as malloc's */
         int64_t left;
-        enum fast_path path = fast_path(size, &left);
+        struct thread_tls *tls;
+        enum fast_path path = fast_path(size, &left, &tls);
         if (MEMSNAP_LIKELY(path == FAST_UNSAMPLED))
             return real.realloc(ptr, size);
         if (path == FAST_TRACE)
-            return trace_realloc_foreign(tls_static_block(), left, ptr, size);
+            return trace_realloc_foreign(tls, left, ptr, size);
     }
     if (bootstrap_owns(ptr))
         return realloc_bootstrap(ptr, size);
@@ -585,11 +591,12 @@ aligned_hook(size_t align, size_t size, size_t room, void *(*call)(size_t, size_
              size_t call_align, size_t call_size)
 {
     int64_t left;
-    enum fast_path path = fast_path(size, &left);
+    struct thread_tls *tls;
+    enum fast_path path = fast_path(size, &left, &tls);
     if (MEMSNAP_LIKELY(path == FAST_UNSAMPLED))
         return call(call_align, call_size);
     if (path == FAST_TRACE)
-        return trace_aligned(tls_static_block(), left, size, room, align);
+        return trace_aligned(tls, left, size, room, align);
     return aligned_routed(align, size, room, call, call_align, call_size);
 }
 
