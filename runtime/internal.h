@@ -55,11 +55,12 @@ struct thread_tls {
     int32_t stack_state; /* 1 known, 0 not looked up, -errno */
     uint16_t resolving;  /* real_alloc.c: inside resolve_real_allocator */
     uint16_t in_miss;    /* the DWARF unwinder's miss path runs */
-    /* sampling.h: bytes until the next sampled heap block (> 0), or <= 0
-     * when none is drawn for the next allocation; changed only by a single
+    /* sampling.h: minus the bytes left before the next sampled heap
+     * block (< 0), or >= 0 when none is drawn for the next allocation;
+     * each allocation adds its size to it. Changed only by a single
      * instruction outside the guard (a signal handler's hook comes before
      * or after it, never inside) */
-    int64_t countdown;
+    int64_t countup;
     uint64_t rng;        /* sampling.c: xorshift state, 0 = not seeded */
 };
 extern __thread struct thread_tls memsnap_tls;
@@ -239,18 +240,17 @@ void root_fill_header(void);
  * mirror the root's, and `hooks` follows them and `ready`
  * (publish_state() keeps them equal).
  */
-enum hooks_mode {
-    HOOKS_ROUTE,  /* start-up not finished, not tracing, or the TLS block not
-                   * static: each hook finds its route */
-    HOOKS_TRACE,  /* tracing every heap block */
-    HOOKS_SAMPLE, /* tracing a sampled table */
+enum hooks_mode { /* one bit each, so that a hook tests its mode in one instruction */
+    HOOKS_ROUTE = 0,  /* start-up not finished, not tracing, or the TLS block
+                       * not static: each hook finds its route */
+    HOOKS_TRACE = 1,  /* tracing every heap block */
+    HOOKS_SAMPLE = 2, /* tracing a sampled table */
+    HOOKS_MODE_MASK = 3,
 };
+_Static_assert(_Alignof(struct thread_tls) > HOOKS_MODE_MASK, "hot.hooks: mode in the low bits");
 struct runtime_hot {
     int ready;             /* start-up finished (init.c) */
     uint32_t tracing;      /* root.state & MEMSNAP_STATE_TRACING, as 0/1 */
-    /* enum hooks_mode, from ready, tracing, sample_bytes and tls_offset:
-     * what the allocation hooks' fast path reads, one word for the four */
-    uint32_t hooks;
     uint32_t limit;        /* root.traceback_limit, capped at MEMSNAP_MAX_FRAMES */
     uint32_t unwinder;     /* root.unwinder */
     uint32_t clear_gen;    /* root.clear_gen */
@@ -265,6 +265,12 @@ struct runtime_hot {
      * or linked: always; dlopen'ed: when the dynamic linker had room),
      * else 0: tls_block() below. Set once by start-up (init.c). */
     intptr_t tls_offset;
+    /* What the allocation hooks' fast path reads, one word for ready,
+     * tracing, sample_bytes and tls_offset: HOOKS_ROUTE (0), or, when the
+     * TLS block is static, its offset (tls_offset, aligned) plus the mode,
+     * HOOKS_TRACE or HOOKS_SAMPLE: the hook reaches the thread's block
+     * from the thread pointer with no other load (STATIC_TLS_FIELD). */
+    intptr_t hooks;
 } __attribute__((aligned(64)));
 _Static_assert(sizeof(struct runtime_hot) == 64, "hot: one cache line");
 extern struct runtime_hot hot RUNTIME_LOCAL;
@@ -273,15 +279,29 @@ extern struct runtime_hot hot RUNTIME_LOCAL;
  * to memsnap_tls costs a call (and the compiler does not reuse one across
  * calls or asm): a hook takes this pointer once and passes it on. In
  * static TLS the block is found from the thread pointer, with no call:
- * tls_static_block() gives it then (only then: the allocation hooks'
+ * tls_static_block(offset) gives it then (only then: the allocation hooks'
  * fast paths, which must make no call, run only when hot.hooks says
- * so); tls_block() gives it always. The empty asm makes the compiler keep the
- * address in a register. */
-static inline __attribute__((always_inline)) struct thread_tls *tls_static_block(void)
+ * so and gives the offset, and read the block's fields with
+ * STATIC_TLS_FIELD); tls_block() gives it always. The empty asm makes the compiler keep the address in a
+ * register. */
+static inline __attribute__((always_inline)) struct thread_tls *
+tls_static_block(intptr_t offset)
 {
-    intptr_t offset = __atomic_load_n(&hot.tls_offset, __ATOMIC_RELAXED);
     return (struct thread_tls *)((char *)__builtin_thread_pointer() + offset);
 }
+/* A field of the calling thread's TLS block at `offset` (static TLS) from
+ * the thread pointer, as an lvalue: where the compiler knows the %fs
+ * segment, one %fs-relative access with the offset in a register and the
+ * field's position as displacement (no address computed); elsewhere, from
+ * the thread pointer. */
+#if defined(__x86_64__) && defined(__SEG_FS)
+#define STATIC_TLS_FIELD(offset, field)                          \
+    (*(__typeof__(((struct thread_tls *)0)->field) __seg_fs *)(  \
+        (offset) + (intptr_t)offsetof(struct thread_tls, field)))
+#else
+#define STATIC_TLS_FIELD(offset, field) \
+    (((struct thread_tls *)((char *)__builtin_thread_pointer() + (offset)))->field)
+#endif
 static inline __attribute__((always_inline)) struct thread_tls *tls_block(void)
 {
     intptr_t offset = __atomic_load_n(&hot.tls_offset, __ATOMIC_RELAXED);

@@ -39,7 +39,6 @@
 #define PAGE 4096u
 
 extern void *__libc_malloc(size_t);
-extern void __libc_free(void *);
 extern void *__libc_calloc(size_t, size_t);
 extern void *__libc_realloc(void *, size_t);
 extern void *__libc_memalign(size_t, size_t);
@@ -98,20 +97,6 @@ static inline __attribute__((always_inline)) enum route route_of(struct thread_t
     if (!tracing_enabled())
         return ROUTE_REAL;
     return ROUTE_TRACE;
-}
-
-/* The allocation hooks' fast test: hot.hooks is not HOOKS_ROUTE (start-up
- * done, tracing, the TLS block static: *tls is this thread's block from
- * the thread pointer) and this thread is not inside the runtime, so that
- * route_of would say ROUTE_TRACE. When it fails, the hook's out-of-line
- * part (*_routed) asks route_of. */
-static inline __attribute__((always_inline)) int may_trace(uint32_t hooks,
-                                                           struct thread_tls **tls)
-{
-    if (MEMSNAP_UNLIKELY(hooks == HOOKS_ROUTE))
-        return 0;
-    *tls = tls_static_block();
-    return MEMSNAP_LIKELY(!(*tls)->in_runtime);
 }
 
 /* route_of, with the guard and the thread's record taken for ROUTE_TRACE. */
@@ -179,84 +164,100 @@ traced_alloc(struct thread_state *self, size_t size, size_t room, size_t align, 
     return user;
 }
 
-/* traced_alloc, in a sampled table only when the countdown reaches it (an
- * unsampled block comes from the real allocator as is). Guard held. */
-static inline __attribute__((always_inline)) void *
-sampled_alloc(struct thread_tls *tls, struct thread_state *self, size_t size, size_t room,
-              size_t align, int zero)
-{
-    if (MEMSNAP_UNLIKELY(hot.sample_bytes != 0) && !sample_take(tls, size))
-        return real_block(room, align, zero);
-    return traced_alloc(self, size, room, align, zero);
-}
-
 /*
- * Sampling before the guard: an allocation hook that may trace counts the
- * block down the thread's countdown first, and a block the countdown
- * passes (unsampled) goes to the real allocator as is — no guard, no
- * record, no header: only the countdown changed, in one instruction
- * (sampling.h). Otherwise *before tells trace_alloc what to do: the
- * countdown before this block (the block did not pass it: sample_crossed
- * decides), COUNTDOWN_RECORD (a table of every block) or
- * COUNTDOWN_NOT_TAKEN (a hook's slow route: decide under the guard).
+ * The allocation hooks' fast path: one load of hot.hooks (internal.h) and,
+ * when it says the TLS block is static, the thread's block from the thread
+ * pointer (STATIC_TLS_FIELD). In a sampled table, a hook that may trace
+ * counts the block up the thread's count-up first (sampling.h), and a
+ * block that passes it (unsampled) goes to the real allocator as is:
+ * FAST_UNSAMPLED — no guard, no record, no header; only the count-up
+ * changed, in one instruction. FAST_TRACE: the thread may trace now (*tls
+ * is its TLS block), and *left tells trace_alloc what to do: the bytes left before this block,
+ * which did not pass (sample_crossed decides), or COUNTDOWN_RECORD (a
+ * table of every block). FAST_ROUTE: the hook's out-of-line part
+ * (*_routed) asks route_of, and COUNTDOWN_NOT_TAKEN tells trace_alloc to
+ * decide under the guard.
  */
 #define COUNTDOWN_NOT_TAKEN INT64_MAX
 #define COUNTDOWN_RECORD INT64_MIN
-static inline __attribute__((always_inline)) int unsampled(struct thread_tls *tls, uint32_t hooks,
-                                                           size_t size, int64_t *before)
+enum fast_path { FAST_UNSAMPLED, FAST_TRACE, FAST_ROUTE };
+
+static inline __attribute__((always_inline)) enum fast_path
+fast_path(size_t size, int64_t *left, struct thread_tls **tls)
 {
-    if (hooks != HOOKS_SAMPLE) {
-        *before = COUNTDOWN_RECORD;
-        return 0;
+    intptr_t hooks = __atomic_load_n(&hot.hooks, __ATOMIC_RELAXED);
+    if (MEMSNAP_LIKELY(hooks & HOOKS_SAMPLE)) { /* one bit test */
+        intptr_t at = hooks - HOOKS_SAMPLE;
+        if (MEMSNAP_UNLIKELY(STATIC_TLS_FIELD(at, in_runtime)))
+            return FAST_ROUTE;
+        int64_t before;
+        int passes;
+        COUNT_UP(STATIC_TLS_FIELD(at, countup), size, before, passes);
+        if (MEMSNAP_LIKELY(passes))
+            return FAST_UNSAMPLED;
+        *left = bytes_left(before);
+        *tls = tls_static_block(at);
+        return FAST_TRACE;
     }
-    *before = countdown_sub(tls, size);
-    return countdown_passes(*before, size);
+    if ((hooks & HOOKS_TRACE) &&
+        MEMSNAP_LIKELY(!STATIC_TLS_FIELD(hooks - HOOKS_TRACE, in_runtime))) {
+        *left = COUNTDOWN_RECORD;
+        *tls = tls_static_block(hooks - HOOKS_TRACE);
+        return FAST_TRACE;
+    }
+    return FAST_ROUTE;
+}
+
+/* Under the guard: 1 when a block of `size` is to be recorded, 0 when it
+ * goes to the real allocator as is (a sampled table's unsampled block);
+ * `left` as fast_path says. */
+static inline __attribute__((always_inline)) int records(struct thread_tls *tls, int64_t left,
+                                                         size_t size)
+{
+    if (MEMSNAP_LIKELY(left == COUNTDOWN_RECORD))
+        return 1;
+    if (left == COUNTDOWN_NOT_TAKEN)
+        return hot.sample_bytes == 0 || sample_take(tls, size);
+    return sample_crossed(tls, size, left);
 }
 
 /*
  * The allocation hooks' traced path: the guard and the record taken, the
  * block recorded — in a sampled table only if sample_crossed says so (see
- * unsampled for `before`). Each hook has its own copy out of line
+ * fast_path for `left`). Each hook has its own copy out of line
  * (trace_malloc...), so that the hooks' fast path needs no frame.
  */
 static inline __attribute__((always_inline)) void *
-trace_alloc(struct thread_tls *tls, int64_t before, size_t size, size_t room, size_t align, int zero)
+trace_alloc(struct thread_tls *tls, int64_t left, size_t size, size_t room, size_t align, int zero)
 {
     struct thread_state *self = take_record(tls);
     if (MEMSNAP_UNLIKELY(!self)) {
         trace_out_of_memory(); /* no record for this thread: no memory */
         return untraced(ROUTE_REAL, real_block(room, align, zero));
     }
-    void *ptr;
-    if (MEMSNAP_LIKELY(before == COUNTDOWN_RECORD))
-        ptr = traced_alloc(self, size, room, align, zero);
-    else if (before == COUNTDOWN_NOT_TAKEN)
-        ptr = sampled_alloc(tls, self, size, room, align, zero);
-    else if (sample_crossed(tls, size, before))
-        ptr = traced_alloc(self, size, room, align, zero);
-    else
-        ptr = real_block(room, align, zero);
+    void *ptr = records(tls, left, size) ? traced_alloc(self, size, room, align, zero)
+                                         : real_block(room, align, zero);
     leave(tls, self);
     return ptr;
 }
 
-static __attribute__((noinline)) void *trace_malloc(struct thread_tls *tls, int64_t before,
+static __attribute__((noinline)) void *trace_malloc(struct thread_tls *tls, int64_t left,
                                                     size_t size)
 {
-    return trace_alloc(tls, before, size, size, 0, 0);
+    return trace_alloc(tls, left, size, size, 0, 0);
 }
 
-static __attribute__((noinline)) void *trace_calloc(struct thread_tls *tls, int64_t before,
+static __attribute__((noinline)) void *trace_calloc(struct thread_tls *tls, int64_t left,
                                                     size_t bytes)
 {
-    return trace_alloc(tls, before, bytes, bytes, 0, 1);
+    return trace_alloc(tls, left, bytes, bytes, 0, 1);
 }
 
 /* align: a power of two; malloc's alignment up to 16. */
-static __attribute__((noinline)) void *trace_aligned(struct thread_tls *tls, int64_t before,
+static __attribute__((noinline)) void *trace_aligned(struct thread_tls *tls, int64_t left,
                                                      size_t size, size_t room, size_t align)
 {
-    return trace_alloc(tls, before, size, room, align > HEADER_BYTES ? align : 0, 0);
+    return trace_alloc(tls, left, size, room, align > HEADER_BYTES ? align : 0, 0);
 }
 
 /* Forgets (if recorded) and frees the block at user whose header says
@@ -297,14 +298,13 @@ static __attribute__((noinline)) void *malloc_routed(size_t size)
 
 HOOK void *malloc(size_t size)
 {
+    int64_t left;
     struct thread_tls *tls;
-    uint32_t hooks = __atomic_load_n(&hot.hooks, __ATOMIC_RELAXED);
-    int64_t before;
-    if (may_trace(hooks, &tls)) {
-        if (unsampled(tls, hooks, size, &before))
-            return real.malloc(size);
-        return trace_malloc(tls, before, size);
-    }
+    enum fast_path path = fast_path(size, &left, &tls);
+    if (MEMSNAP_LIKELY(path == FAST_UNSAMPLED))
+        return real.malloc(size);
+    if (path == FAST_TRACE)
+        return trace_malloc(tls, left, size);
     return malloc_routed(size);
 }
 
@@ -349,10 +349,7 @@ static inline __attribute__((always_inline)) void release_marked(void *ptr)
         return;
     }
     if (MEMSNAP_UNLIKELY(!__atomic_load_n(&memsnap_ready, __ATOMIC_ACQUIRE))) {
-        if (real.free)
-            real.free(ptr);
-        else
-            __libc_free(ptr);
+        real.free(ptr); /* glibc's until start-up resolved it */
         return;
     }
     uint64_t link;
@@ -363,14 +360,14 @@ static inline __attribute__((always_inline)) void release_marked(void *ptr)
 }
 
 /* Frees ptr. A pointer without OWN_HEADER_MARK before it is none of the
- * runtime's (not traced, internal or bootstrap): once start-up is done,
- * the real allocator frees it after that one test. */
+ * runtime's (not traced, internal or bootstrap): the real allocator frees
+ * it after that one test, also during start-up (real.free is glibc's free
+ * until start-up resolves the next one, real_alloc.c). */
 static inline __attribute__((always_inline)) void release(void *ptr)
 {
     if (!ptr)
         return;
-    if (MEMSNAP_LIKELY(!has_own_mark(ptr)) &&
-        MEMSNAP_LIKELY(__atomic_load_n(&memsnap_ready, __ATOMIC_ACQUIRE))) {
+    if (MEMSNAP_LIKELY(!has_own_mark(ptr))) {
         real.free(ptr);
         return;
     }
@@ -406,14 +403,13 @@ HOOK void *calloc(size_t count, size_t size)
         errno = ENOMEM;
         return NULL;
     }
+    int64_t left;
     struct thread_tls *tls;
-    uint32_t hooks = __atomic_load_n(&hot.hooks, __ATOMIC_RELAXED);
-    int64_t before;
-    if (may_trace(hooks, &tls)) {
-        if (unsampled(tls, hooks, bytes, &before))
-            return real.calloc(count, size);
-        return trace_calloc(tls, before, bytes);
-    }
+    enum fast_path path = fast_path(bytes, &left, &tls);
+    if (MEMSNAP_LIKELY(path == FAST_UNSAMPLED))
+        return real.calloc(count, size);
+    if (path == FAST_TRACE)
+        return trace_calloc(tls, left, bytes);
     return calloc_routed(count, size);
 }
 
@@ -445,7 +441,7 @@ static void *realloc_traced(struct thread_tls *tls, struct thread_state *self, v
         return NULL;
     }
     int keep_header = link_offset(link) == HEADER_BYTES &&
-                      (hot.sample_bytes == 0 || sample_take(tls, size));
+                      records(tls, COUNTDOWN_NOT_TAKEN, size);
     if (!keep_header) {
         /* an aligned block (whose alignment realloc need not keep), or an
          * unsampled new size: a fresh block */
@@ -473,15 +469,32 @@ static void *realloc_traced(struct thread_tls *tls, struct thread_state *self, v
 }
 
 /* realloc of a block the hooks did not write (before tracing or before
- * the runtime was loaded), while tracing: a traced copy. */
-static void *realloc_foreign(struct thread_tls *tls, struct thread_state *self, void *ptr,
-                             size_t size)
+ * the runtime was loaded, or a sampled table's unsampled block), while
+ * tracing: the real allocator's realloc (in place when it can) for a new
+ * size a sampled table does not record, else a traced copy. `left` as
+ * fast_path says. Guard held. */
+static void *realloc_foreign(struct thread_tls *tls, struct thread_state *self, int64_t left,
+                             void *ptr, size_t size)
 {
-    if (size == 0 || !real.malloc_usable_size)
+    if (size == 0 || !real.malloc_usable_size || !records(tls, left, size))
         return real.realloc(ptr, size);
-    void *fresh = sampled_alloc(tls, self, size, size, 0, 0);
+    void *fresh = traced_alloc(self, size, size, 0, 0);
     if (moved(fresh, ptr, real.malloc_usable_size(ptr), size))
         real.free(ptr);
+    return fresh;
+}
+
+/* realloc_foreign with the guard taken: realloc's fast path. */
+static __attribute__((noinline)) void *trace_realloc_foreign(struct thread_tls *tls, int64_t left,
+                                                             void *ptr, size_t size)
+{
+    struct thread_state *self = take_record(tls);
+    if (MEMSNAP_UNLIKELY(!self)) {
+        trace_out_of_memory(); /* no record for this thread: no memory */
+        return untraced(ROUTE_REAL, real.realloc(ptr, size));
+    }
+    void *fresh = realloc_foreign(tls, self, left, ptr, size);
+    leave(tls, self);
     return fresh;
 }
 
@@ -505,6 +518,17 @@ HOOK void *realloc(void *ptr, size_t size)
 {
     if (!ptr)
         return malloc(size);
+    if (MEMSNAP_LIKELY(!has_own_mark(ptr)) && size != 0) {
+        /* none of the runtime's blocks (not traced, internal or bootstrap),
+         * as free tells them: the fast path, as malloc's */
+        int64_t left;
+        struct thread_tls *tls;
+        enum fast_path path = fast_path(size, &left, &tls);
+        if (MEMSNAP_LIKELY(path == FAST_UNSAMPLED))
+            return real.realloc(ptr, size);
+        if (path == FAST_TRACE)
+            return trace_realloc_foreign(tls, left, ptr, size);
+    }
     if (bootstrap_owns(ptr))
         return realloc_bootstrap(ptr, size);
     if (MEMSNAP_UNLIKELY(internal_heap_owns(ptr)))
@@ -516,7 +540,7 @@ HOOK void *realloc(void *ptr, size_t size)
     int ours = __atomic_load_n(&memsnap_ready, __ATOMIC_ACQUIRE) && header_read(ptr, &link);
     if (MEMSNAP_LIKELY(r == ROUTE_TRACE)) {
         void *fresh = ours ? realloc_traced(tls, self, ptr, link, size)
-                           : realloc_foreign(tls, self, ptr, size);
+                           : realloc_foreign(tls, self, COUNTDOWN_NOT_TAKEN, ptr, size);
         leave(tls, self);
         return fresh;
     }
@@ -566,14 +590,13 @@ static inline __attribute__((always_inline)) void *
 aligned_hook(size_t align, size_t size, size_t room, void *(*call)(size_t, size_t),
              size_t call_align, size_t call_size)
 {
+    int64_t left;
     struct thread_tls *tls;
-    uint32_t hooks = __atomic_load_n(&hot.hooks, __ATOMIC_RELAXED);
-    int64_t before;
-    if (may_trace(hooks, &tls)) {
-        if (unsampled(tls, hooks, size, &before))
-            return call(call_align, call_size);
-        return trace_aligned(tls, before, size, room, align);
-    }
+    enum fast_path path = fast_path(size, &left, &tls);
+    if (MEMSNAP_LIKELY(path == FAST_UNSAMPLED))
+        return call(call_align, call_size);
+    if (path == FAST_TRACE)
+        return trace_aligned(tls, left, size, room, align);
     return aligned_routed(align, size, room, call, call_align, call_size);
 }
 

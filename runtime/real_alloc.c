@@ -12,11 +12,6 @@
 
 #include "internal.h"
 
-struct real_allocator real __attribute__((aligned(64)));
-
-/* 0 = not resolved, 1 = being resolved, 2 = done */
-static int real_state;
-
 /* glibc's own entry points: used if RTLD_NEXT finds nothing. */
 extern void *__libc_malloc(size_t);
 extern void __libc_free(void *);
@@ -25,6 +20,15 @@ extern void *__libc_realloc(void *, size_t);
 extern void *__libc_memalign(size_t, size_t);
 extern void *__libc_valloc(size_t);
 extern void *__libc_pvalloc(size_t);
+
+/* Every field is set once, by resolve_real_allocator(), each with one
+ * aligned store. `free` is glibc's from the start, so that free() needs
+ * no test of start-up to hand a block that is none of the runtime's to it
+ * (override.c); until start-up, those are blocks glibc allocated. */
+struct real_allocator real __attribute__((aligned(64))) = {.free = __libc_free};
+
+/* 0 = not resolved, 1 = being resolved, 2 = done */
+static int real_state;
 
 /* Before each bootstrap block: its size, then OWN_HEADER_MARK. */
 #define BOOTSTRAP_HEADER 16
@@ -83,6 +87,9 @@ void *next_symbol(const char *name)
         else                                                       \
             resolved.field = (fallback);                           \
     } while (0)
+/* One field of `real` from `resolved`, in one store (free() may read it
+ * meanwhile on another thread). */
+#define PUBLISH(field) __atomic_store_n(&real.field, resolved.field, __ATOMIC_RELAXED)
 
 void resolve_real_allocator(void)
 {
@@ -109,7 +116,16 @@ void resolve_real_allocator(void)
     RESOLVE(valloc, __libc_valloc);
     RESOLVE(pvalloc, __libc_pvalloc);
     RESOLVE(malloc_usable_size, NULL);
-    real = resolved;
+    PUBLISH(free);
+    PUBLISH(calloc);
+    PUBLISH(realloc);
+    PUBLISH(posix_memalign);
+    PUBLISH(aligned_alloc);
+    PUBLISH(memalign);
+    PUBLISH(valloc);
+    PUBLISH(pvalloc);
+    PUBLISH(malloc_usable_size);
+    __atomic_store_n(&real.malloc, resolved.malloc, __ATOMIC_RELEASE); /* last: "resolved" */
     memsnap_tls.resolving = 0;
     memsnap_tls.in_runtime = was;
     __atomic_store_n(&real_state, 2, __ATOMIC_RELEASE);

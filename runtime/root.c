@@ -72,9 +72,10 @@ void publish_state(void)
         __atomic_store_n(&hot.clear_gen, gen, __ATOMIC_SEQ_CST);
         __atomic_store_n(&hot.tracing, (state & MEMSNAP_STATE_TRACING) != 0, __ATOMIC_SEQ_CST);
         int ready = __atomic_load_n(&hot.ready, __ATOMIC_SEQ_CST);
-        int fast = ready && (state & MEMSNAP_STATE_TRACING) &&
-                   __atomic_load_n(&hot.tls_offset, __ATOMIC_RELAXED) != 0;
-        uint32_t hooks = !fast ? HOOKS_ROUTE : sample ? HOOKS_SAMPLE : HOOKS_TRACE;
+        intptr_t tls_offset = __atomic_load_n(&hot.tls_offset, __ATOMIC_RELAXED);
+        int fast = ready && (state & MEMSNAP_STATE_TRACING) && tls_offset != 0 &&
+                   (tls_offset & HOOKS_MODE_MASK) == 0; /* aligned: always, in practice */
+        intptr_t hooks = !fast ? HOOKS_ROUTE : tls_offset + (sample ? HOOKS_SAMPLE : HOOKS_TRACE);
         __atomic_store_n(&hot.hooks, hooks, __ATOMIC_SEQ_CST);
         if (__atomic_load_n(&hot.ready, __ATOMIC_SEQ_CST) == ready &&
             __atomic_load_n(&memsnap_root.state, __ATOMIC_SEQ_CST) == state &&

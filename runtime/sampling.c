@@ -29,11 +29,10 @@ static uint64_t next_random(struct thread_tls *tls)
 }
 
 /* A countdown: floor(X) + 1 for X exponentially distributed with mean
- * `interval`. An allocation of s bytes passes it when the countdown stays
- * above 0 after subtracting s, i.e. when X >= s: with probability
- * exp(-s/R) exactly (floor(X) alone, the sampled blocks were those with
- * X < s + 1, which made a 16-byte block 6% likelier to be sampled than the
- * weights say). */
+ * `interval`. An allocation of s bytes passes it when more than s bytes
+ * are left, i.e. when X >= s: with probability exp(-s/R) exactly
+ * (floor(X) alone, the sampled blocks were those with X < s + 1, which
+ * made a 16-byte block 6% likelier to be sampled than the weights say). */
 static int64_t draw_interval(struct thread_tls *tls, uint64_t interval)
 {
     double u = (double)((next_random(tls) >> 11) + 1) * 0x1p-53; /* (0, 1] */
@@ -43,20 +42,20 @@ static int64_t draw_interval(struct thread_tls *tls, uint64_t interval)
     return (int64_t)bytes + 1;
 }
 
-int sample_crossed(struct thread_tls *tls, uint64_t size, int64_t before)
+int sample_crossed(struct thread_tls *tls, uint64_t size, int64_t left)
 {
     uint64_t interval = __atomic_load_n(&hot.sample_bytes, __ATOMIC_RELAXED);
     if (interval == 0)
         return 1;
-    if (before <= 0) {
+    if (left <= 0) {
         /* none drawn for this allocation: its own interval */
-        int64_t left = draw_interval(tls, interval) - (int64_t)size;
-        if (left > 0) {
-            tls->countdown = left;
+        int64_t own = draw_interval(tls, interval) - (int64_t)size;
+        if (own > 0) {
+            tls->countup = -own;
             return 0;
         }
     }
-    tls->countdown = draw_interval(tls, interval);
+    tls->countup = -draw_interval(tls, interval);
     return 1;
 }
 

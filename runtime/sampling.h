@@ -8,7 +8,7 @@
  * its counters: 1/p blocks and s/p bytes, rounded to integers with a dither
  * drawn from the block's address (docs/layout.md gives the formula), so
  * sums stay unbiased and the same block's weights are known again when it
- * is freed. An unsampled block costs one subtraction on malloc and has no
+ * is freed. An unsampled block costs one addition on malloc and has no
  * header, so freeing it costs only the header check (block_header.h: one
  * load and a test for a real allocator's block).
  */
@@ -25,59 +25,70 @@ struct weights {
 };
 
 /*
- * The countdown lives in the thread's TLS block (internal.h), so that an
- * unsampled block costs the hook one instruction that subtracts its size
- * (countdown_sub) and no guard, record or header. That instruction is the
- * only change made outside the guard: a signal handler's allocation comes
- * before or after it, and sample_crossed (under the guard) tells from the
- * value before the subtraction whether the allocation crossed the
- * countdown or found none drawn (see there).
+ * The countdown lives in the thread's TLS block (internal.h) as its
+ * negation, `countup`: minus the bytes left before the next sampled block.
+ * An allocation adds its size in one instruction (xadd, whose flags say
+ * whether the sum stayed below zero), so that an unsampled block costs the
+ * hook that instruction and a branch, and no guard, record or header. That
+ * instruction is the only change made outside the guard: a signal
+ * handler's allocation comes before or after it, and sample_crossed
+ * (under the guard) tells from the bytes that were left before it whether
+ * the allocation crossed the countdown or found none drawn (see there).
  */
 
-/* Subtracts `size` from the calling thread's countdown in one instruction
- * and returns the value before. The allocation is not sampled when that
- * value is above `size` (countdown_passes). */
-static inline __attribute__((always_inline)) int64_t countdown_sub(struct thread_tls *tls,
-                                                                   uint64_t size)
-{
-    int64_t delta = -(int64_t)size;
+/* Adds `size` to the count-up `place` (an lvalue: the thread's
+ * tls->countup, or its STATIC_TLS_FIELD) in one instruction. `passes`
+ * becomes 1 when the block is not sampled (the sum, taken exactly, is
+ * below 0: more than `size` bytes were left), else 0; `before` becomes
+ * the count-up before the addition. */
 #if defined(__x86_64__)
-    /* xadd without lock: not atomic between cores (nothing else writes
-     * this thread's TLS), but one instruction on this thread */
-    __asm__ volatile("xaddq %0, %1" : "+r"(delta), "+m"(tls->countdown));
-    return delta;
+/* xadd without lock: not atomic between cores (nothing else writes this
+ * thread's TLS), but one instruction on this thread */
+#define COUNT_UP(place, size, before, passes)                                   \
+    do {                                                                        \
+        (before) = (int64_t)(size);                                             \
+        __asm__ volatile("xaddq %0, %1" : "+r"(before), "+m"(place), "=@ccl"(passes)); \
+    } while (0)
 #else
-    /* elsewhere a plain subtraction: a signal handler's allocation between
-     * the load and the store is not counted down, which leaves the
-     * distribution of the next interval unchanged (it is memoryless) */
-    int64_t before = tls->countdown;
-    tls->countdown = before + delta;
-    return before;
+/* elsewhere a plain addition: a signal handler's allocation between the
+ * load and the store is not counted, which leaves the distribution of the
+ * next interval unchanged (it is memoryless) */
+#define COUNT_UP(place, size, before, passes)                                   \
+    do {                                                                        \
+        int64_t sum_;                                                           \
+        (before) = (place);                                                     \
+        int overflow_ = __builtin_add_overflow((before), (int64_t)(size), &sum_); \
+        (place) = (int64_t)((uint64_t)(before) + (uint64_t)(size));             \
+        (passes) = overflow_ ? (before) < 0 : sum_ < 0;                         \
+    } while (0)
 #endif
-}
 
-static inline int countdown_passes(int64_t before, uint64_t size)
+/* The bytes that were left before an allocation, from the count-up
+ * before it (COUNT_UP's `before`): > 0 when an interval was running. */
+static inline int64_t bytes_left(int64_t countup_before)
 {
-    return before > (int64_t)size;
+    return (int64_t)(0 - (uint64_t)countup_before);
 }
 
-/* Under the guard, after countdown_sub(tls, size) returned `before` that
- * does not pass: 1 when the allocation is to be recorded, 0 when not. A
- * positive `before` means it crossed the countdown: recorded, and the next
- * interval drawn. Otherwise no interval was drawn for it — the thread's
- * first allocation, or a signal handler's that interrupted one of the
- * thread's hooks between its crossing and its draw: it draws one of its
- * own. */
-int sample_crossed(struct thread_tls *tls, uint64_t size, int64_t before);
+/* Under the guard, after an allocation of `size` did not pass the
+ * count-up, with `left` = bytes_left(before): 1 when the allocation is to
+ * be recorded, 0 when not. A positive `left` means it crossed the
+ * countdown: recorded, and the next interval drawn. Otherwise no interval
+ * was drawn for it — the thread's first allocation, or a signal handler's
+ * that interrupted one of the thread's hooks between its crossing and its
+ * draw: it draws one of its own. */
+int sample_crossed(struct thread_tls *tls, uint64_t size, int64_t left);
 
 /* 1 when an allocation of `size` bytes is to be recorded in a sampled
  * table (under the guard). */
 static inline int sample_take(struct thread_tls *tls, uint64_t size)
 {
-    int64_t before = countdown_sub(tls, size);
-    if (MEMSNAP_LIKELY(countdown_passes(before, size)))
+    int64_t before;
+    int passes;
+    COUNT_UP(tls->countup, size, before, passes);
+    if (MEMSNAP_LIKELY(passes))
         return 0;
-    return sample_crossed(tls, size, before);
+    return sample_crossed(tls, size, bytes_left(before));
 }
 
 /* The weights of a heap block of `size` at `addr` in a table sampled with

@@ -27,6 +27,10 @@ a pass/fail test; docs/benchmarks.md shows its output).
 Usage (after `meson compile -C BUILD`):
     python3 tests/bench/run_bench.py BUILD [--rounds 5] [--steps 3000000]
         [--skip heaptrack,lsan,real] [--quick] [--against BUILD2]
+        [--only REGEX] [--columns REGEX]
+`--only` keeps the churn configurations whose names match (and the untraced
+ones), `--columns` the churn columns whose titles match: a focused
+before/after, e.g. `--against BUILD2 --only sampled --columns "churn, 1"`.
 """
 import argparse
 import os
@@ -167,13 +171,17 @@ def churn_configs(build, lib, workdir, skip, lsan, steps, threads, diverse, agai
     return configs
 
 
-def churn_table(build, lib, workdir, skip, rounds, steps, rng, against=None):
+def churn_table(build, lib, workdir, skip, rounds, steps, rng, against=None, only=None,
+                column_filter=None):
     lsan = build_lsan(workdir) if "lsan" not in skip else None
     columns = [("churn, 1 thread", 1, False), ("churn, 2 threads", 2, False),
                ("churn_diverse, 1 thread", 1, True), ("churn_diverse, 2 threads", 2, True)]
+    columns = [c for c in columns if not column_filter or re.search(column_filter, c[0])]
     results, names, baselines, failed = {}, None, {}, {}
     for title, threads, diverse in columns:
         configs = churn_configs(build, lib, workdir, skip, lsan, steps, threads, diverse, against)
+        configs = [c for c in configs
+                   if not only or c[0].startswith("untraced") or re.search(only, c[0])]
         names = [n for n, _ in configs]
         failures = {}
         results[title], baselines[title] = alternate(configs, rounds, rng, failures)
@@ -295,6 +303,10 @@ def main():
     ap.add_argument("--steps", type=int, default=3000000)
     ap.add_argument("--skip", default="", help="comma-separated: heaptrack,lsan,churn,memory,real")
     ap.add_argument("--quick", action="store_true", help="2 rounds, 500,000 steps")
+    ap.add_argument("--only", metavar="REGEX",
+                    help="only the churn configurations whose names match (and the untraced ones)")
+    ap.add_argument("--columns", metavar="REGEX",
+                    help="only the churn columns whose titles match")
     ap.add_argument("--against", metavar="BUILD2",
                     help="also run the memsnap rows with BUILD2's runtime (a before/after "
                          "in the same rounds)")
@@ -312,7 +324,8 @@ def main():
         if "churn" not in skip:
             print("\nload before the churn: " + uptime())
             churn_table(build, lib, workdir, skip, args.rounds, args.steps, rng,
-                        os.path.abspath(args.against) if args.against else None)
+                        os.path.abspath(args.against) if args.against else None,
+                        args.only, args.columns)
             print("\nload after: " + uptime())
     if "memory" not in skip:
         memory_table(build, lib)

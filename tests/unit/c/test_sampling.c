@@ -10,7 +10,10 @@
  * s/p bytes, so n blocks give variance n (1 - p) / p (times s^2 for bytes),
  * plus at most 1/4 per recorded block for the dithered rounding. Unrecorded
  * blocks have no header, and once every block is freed the estimates are
- * back to zero.
+ * back to zero. A realloc of an unrecorded block that the countdown passes
+ * is the real allocator's (a shrink stays in place, as untraced); one it
+ * does not pass becomes a recorded copy of the new size; contents are kept
+ * either way.
  */
 #define _GNU_SOURCE
 #include <malloc.h>
@@ -183,6 +186,108 @@ static void test_unrecorded_blocks_have_no_header(void **state)
     }
 }
 
+/* The recorded blocks now, by address (read once per check). */
+static struct read_block table_now[1 << 14];
+static size_t ntable_now;
+
+static void collect_block(const struct read_block *block, void *arg)
+{
+    (void)arg;
+    if (ntable_now < sizeof table_now / sizeof table_now[0])
+        table_now[ntable_now++] = *block;
+}
+
+static int by_addr(const void *a, const void *b)
+{
+    uint64_t x = ((const struct read_block *)a)->addr, y = ((const struct read_block *)b)->addr;
+    return x < y ? -1 : x > y;
+}
+
+static void read_table_now(void)
+{
+    struct table_walk walk;
+    ntable_now = 0;
+    reader_blocks(own_reader(), collect_block, NULL, &walk);
+    assert_true(ntable_now < sizeof table_now / sizeof table_now[0]);
+    qsort(table_now, ntable_now, sizeof table_now[0], by_addr);
+}
+
+static const struct read_block *recorded_block(const void *ptr)
+{
+    struct read_block key = {.addr = (uintptr_t)ptr};
+    return bsearch(&key, table_now, ntable_now, sizeof key, by_addr);
+}
+
+static int holds(const unsigned char *p, size_t n, unsigned char byte)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != byte)
+            return 0;
+    return 1;
+}
+
+#define REALLOCS 20000
+
+/* Each of `blocks` reallocated to `size`, then checked: contents (the
+ * first `keep` bytes) kept; if recorded, with `size`; when `shrink`, a
+ * block that was not recorded stays where it was exactly when it is still
+ * not recorded. Returns how many of the unrecorded ones stayed, and
+ * *unrecorded how many there were. */
+static long realloc_all(unsigned char **blocks, size_t size, size_t keep, int shrink,
+                        long *unrecorded)
+{
+    static unsigned char *was[REALLOCS];
+    static int was_recorded[REALLOCS];
+    read_table_now();
+    *unrecorded = 0;
+    for (long i = 0; i < REALLOCS; i++) {
+        was[i] = blocks[i];
+        was_recorded[i] = recorded_block(blocks[i]) != NULL;
+        *unrecorded += !was_recorded[i];
+    }
+    for (long i = 0; i < REALLOCS; i++) {
+        blocks[i] = realloc(blocks[i], size);
+        assert_non_null(blocks[i]);
+    }
+    read_table_now();
+    long stayed = 0;
+    for (long i = 0; i < REALLOCS; i++) {
+        assert_true(holds(blocks[i], keep, (unsigned char)i));
+        const struct read_block *b = recorded_block(blocks[i]);
+        if (b)
+            assert_int_equal(b->size, size);
+        if (!was_recorded[i]) {
+            stayed += blocks[i] == was[i];
+            if (shrink)
+                assert_true((blocks[i] == was[i]) == !b);
+        }
+        memset(blocks[i], (unsigned char)i, size);
+    }
+    return stayed;
+}
+
+static void test_realloc_of_unrecorded_blocks(void **state)
+{
+    (void)state;
+    static unsigned char *blocks[REALLOCS];
+    read_table_now();
+    size_t before = ntable_now;
+    long plain;
+    for (long i = 0; i < REALLOCS; i++) {
+        blocks[i] = malloc(200);
+        memset(blocks[i], (unsigned char)i, 200);
+    }
+    /* p = 1 - exp(-100/R) ~ 0.15% of the shrinks are recorded copies */
+    long stayed = realloc_all(blocks, 100, 100, 1, &plain);
+    print_message("%ld of %ld unrecorded blocks shrunk in place\n", stayed, plain);
+    assert_true(stayed > plain - 200);
+    realloc_all(blocks, 3000, 100, 0, &plain); /* grown: moved or not, glibc's choice */
+    for (long i = 0; i < REALLOCS; i++)
+        free(blocks[i]);
+    read_table_now();
+    assert_int_equal(ntable_now, before);
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -198,6 +303,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_table_says_sampled),
         cmocka_unit_test(test_estimates_within_three_sigma),
         cmocka_unit_test(test_unrecorded_blocks_have_no_header),
+        cmocka_unit_test(test_realloc_of_unrecorded_blocks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
