@@ -8,9 +8,12 @@
  * every loaded module whose symbol this library defines (the hooks of
  * override.c, dlclose) to this library's definitions, and does the same
  * for `dlopen`, whose replacement rewrites the modules a later dlopen
- * brings in. Slots inside RELRO are made writable for the rewrite and
- * read-only again. What cannot be redirected (static binaries, libc's
- * calls that bypass its own PLT, pointers to malloc/free saved before the
+ * brings in. Pointers the loader stored in a module's writable data
+ * (R_X86_64_64: `void (*xfree)(void *) = free;`, as libxml2's xmlFree)
+ * are rewritten too while they still hold what the loader put there.
+ * Slots inside RELRO are made writable for the rewrite and read-only
+ * again. What cannot be redirected (static binaries, libc's calls that
+ * bypass its own PLT, pointers to malloc/free copied elsewhere before the
  * attach, dlmopen namespaces) is in docs/production.md.
  */
 #define _GNU_SOURCE
@@ -74,6 +77,7 @@ static void *attach_dlopen(const char *file, int mode);
 static struct export {
     const char *name;
     void *address;
+    void *loaded; /* what the loader binds the name to elsewhere (libc's) */
 } exports[MAX_EXPORTS];
 static int export_count = -1;
 
@@ -88,8 +92,20 @@ static void read_exports(void)
         if (sym->st_shndx != SHN_UNDEF && ELF64_ST_TYPE(sym->st_info) == STT_FUNC &&
             ELF64_ST_VISIBILITY(sym->st_other) == STV_DEFAULT)
             exports[n++] = (struct export){self.strtab + sym->st_name,
-                                           (void *)((uintptr_t)&__ehdr_start + sym->st_value)};
+                                           (void *)((uintptr_t)&__ehdr_start + sym->st_value),
+                                           NULL};
+    /* outside dl_iterate_phdr, whose lock dlsym must not be taken under */
+    for (int i = 0; i < n; i++)
+        exports[i].loaded = dlsym(RTLD_DEFAULT, exports[i].name);
     export_count = n;
+}
+
+static const struct export *export_named(const char *name)
+{
+    for (int i = 0; i < export_count; i++)
+        if (strcmp(exports[i].name, name) == 0)
+            return &exports[i];
+    return NULL;
 }
 
 /* Where an import of `name` should lead now: this library's definition of
@@ -101,10 +117,19 @@ static void *replacement(const char *name)
         return (void *)attach_dlopen;
     if (strncmp(name, "memsnap_", 8) == 0)
         return NULL;
-    for (int i = 0; i < export_count; i++)
-        if (strcmp(exports[i].name, name) == 0)
-            return exports[i].address;
-    return NULL;
+    const struct export *e = export_named(name);
+    return e ? e->address : NULL;
+}
+
+/* Where a data pointer to `name` should lead now, given what it holds:
+ * ours when it still holds what the loader bound (the program has not
+ * set it to something else), else NULL (leave it). */
+static void *data_replacement(const char *name, void *now)
+{
+    if (strncmp(name, "memsnap_", 8) == 0)
+        return NULL;
+    const struct export *e = export_named(name);
+    return e && e->loaded && now == e->loaded ? e->address : NULL;
 }
 
 /* Makes the RELRO range of a module writable (1) or read-only again (0). */
@@ -158,6 +183,18 @@ static void *through_plt(void *code)
     return __atomic_load_n(slot, __ATOMIC_RELAXED);
 }
 
+/* A writable segment of the module holds `address` (RELRO included). */
+static int in_writable_segment(const struct dl_phdr_info *info, uintptr_t address)
+{
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t start = info->dlpi_addr + ph->p_vaddr;
+        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_W) && address - start < ph->p_memsz)
+            return 1;
+    }
+    return 0;
+}
+
 /* Rewrites (or checks) the slots of one module's relocation table. */
 static void rewrite_table(const struct dl_phdr_info *info, const struct dynamic_tables *t,
                           int which, struct walk *walk)
@@ -166,18 +203,26 @@ static void rewrite_table(const struct dl_phdr_info *info, const struct dynamic_
     for (size_t i = 0; i < n; i++) {
         const ElfW(Rela) *r = &t->rela[which][i];
         unsigned type = ELF64_R_TYPE(r->r_info);
-        if ((type != R_X86_64_JUMP_SLOT && type != R_X86_64_GLOB_DAT) ||
+        int data = type == R_X86_64_64 && r->r_addend == 0;
+        if ((type != R_X86_64_JUMP_SLOT && type != R_X86_64_GLOB_DAT && !data) ||
             ELF64_R_SYM(r->r_info) == 0)
             continue;
         const ElfW(Sym) *sym = &t->symtab[ELF64_R_SYM(r->r_info)];
         if (sym->st_shndx != SHN_UNDEF)
             continue; /* the module's own definition (a private allocator) */
         const char *name = t->strtab + sym->st_name;
-        void *to = replacement(name);
         void **slot = (void **)(info->dlpi_addr + r->r_offset);
+        if (data && !in_writable_segment(info, (uintptr_t)slot))
+            continue; /* a text relocation's word: never written */
         void *now = __atomic_load_n(slot, __ATOMIC_RELAXED);
+        void *to = data ? data_replacement(name, now) : replacement(name);
         if (!to || now == to)
             continue;
+        if (data) {
+            if (!walk->checking)
+                __atomic_store_n(slot, to, __ATOMIC_RELEASE);
+            continue;
+        }
         if (!walk->checking)
             __atomic_store_n(slot, to, __ATOMIC_RELEASE);
         else if (strcmp(name, "malloc") == 0 && !inside_module(info, (uintptr_t)now)) {

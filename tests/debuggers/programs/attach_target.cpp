@@ -11,7 +11,9 @@
  * everything is freed, a summary printed, and the exit status is 7. After
  * `go`, main also dlopens libattach_plugin.so by name (found beside it
  * through its RUNPATH $ORIGIN; attach_plugin.c) and keeps PLUGIN_KEEP
- * blocks of its allocation. Any
+ * blocks of its allocation, and frees a block allocated after the attach
+ * through a pointer to free the loader stored at start-up (saved_free, as
+ * libxml2's xmlFree), and the other way round with saved_malloc. Any
  * process of the user may attach (PR_SET_PTRACER), as under Yama's
  * ptrace_scope 0.
  * Usage: attach_target [now]
@@ -43,6 +45,11 @@ struct kept_blocks {
     Node *node[KEEP];
 };
 static kept_blocks blocks[WORKERS];
+
+/* Pointers to malloc and free stored by the loader at start-up (an
+ * R_X86_64_64 relocation in writable data), used after the attach. */
+void *(*saved_malloc)(size_t) = malloc;
+void (*saved_free)(void *) = free;
 
 extern "C" __attribute__((noinline)) void checkpoint(void)
 {
@@ -130,6 +137,12 @@ int main(int argc, char **argv)
     size_t usable = malloc_usable_size(before_usable);
     memset(before_usable, 'u', usable);
     delete[] before_new;
+    void *mixed = malloc(77);  /* through the rewritten import */
+    memset(mixed, 'm', 77);
+    saved_free(mixed);         /* through the pointer stored before the attach */
+    void *saved = saved_malloc(33);
+    memset(saved, 's', 33);
+    free(saved);
     int realloc_kept = before_realloc[1999] == 'r';
     checkpoint();
     pthread_barrier_wait(&finished);

@@ -8,7 +8,9 @@ snapshot holds exactly the blocks kept after the attach, at their source
 lines (sites marked `site:` in the source), with those of a library it
 dlopens after the attach (attach_plugin.c), nothing else: the blocks main
 allocated before the attach and frees, reallocates, measures after it cost
-no error. After `memtrace stop` and detaching (or detaching while tracing
+no error, nor does a block allocated after it and freed through a pointer
+to free the loader stored at start-up (saved_free, rewritten by the
+attach; without that glibc aborts). After `memtrace stop` and detaching (or detaching while tracing
 goes on, sampled), the program's output and exit status are those of a run
 without any debugger. A process without dlopen (a static binary)
 gets one line, and so do a dlopen that fails and a process with another
